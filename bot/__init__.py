@@ -1,0 +1,1 @@
+"""mila: a self-care bot for telecom subscribers on Telegram and Viber."""

@@ -1,0 +1,108 @@
+"""A chat with the bot in the terminal: buttons are numbered, chosen by number or by typing.
+
+With a terminal it is interactive; when standard input is not a terminal it reads one message per line and prints
+the replies, so scripts and tests can drive whole conversations. Special lines stand for what a messenger's own
+buttons would send: `/phone +381641234567` shares your own number, `/contact NUMBER` someone else's contact,
+`/sticker`, `/photo`, `/file` an attachment, `/quit` ends the chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.engine import Engine
+from bot.core.incoming import Attachment, Incoming, Kind, UserRef
+from bot.core.replies import Document, Reply, Text, Typing
+from bot.core.session import SessionBusy, SessionStoreDown
+
+CHANNEL = "console"
+
+
+def parse_line(user: UserRef, line: str) -> Incoming | None:
+    """One typed line → one event; None ends the chat."""
+    stripped = line.strip()
+    head, _, rest = stripped.partition(" ")
+    command = head.lower()
+    if command in ("/quit", "/exit"):
+        return None
+    if command == "/phone" and rest:
+        return Incoming(user, Kind.CONTACT, phone=rest.strip(), phone_is_own=True)
+    if command == "/contact" and rest:
+        return Incoming(user, Kind.CONTACT, phone=rest.strip(), phone_is_own=False)
+    if command in ("/sticker", "/voice", "/location", "/poll"):
+        return Incoming(user, Kind.UNSUPPORTED, content_type=command[1:])
+    if command in ("/photo", "/file"):
+        kind = command[1:]
+        name = rest.strip() or f"{kind}.jpg"
+        return Incoming(user, Kind.ATTACHMENT, attachment=Attachment(kind, f"console:{name}", name), text="")
+    return Incoming(user, Kind.TEXT, text=line.rstrip("\n"))
+
+
+def render(reply: Reply, out: TextIO, downloads: Path) -> None:
+    if isinstance(reply, Typing):
+        return
+    if isinstance(reply, Document):
+        downloads.mkdir(parents=True, exist_ok=True)
+        target = downloads / reply.file_name
+        target.write_bytes(reply.content)
+        out.write(f"📎 {reply.file_name} → {target}\n")
+        if reply.caption:
+            out.write(reply.caption + "\n")
+        return
+    assert isinstance(reply, Text)
+    out.write(reply.text + "\n")
+    number = 0
+    for button in reply.all_buttons():
+        if button.url:
+            out.write(f"   🔗 {button.label}: {button.url}\n")
+        else:
+            number += 1
+            out.write(f"   [{number}] {button.label}\n")
+    if reply.share_phone:
+        out.write(f"   📱 {reply.share_phone}: /phone +…\n")
+
+
+class ConsoleChat:
+    def __init__(self, engine: Engine, user_id: str, out: TextIO, downloads: Path) -> None:
+        self.engine = engine
+        self.user = UserRef(CHANNEL, user_id)
+        self.out = out
+        self.downloads = downloads
+
+    async def send(self, incoming: Incoming) -> None:
+        try:
+            replies = await self.engine.handle(incoming)
+        except (SessionBusy, SessionStoreDown):
+            self.out.write("⚠ The session store is not answering; please try again.\n")
+            return
+        for reply in replies:
+            render(reply, self.out, self.downloads)
+        self.out.write("\n")
+        self.out.flush()
+
+    async def run(self, lines: TextIO, *, language: str | None, echo: bool) -> None:
+        if language:
+            await self.send(Incoming(self.user, Kind.BUTTON, payload=f"lang:{language}"))
+        else:
+            await self.send(Incoming(self.user, Kind.START))
+        loop = asyncio.get_running_loop()
+        while True:
+            if not echo:
+                self.out.write("› ")
+                self.out.flush()
+            line = await loop.run_in_executor(None, lines.readline)
+            if not line:
+                break
+            if echo:
+                self.out.write(f"> {line.rstrip()}\n")
+            incoming = parse_line(self.user, line)
+            if incoming is None:
+                break
+            await self.send(incoming)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

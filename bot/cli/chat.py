@@ -1,0 +1,45 @@
+"""`mila chat`: talk to the bot in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.app import build_app
+from bot.channels.console import ConsoleChat, stdin_is_terminal
+from bot.config import PROJECT_ROOT, load_settings
+from bot.core.i18n import LANGUAGES
+from bot.db.migrate import upgrade_async
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("chat", help="chat with the bot in the terminal")
+    parser.add_argument("--profile", choices=["rs", "tm"], help="operator profile (default: MILA_PROFILE or rs)")
+    parser.add_argument("--lang", choices=sorted(LANGUAGES), help="start in this language instead of asking")
+    parser.add_argument("--user", default="local", help="who you are in the console channel (default: local)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_chat(args))
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.profile:
+        settings.bot.profile = args.profile
+    await upgrade_async(settings.database.url)
+    app = build_app(settings)
+    interactive = stdin_is_terminal()
+    if interactive:
+        print(
+            f"mila — profile {settings.bot.profile}. Choose by number or type; /phone NUMBER shares your number, "
+            "/sticker or /photo send one, /quit leaves.\n"
+        )
+    try:
+        chat = ConsoleChat(app.engine, args.user, sys.stdout, PROJECT_ROOT / "var" / "downloads")
+        await chat.run(sys.stdin, language=args.lang, echo=not interactive)
+    finally:
+        await app.close()
+    return 0

@@ -1,0 +1,121 @@
+"""Settings, one section per concern, read from the environment and `.env`.
+
+The variable names are a contract with operators (see the README), so each section reads flat names such as
+`DATABASE_URL` or `TELEGRAM_BOT_TOKEN` rather than nested ones. Secrets are `SecretStr` so they never end up in a
+log line or a traceback by accident. Nothing imports a global instance: `load_settings()` is called once by the
+application factory and the result is passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+
+class BotSettings(_Section):
+    """What the conversation core needs."""
+
+    profile: Literal["rs", "tm"] = Field("rs", validation_alias="MILA_PROFILE")
+    locales_dir: Path = Field(PROJECT_ROOT / "locales", validation_alias="MILA_LOCALES_DIR")
+    idle_timeout_seconds: int = Field(30 * 60, ge=10, validation_alias="MILA_IDLE_TIMEOUT")
+    session_ttl_seconds: int = Field(24 * 3600, ge=60, validation_alias="MILA_SESSION_TTL")
+    max_text_length: int = Field(4000, ge=100, validation_alias="MILA_MAX_TEXT_LENGTH")
+
+
+class DatabaseSettings(_Section):
+    url: str = Field(f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'mila.sqlite3'}", validation_alias="DATABASE_URL")
+    echo: bool = Field(False, validation_alias="DATABASE_ECHO")
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not (value.startswith("postgresql+asyncpg://") or value.startswith("sqlite+aiosqlite://")):
+            raise ValueError("use postgresql+asyncpg://… or sqlite+aiosqlite:///…")
+        return value
+
+
+class RedisSettings(_Section):
+    url: str | None = Field(None, validation_alias="REDIS_URL")
+    prefix: str = Field("mila:", validation_alias="REDIS_PREFIX")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db")
+        return value
+
+
+class TelegramSettings(_Section):
+    bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
+    webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+
+
+class ViberSettings(_Section):
+    auth_token: SecretStr | None = Field(None, validation_alias="VIBER_AUTH_TOKEN")
+    api_base: str = Field("https://chatapi.viber.com/pa", validation_alias="VIBER_API_BASE")
+    webhook_url: str | None = Field(None, validation_alias="VIBER_WEBHOOK_URL")
+    bot_name: str = Field("Mila", max_length=28, validation_alias="VIBER_BOT_NAME")
+    bot_avatar: str | None = Field(None, validation_alias="VIBER_BOT_AVATAR")
+
+
+class HttpSettings(_Section):
+    host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
+    port: int = Field(8080, ge=1, le=65535, validation_alias="HTTP_PORT")
+
+
+class SupportSettings(_Section):
+    chat_ids: str | None = Field(None, validation_alias="SUPPORT_CHAT_ID")
+
+
+class Settings(BaseSettings):
+    """All sections together; each section reads its own variables."""
+
+    bot: BotSettings = Field(default_factory=BotSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    viber: ViberSettings = Field(default_factory=ViberSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
+
+
+class ConfigError(Exception):
+    """A setting has a wrong value; the message is one line an operator can act on."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read every section; turn pydantic's report into one line naming the variable."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    for dotted, value in overrides.items():
+        section, _, name = dotted.partition("__")
+        setattr(getattr(settings, section), name, value)
+    return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    # The alias (the environment variable's name) is the last element of the location.
+    variable = str(first["loc"][-1]) if first["loc"] else "?"
+    return f"configuration error: {variable}: {first['msg']}"

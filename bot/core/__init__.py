@@ -1,0 +1,1 @@
+"""The conversation core: messenger-independent events, replies, sessions and the engine."""

@@ -1,0 +1,266 @@
+"""The engine runs one turn: lock and load the session, pick the handler, collect replies, save.
+
+Dispatch order, most specific first: a start event; a /command; a button (pressed, or chosen by typing its number
+or label); a typed keyword of a global intent ("meni", "pomoć", "operater", "menýu", "kömek"…); the handler of
+the current state; a localized "I did not understand" with the menu. Whatever a user can cause — a stale or
+forged button, a sticker, a 10,000-character text, an unknown command — gets a short answer and the way back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.core.i18n import N_, language_from_hint
+from bot.core.incoming import Incoming, Kind
+from bot.core.replies import Reply, Text
+from bot.core.router import Handler, Router
+from bot.core.session import Session
+from bot.core.text import fold
+from bot.core.turn import Deps, Turn
+from bot.db.uow import UnitOfWork
+from bot.services.users import UserDirectory
+
+log = logging.getLogger("mila.engine")
+
+MENU_INTENT = "menu"
+START_COMMAND = "start"
+LANGUAGE_PAYLOAD = "lang"
+
+
+class StalePayload(Exception):
+    """A button that is no longer valid, or was never ours: raised by handlers that validate a payload."""
+
+
+# Notices of the core. Marked here, translated when said.
+TIMED_OUT = N_("We stopped where we were because nothing happened for a while. Let's start again from the menu.")
+STALE_BUTTON = N_("That button belongs to an earlier conversation and no longer works. Here is the menu.")
+UNKNOWN_COMMAND = N_("I don't know the command {command}. Here is what I can do.")
+EMPTY_TEXT = N_("Your message is empty. Write a few words or choose one of the options.")
+TOO_LONG = N_("Your message has {length} characters; I can read at most {limit}. Please shorten it and send it again.")
+UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your question in words.")
+NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
+PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
+TECHNICAL_PROBLEM = N_(
+    "I can't do that right now because of a technical problem on our side. Please try again in a few minutes."
+)
+SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
+
+
+def pseudonym(key: str) -> str:
+    """A stable, non-reversible tag for logs: enough to follow one conversation, not to identify a person."""
+    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+
+
+class Engine:
+    def __init__(self, deps: Deps, router: Router) -> None:
+        for needed in (START_COMMAND,):
+            if needed not in router.commands:
+                raise ValueError(f"the router has no /{needed} handler")
+        if MENU_INTENT not in router.intents:
+            raise ValueError("the router has no menu intent")
+        self.deps = deps
+        self.router = router
+        self.keywords = self._keyword_table()
+
+    def _keyword_table(self) -> dict[str, str]:
+        """Folded typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
+        table: dict[str, str] = {}
+        for intent in self.router.intents.values():
+            words = [intent.keywords] + [self.deps.i18n.get(code).gettext(intent.keywords) for code in
+                                         self.deps.i18n.codes]  # fmt: skip
+            for variant in words:
+                for word in variant.split("|"):
+                    if folded := fold(word):
+                        table.setdefault(folded, intent.name)
+        return table
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Process one event of one user; raises `SessionBusy`/`SessionStoreDown` when it could not be processed."""
+        async with self.deps.sessions.locked(incoming.user) as session:
+            uow = UnitOfWork(self.deps.sessionmaker)
+            turn = Turn(incoming, session, self.deps, uow)
+            try:
+                async with uow:
+                    await self._prepare(turn)
+                    await self._dispatch(turn)
+            except StalePayload:
+                turn.outbox.items.clear()
+                turn.finish()
+                await self._notice_and_menu(turn, STALE_BUTTON)
+            except (SQLAlchemyError, OSError, TimeoutError):
+                log.exception("database error in a turn", extra={"user": pseudonym(incoming.user.key)})
+                turn.outbox.items.clear()
+                turn.finish()
+                await self._notice_and_menu(turn, TECHNICAL_PROBLEM)
+            except Exception:
+                log.exception("turn failed", extra={"user": pseudonym(incoming.user.key), "state": session.state})
+                turn.outbox.items.clear()
+                turn.finish()
+                await self._notice_and_menu(turn, SOMETHING_WRONG)
+            session.last_active = time.time()
+            session.buttons = self._shown_buttons(turn.outbox.items)
+            return list(turn.outbox.items)
+
+    # --- before dispatch ---------------------------------------------------------------------------------------
+    async def _prepare(self, turn: Turn) -> None:
+        session = turn.session
+        incoming = turn.incoming
+        if session.is_new or incoming.kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
+            await self._load_profile(turn)
+        if session.lang is None:
+            hinted = language_from_hint(incoming.language_hint, turn.profile.languages)
+            if hinted:
+                session.extra["hint"] = hinted
+            turn.t = self.deps.i18n.get(session.extra.get("hint") or turn.profile.default_language)
+
+    async def _load_profile(self, turn: Turn) -> None:
+        """First turn of a session: the lasting profile (language) comes from the database, once."""
+        directory = UserDirectory(turn.db)
+        try:
+            user = await directory.ensure(turn.user)
+            # Any event but an unsubscription means the user can be reached again (they unblocked the bot).
+            unreachable = turn.incoming.kind is Kind.UNSUBSCRIBED
+            if user.unreachable != unreachable:
+                user.unreachable = unreachable
+        except (SQLAlchemyError, OSError, TimeoutError):
+            # The menu works without the database; flows that need it will say so themselves.
+            log.warning("profile not loaded: database unavailable", extra={"user": pseudonym(turn.user.key)})
+            await turn.uow.session.rollback()
+            return
+        if user.language is not None and user.language in turn.profile.languages:
+            turn.set_language(user.language)
+
+    # --- dispatch -------------------------------------------------------------------------------------------------
+    async def _dispatch(self, turn: Turn) -> None:
+        incoming = turn.incoming
+        session = turn.session
+        kind = incoming.kind
+        if kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
+            return  # nothing to say: the user can't read it (unsubscribed) or gets the welcome on first message
+
+        if self._timed_out(session):
+            session.reset_flow()
+            session.buttons = []
+            turn.say(turn._(TIMED_OUT))
+            if not self._is_global(turn):
+                await self.show_menu(turn)
+                return
+
+        if kind is Kind.START:
+            await self.router.commands[START_COMMAND](turn)
+            return
+        if session.lang is None and not self._is_language_choice(turn):
+            await self.router.commands[START_COMMAND](turn)
+            return
+
+        if kind is Kind.BUTTON:
+            await self._dispatch_payload(turn, incoming.payload)
+            return
+        if kind is Kind.TEXT:
+            await self._dispatch_text(turn)
+            return
+
+        spec = self.router.states.get(session.state)
+        if spec is not None and kind in spec.accepts:
+            await spec.handler(turn)
+        elif kind is Kind.CONTACT:
+            await self._notice_and_menu(turn, PHONE_NOT_NEEDED)
+        else:
+            await self._notice_and_menu(turn, UNSUPPORTED)
+
+    async def _dispatch_text(self, turn: Turn) -> None:
+        text = turn.incoming.text.strip()
+        session = turn.session
+        if not text:
+            turn.say(turn._(EMPTY_TEXT))
+            return
+        limit = self.deps.settings.max_text_length
+        if len(text) > limit:
+            turn.say(turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit)))
+            return
+        if text.startswith("/"):
+            command = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
+            handler = self.router.commands.get(command)
+            if handler is None:
+                await self._notice_and_menu(turn, UNKNOWN_COMMAND, command="/" + command[:32])
+            else:
+                await handler(turn)
+            return
+        folded = fold(text)
+        spec = self.router.states.get(session.state)
+        payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
+        if payload is not None:
+            await self._dispatch_payload(turn, payload)
+            return
+        intent = self.keywords.get(folded)
+        if intent is not None:
+            await self.router.intents[intent].handler(turn)
+            return
+        if spec is not None and Kind.TEXT in spec.accepts:
+            await spec.handler(turn)
+            return
+        await self._notice_and_menu(turn, NOT_UNDERSTOOD)
+
+    async def _dispatch_payload(self, turn: Turn, payload: str) -> None:
+        prefix, _, _arg = payload.partition(":")
+        handler: Handler | None = self.router.payloads.get(prefix)
+        if handler is None:
+            raise StalePayload(prefix)
+        turn.payload = payload
+        await handler(turn)
+
+    # --- helpers ---------------------------------------------------------------------------------------------------
+    def _timed_out(self, session: Session) -> bool:
+        if not session.state or not session.last_active:
+            return False
+        return time.time() - session.last_active > self.deps.settings.idle_timeout_seconds
+
+    def _is_global(self, turn: Turn) -> bool:
+        incoming = turn.incoming
+        if incoming.kind is Kind.START:
+            return True
+        if incoming.kind is Kind.TEXT:
+            text = incoming.text.strip()
+            return text.startswith("/") or fold(text) in self.keywords
+        return False
+
+    @staticmethod
+    def _is_language_choice(turn: Turn) -> bool:
+        incoming = turn.incoming
+        if incoming.kind is Kind.BUTTON:
+            return incoming.payload.partition(":")[0] == LANGUAGE_PAYLOAD
+        if incoming.kind is Kind.TEXT:
+            chosen = Engine._typed_choice(fold(incoming.text), turn.session.buttons, numbers=True) or ""
+            return chosen.startswith(LANGUAGE_PAYLOAD + ":")
+        return False
+
+    @staticmethod
+    def _typed_choice(folded: str, buttons: list[list[str]], *, numbers: bool) -> str | None:
+        """A typed "2" picks the second button shown; a typed label picks that button."""
+        if not buttons:
+            return None
+        if numbers and folded.isdigit():
+            index = int(folded) - 1
+            return buttons[index][0] if 0 <= index < len(buttons) else None
+        for payload, label in buttons:
+            if fold(label) == folded:
+                return payload
+        return None
+
+    @staticmethod
+    def _shown_buttons(replies: list[Reply]) -> list[list[str]]:
+        for reply in reversed(replies):
+            if isinstance(reply, Text) and reply.buttons:
+                return [[b.payload, b.label] for b in reply.all_buttons() if b.payload is not None]
+        return []
+
+    async def show_menu(self, turn: Turn) -> None:
+        await self.router.intents[MENU_INTENT].handler(turn)
+
+    async def _notice_and_menu(self, turn: Turn, notice: str, **values: str) -> None:
+        turn.say(turn._(notice).format(**values) if values else turn._(notice))
+        await self.show_menu(turn)

@@ -1,0 +1,61 @@
+"""What the bot answers, in terms every channel can render.
+
+Buttons carry short opaque payloads (never labels): Telegram limits callback data to 64 bytes and a Cyrillic or
+Turkmen label can exceed that. Channels degrade what they cannot show (no editing on Viber, numbered lists in the
+console) using their capability table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_PAYLOAD_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.payload is None) == (self.url is None):
+            raise ValueError("a button has either a payload or a URL")
+        if self.payload is not None and not 0 < len(self.payload.encode()) <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"payload {self.payload!r} must be 1–{MAX_PAYLOAD_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    share_phone: str | None = None  # label of a "share my phone number" button, when asked for
+
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """Show that the bot is working on an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    file_name: str
+    content: bytes
+    caption: str = ""
+    mime_type: str = "application/pdf"
+
+
+Reply = Text | Typing | Document
+
+
+@dataclass(slots=True)
+class Outbox:
+    """Replies collected during one turn, in order."""
+
+    items: list[Reply] = field(default_factory=list)
+
+    def add(self, reply: Reply) -> None:
+        self.items.append(reply)

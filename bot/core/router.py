@@ -1,0 +1,93 @@
+"""Where flows register what they handle: commands, button payloads, conversation states and typed intents.
+
+Each module of `handlers/` owns one `Router` and the engine merges them, so a flow is written once and runs on
+every channel. Payloads are `prefix` or `prefix:argument`; the prefix picks the handler, the handler validates the
+argument (a user can forge any payload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.core.incoming import Kind
+
+if TYPE_CHECKING:
+    from bot.core.turn import Turn
+
+Handler = Callable[["Turn"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    handler: Handler
+    accepts: frozenset[Kind]
+    free_text: bool  # typed digits are data here (a code, a number), not a choice of the n-th button
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A global action reachable by typing; `keywords` is a msgid whose translation lists words, split by |."""
+
+    name: str
+    keywords: str
+    handler: Handler
+
+
+class Router:
+    def __init__(self) -> None:
+        self.commands: dict[str, Handler] = {}
+        self.payloads: dict[str, Handler] = {}
+        self.states: dict[str, StateSpec] = {}
+        self.intents: dict[str, Intent] = {}
+
+    def command(self, *names: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for name in names:
+                self._put(self.commands, name, handler, "command")
+            return handler
+
+        return register
+
+    def payload(self, prefix: str) -> Callable[[Handler], Handler]:
+        if ":" in prefix:
+            raise ValueError("a payload prefix has no colon")
+
+        def register(handler: Handler) -> Handler:
+            self._put(self.payloads, prefix, handler, "payload")
+            return handler
+
+        return register
+
+    def state(
+        self, name: str, *, accepts: tuple[Kind, ...] = (Kind.TEXT,), free_text: bool = False
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._put(self.states, name, StateSpec(handler, frozenset(accepts), free_text), "state")
+            return handler
+
+        return register
+
+    def intent(self, name: str, keywords: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._put(self.intents, name, Intent(name, keywords, handler), "intent")
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        for table, theirs, what in (
+            (self.commands, other.commands, "command"),
+            (self.payloads, other.payloads, "payload"),
+            (self.states, other.states, "state"),
+            (self.intents, other.intents, "intent"),
+        ):
+            for key, value in theirs.items():
+                self._put(table, key, value, what)
+
+    @staticmethod
+    def _put(table: dict[str, Any], key: str, value: Any, what: str) -> None:
+        if key in table:
+            raise ValueError(f"{what} {key!r} is registered twice")
+        table[key] = value

@@ -1,0 +1,107 @@
+"""One turn of the conversation: what came in, who it is, their session, their language, what goes out.
+
+Handlers receive a `Turn` and nothing else (like botbuilder's TurnContext), so they can be tested on the engine
+without any messenger, and they never see a platform type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import BotSettings
+from bot.core.i18n import I18n, Translator
+from bot.core.incoming import Incoming, UserRef
+from bot.core.replies import Button, Outbox, Reply, Text
+from bot.core.session import Session, SessionStore
+from bot.db.uow import UnitOfWork
+from bot.profiles import Profile
+
+
+@dataclass
+class Deps:
+    """Long-lived collaborators built once by the application factory and shared by every turn."""
+
+    settings: BotSettings
+    profile: Profile
+    i18n: I18n
+    sessionmaker: async_sessionmaker[AsyncSession]
+    sessions: SessionStore
+    clock: Callable[[], datetime]
+    services: dict[str, Any] = field(default_factory=dict)  # named services added by later layers
+
+
+class Turn:
+    def __init__(self, incoming: Incoming, session: Session, deps: Deps, uow: UnitOfWork) -> None:
+        self.incoming = incoming
+        self.session = session
+        self.deps = deps
+        self.uow = uow
+        self.outbox = Outbox()
+        self.now = deps.clock()
+        self.payload = incoming.payload  # the payload being handled (also when chosen by typing)
+        self.t: Translator = deps.i18n.get(session.lang or deps.profile.default_language)
+
+    # --- who and where -------------------------------------------------------------------------------------
+    @property
+    def user(self) -> UserRef:
+        return self.incoming.user
+
+    @property
+    def profile(self) -> Profile:
+        return self.deps.profile
+
+    def set_language(self, code: str) -> None:
+        self.session.lang = code
+        self.t = self.deps.i18n.get(code)
+
+    # --- speaking --------------------------------------------------------------------------------------------
+    def _(self, message: str) -> str:
+        return self.t.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.t.ngettext(singular, plural, n)
+
+    def content(self, localized: dict[str, str]) -> str:
+        return self.t.content(localized)
+
+    def money(self, amount: Decimal, currency: str | None = None) -> str:
+        return self.t.money(amount, currency or self.profile.currency)
+
+    def date(self, value: datetime) -> str:
+        return self.t.date(value, self.profile.zone)
+
+    def say(
+        self,
+        text: str,
+        buttons: Iterable[Sequence[Button]] = (),
+        *,
+        share_phone: str | None = None,
+    ) -> None:
+        self.outbox.add(Text(text=text, buttons=tuple(tuple(row) for row in buttons), share_phone=share_phone))
+
+    def send(self, reply: Reply) -> None:
+        self.outbox.add(reply)
+
+    # --- moving through a flow ----------------------------------------------------------------------------------
+    def goto(self, state: str, **data: Any) -> None:
+        """Enter a state; `data` replaces the flow data (pass nothing to keep none)."""
+        self.session.state = state
+        self.session.data = dict(data)
+
+    def finish(self) -> None:
+        self.session.reset_flow()
+
+    @property
+    def arg(self) -> str:
+        """The argument of the payload being handled: "acc:42" → "42"."""
+        return self.payload.partition(":")[2]
+
+    @property
+    def db(self) -> AsyncSession:
+        return self.uow.session

@@ -1,0 +1,185 @@
+"""Operator profiles: everything that differs between operators, as localized data validated at start-up.
+
+An operator of another country adopts mila by writing a profile file like `rs.yaml`, not code. A broken profile
+stops start-up with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.core.i18n import LANGUAGES
+
+PROFILE_DIR = Path(__file__).resolve().parent
+
+Localized = dict[str, str]
+
+Feature = Literal["reconnect", "services", "account", "consultations", "complaints", "operator", "contacts"]
+IdMethod = Literal["phone", "customer_code", "phone_code_word", "phone_name_passport"]
+
+# Named operator texts the flows read; every profile must have them.
+REQUIRED_TEXTS = (
+    "about",
+    "contacts",
+    "complaint_channels",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Phone(_Model):
+    number: str  # as the operator writes it: "0800 100 100", "(+993 66) 300890"
+    label: Localized
+    note: Localized | None = None
+
+
+class Email(_Model):
+    address: str = Field(pattern=r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+    purpose: Localized
+
+
+class Service(_Model):
+    code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
+    name: Localized
+    description: Localized
+    requires: list[str] = []
+    not_in_tariffs: list[str] = []
+
+
+class Topic(_Model):
+    code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
+    title: Localized
+    answer: Localized
+
+
+class Policies(_Model):
+    promise_days: int = Field(ge=1, le=60)  # days to pay after a reconnection on promise
+    promise_period_days: int = Field(30, ge=1)  # at most one promise per account in this period
+    max_promise_debt: Decimal | None = None
+
+
+class Profile(_Model):
+    id: str
+    operator: str
+    assistant: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    timezone: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    default_language: str
+    languages: list[str]
+    menu: list[Feature]
+    identification: list[IdMethod]
+    contact_centre: Phone
+    phones: list[Phone] = []
+    emails: list[Email]
+    postal_address: str | None = None
+    services: list[Service]
+    consultations: list[Topic] = []
+    account_actions: list[Topic] = []
+    texts: dict[str, Localized]
+    policies: Policies
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in LANGUAGES]
+        if unknown or not value:
+            raise ValueError(f"languages must be among {sorted(LANGUAGES)}, got {unknown or value}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Profile:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not in languages")
+        missing = [name for name in REQUIRED_TEXTS if name not in self.texts]
+        if missing:
+            raise ValueError(f"texts is missing {', '.join(missing)}")
+        codes = {s.code for s in self.services}
+        for service in self.services:
+            for needed in service.requires:
+                if needed not in codes:
+                    raise ValueError(f"service {service.code!r} requires unknown service {needed!r}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def content_keys(self) -> set[str]:
+        return {LANGUAGES[code].content_key for code in self.languages}
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def text(self, name: str) -> Localized:
+        return self.texts[name]
+
+
+class ProfileError(Exception):
+    """A profile file is broken; the message names the file and the field."""
+
+
+def _check_localized(node: object, path: str, keys: set[str], file: Path) -> None:
+    """Every localized text must exist in each language the profile offers."""
+    if isinstance(node, dict):
+        if node and set(node) <= {"sr", "tk"} and all(isinstance(v, str) for v in node.values()):
+            missing = keys - set(node)
+            if missing:
+                raise ProfileError(f"{file}: {path}: missing {', '.join(sorted(missing))} text")
+            empty = [k for k, v in node.items() if not v.strip()]
+            if empty:
+                raise ProfileError(f"{file}: {path}: empty {', '.join(empty)} text")
+            return
+        for key, value in node.items():
+            _check_localized(value, f"{path}.{key}" if path else str(key), keys, file)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_localized(value, f"{path}[{index}]", keys, file)
+
+
+def load_profile_file(file: Path) -> Profile:
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{file}: cannot read: {exc}") from None
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        raise ProfileError(f"{file}: {where}: {error['msg']}") from None
+    _check_localized(raw, "", profile.content_keys, file)
+    try:
+        phonenumbers.region_code_for_country_code(phonenumbers.country_code_for_region(profile.country))
+    except Exception:
+        raise ProfileError(f"{file}: country: unknown region {profile.country!r}") from None
+    return profile
+
+
+@cache
+def load_profile(profile_id: str) -> Profile:
+    """The built-in profile of that id (`rs`, `tm`)."""
+    file = PROFILE_DIR / f"{profile_id}.yaml"
+    if not file.exists():
+        raise ProfileError(f"{file}: no such profile")
+    return load_profile_file(file)

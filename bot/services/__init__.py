@@ -1,0 +1,1 @@
+"""Business rules with no messenger types: users, subscribers, orders, tickets, campaigns."""

@@ -1,0 +1,15 @@
+"""Conversation flows. They import the core and the services only, never a messenger SDK."""
+
+from __future__ import annotations
+
+from bot.core.router import Router
+
+
+def build_router() -> Router:
+    """Every flow's router, merged; a payload, state or command registered twice fails here, at start-up."""
+    from handlers import help, language, menu, pending, start
+
+    router = Router()
+    for module in (start, language, menu, help, pending):
+        router.include(module.router)
+    return router

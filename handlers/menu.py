@@ -1,0 +1,34 @@
+"""The main menu: every feature the profile offers, then language and help."""
+
+from __future__ import annotations
+
+from bot.core.i18n import N_
+from bot.core.replies import Button
+from bot.core.router import Router
+from bot.core.turn import Turn
+from handlers.common import MENU_PAYLOAD
+
+router = Router()
+
+# Feature → label on its menu button. The payload of each entry is the feature's name.
+FEATURE_LABELS = {
+    "reconnect": N_("Reconnect on promise"),
+    "services": N_("Services: turn on or off"),
+    "account": N_("My account"),
+    "consultations": N_("Consultations"),
+    "complaints": N_("Complaints and requests"),
+    "operator": N_("Talk to an operator"),
+    "contacts": N_("Contacts"),
+}
+
+MENU_KEYWORDS = N_("menu|main menu|start|back|home")
+
+
+@router.intent("menu", MENU_KEYWORDS)
+@router.command("menu")
+@router.payload(MENU_PAYLOAD)
+async def show_menu(turn: Turn) -> None:
+    turn.finish()
+    rows = [[Button(turn._(FEATURE_LABELS[feature]), feature)] for feature in turn.profile.menu]
+    rows.append([Button(turn._("🌐 Language"), "language"), Button(turn._("❓ Help"), "help")])
+    turn.say(turn._("How can I help you? Choose an option or type its number."), rows)

@@ -1,0 +1,132 @@
+"""First contact, language, menu, help and changing the language — in both profiles and all three languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat import Chat
+from tests.conftest import AppFactory
+
+# What each language's menu and help look like; the words come from the catalogs, not from the code.
+MENU = {
+    "sr": ("Kako mogu da vam pomognem?", "🌐 Jezik", "❓ Pomoć"),
+    "sr-Cyrl": ("Како могу да вам помогнем?", "🌐 Језик", "❓ Помоћ"),
+    "tk": ("Size nähili kömek edip bilerin?", "🌐 Dil", "❓ Kömek"),
+}
+LANGUAGE_BUTTON = {"sr": "Srpski (latinica)", "sr-Cyrl": "Српски (ћирилица)", "tk": "Türkmençe"}
+GREETING = {
+    ("rs", "sr"): "Zdravo! Ja sam Mila, interaktivni lični asistent kompanije mts.",
+    ("rs", "sr-Cyrl"): "Здраво! Ја сам Мила, интерактивни лични асистент компаније mts.",
+    ("rs", "tk"): "Salam! Men Mila, mts kompaniýasynyň kömekçisi.",
+    ("tm", "sr"): "Zdravo! Ja sam Mila, interaktivni lični asistent kompanije MTS.",
+    ("tm", "sr-Cyrl"): "Здраво! Ја сам Мила, интерактивни лични асистент компаније MTS.",
+    ("tm", "tk"): "Salam! Men Mila, MTS kompaniýasynyň kömekçisi.",
+}
+HELP_FACT = {"rs": "uključenje na reč", "tm": "Hyzmatlary birikdirmek we öçürmek"}
+CONTACT_FACTS = {
+    "rs": ("0800 100 100", "mtsinfo@telekom.rs", "info@telekom.rs", "Bulevar Umetnosti 16, 11000 Beograd"),
+    "tm": ("0890", "(+993 66) 300890", "0890@mts.tm"),
+}
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+@pytest.mark.parametrize("language", ["sr", "sr-Cyrl", "tk"])
+async def test_start_language_menu_help_change_language(make_app: AppFactory, profile: str, language: str) -> None:
+    chat = Chat((await make_app(profile)).engine)
+
+    await chat.start()
+    chat.expect_buttons("Srpski (latinica)", "Српски (ћирилица)", "Türkmençe")
+
+    await chat.press(LANGUAGE_BUTTON[language])
+    chat.expect(GREETING[(profile, language)], MENU[language][0])
+    chat.expect_buttons(MENU[language][1], MENU[language][2])
+
+    await chat.press(MENU[language][2])  # help
+    if language == "tk":
+        chat.expect("Mila")
+    elif profile == "rs" and language == "sr":
+        chat.expect(HELP_FACT["rs"])
+    chat.expect("/menu", "/help")
+
+    await chat.press("⬅")  # back to the menu
+    chat.expect(MENU[language][0])
+
+    await chat.press(MENU[language][1])  # change language
+    other = "tk" if language != "tk" else "sr"
+    await chat.press(LANGUAGE_BUTTON[other])
+    chat.expect(MENU[other][0])
+
+    # The choice outlives the session: /start greets in the chosen language without asking again.
+    await chat.start()
+    chat.expect(MENU[other][0])
+    assert not any("Türkmençe" in label for label in chat.labels)
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+async def test_contacts_carry_the_operators_facts_exactly(make_app: AppFactory, profile: str) -> None:
+    chat = Chat((await make_app(profile)).engine)
+    await chat.start()
+    await chat.press("Türkmençe" if profile == "tm" else "Srpski")
+    await chat.say("kontakt" if profile == "rs" else "habarlaşmak")
+    chat.expect(*CONTACT_FACTS[profile])
+
+
+async def test_language_is_preselected_from_the_messenger(make_app: AppFactory) -> None:
+    chat = Chat((await make_app("rs")).engine, language_hint="tk")
+    await chat.start()
+    chat.expect("Salam! Men Mila", "Dili saýlaň.")
+    assert chat.labels[0] == "✓ Türkmençe"
+
+
+async def test_typed_words_reach_the_same_actions_as_buttons(rs_chat: Chat) -> None:
+    await rs_chat.start()
+    await rs_chat.say("1")  # typing the number of the first language button
+    rs_chat.expect("Kako mogu da vam pomognem?")
+    for typed in ("POMOĆ", "pomoc", "  Помоћ "):
+        await rs_chat.say(typed)
+        rs_chat.expect("Komande: /menu")
+    for typed in ("meni", "Meni!", "МЕНИ", "start"):
+        await rs_chat.say(typed)
+        rs_chat.expect("Kako mogu da vam pomognem?")
+    await rs_chat.say("Ukljucenje na rec")
+    rs_chat.expect("„Uključenje na reč“", "0800 100 100")
+    await rs_chat.say("operater")
+    rs_chat.expect("Razgovor sa operaterom")
+
+
+async def test_turkmen_words_with_and_without_their_letters(tm_chat: Chat) -> None:
+    await tm_chat.start()
+    await tm_chat.press("Türkmençe")
+    for typed in ("menýu", "menyu", "MENÝU"):
+        await tm_chat.say(typed)
+        tm_chat.expect("Size nähili kömek edip bilerin?")
+    for typed in ("kömek", "komek"):
+        await tm_chat.say(typed)
+        tm_chat.expect("Buýruklar: /menu")
+    await tm_chat.say("operator")
+    tm_chat.expect("Operator bilen gürleşmek", "0890")
+
+
+async def test_the_number_chooses_the_nth_button(rs_chat: Chat) -> None:
+    await rs_chat.start()
+    await rs_chat.press("Srpski")
+    labels = rs_chat.labels
+    await rs_chat.say(str(labels.index("❓ Pomoć") + 1))
+    rs_chat.expect("Komande: /menu")
+    await rs_chat.say("1")  # the only button now: back to the menu
+    rs_chat.expect("Kako mogu da vam pomognem?")
+    await rs_chat.say("42")  # no such button
+    rs_chat.expect("Nisam razumela.")
+
+
+async def test_commands(rs_chat: Chat) -> None:
+    await rs_chat.start()
+    await rs_chat.press("Srpski")
+    await rs_chat.say("/help")
+    rs_chat.expect("Komande:")
+    await rs_chat.say("/language")
+    rs_chat.expect("Izaberite jezik.")
+    await rs_chat.say("/menu@mila_bot")
+    rs_chat.expect("Kako mogu da vam pomognem?")
+    await rs_chat.say("/operator")
+    rs_chat.expect("„Razgovor sa operaterom“", "0800 100 100")
