@@ -9,7 +9,6 @@ application factory and the result is passed down.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,11 +23,19 @@ class _Section(BaseSettings):
 class BotSettings(_Section):
     """What the conversation core needs."""
 
-    profile: Literal["rs", "tm"] = Field("rs", validation_alias="MILA_PROFILE")
+    # A built-in profile (`rs`, `tm`) or the path of an operator's own profile file (`/etc/mila/xx.yaml`).
+    profile: str = Field("rs", validation_alias="MILA_PROFILE")
     locales_dir: Path = Field(PROJECT_ROOT / "locales", validation_alias="MILA_LOCALES_DIR")
     idle_timeout_seconds: int = Field(30 * 60, ge=10, validation_alias="MILA_IDLE_TIMEOUT")
     session_ttl_seconds: int = Field(24 * 3600, ge=60, validation_alias="MILA_SESSION_TTL")
     max_text_length: int = Field(4000, ge=100, validation_alias="MILA_MAX_TEXT_LENGTH")
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if value in ("rs", "tm") or value.endswith((".yaml", ".yml")):
+            return value
+        raise ValueError("use rs, tm or the path of a profile file ending in .yaml")
 
 
 class DatabaseSettings(_Section):
@@ -118,4 +125,5 @@ def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     # The alias (the environment variable's name) is the last element of the location.
     variable = str(first["loc"][-1]) if first["loc"] else "?"
-    return f"configuration error: {variable}: {first['msg']}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"configuration error: {variable}: {message}"

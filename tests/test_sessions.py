@@ -103,7 +103,7 @@ async def test_idle_flow_expires_and_the_user_is_told(make_app: AppFactory) -> N
         session.data = {"half": "done"}
         session.last_active = time.time() - 11
     await chat.say("bilo šta")
-    chat.expect("Prekinuli smo započeto", "Kako mogu da vam pomognem?")
+    chat.expect("Prošao je 1 minut bez vaše poruke, pa smo prekinuli započeto.", "Kako mogu da vam pomognem?")
     async with app.deps.sessions.locked(chat.user) as session:
         assert session.state == "" and session.data == {}
 
@@ -117,7 +117,7 @@ async def test_a_global_word_after_expiry_is_still_served(make_app: AppFactory) 
         session.state = "probe"
         session.last_active = time.time() - 60
     await chat.say("kömek")
-    chat.expect("Biraz wagt hiç zat ibermänligiňiz sebäpli", "Buýruklar:")
+    chat.expect("1 minutlap hiç zat ibermänligiňiz sebäpli", "Buýruklar:")
 
 
 async def test_session_keys_are_channel_prefixed(make_app: AppFactory, redis_prefix: str) -> None:
@@ -125,3 +125,15 @@ async def test_session_keys_are_channel_prefixed(make_app: AppFactory, redis_pre
     await Chat(app.engine, UserRef("viber", "AbC+/=")).start()
     keys = [k.decode() async for k in app.redis.scan_iter(match=redis_prefix + "*")]
     assert keys == [f"{redis_prefix}viber:AbC+/=:session"]
+
+
+async def test_the_notice_says_how_long_in_proper_serbian(make_app: AppFactory) -> None:
+    app = await make_app("rs", idle_timeout_seconds=180)
+    chat = Chat(app.engine)
+    await chat.start()
+    await chat.press("Srpski")
+    async with app.deps.sessions.locked(chat.user) as session:
+        session.state = "probe"
+        session.last_active = time.time() - 200
+    await chat.say("nešto")
+    chat.expect("Prošla su 3 minuta bez vaše poruke")

@@ -15,7 +15,7 @@ from bot.db.migrate import upgrade_async
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("chat", help="chat with the bot in the terminal")
-    parser.add_argument("--profile", choices=["rs", "tm"], help="operator profile (default: MILA_PROFILE or rs)")
+    parser.add_argument("--profile", help="operator profile: rs, tm or a profile file (default: MILA_PROFILE or rs)")
     parser.add_argument("--lang", choices=sorted(LANGUAGES), help="start in this language instead of asking")
     parser.add_argument("--user", default="local", help="who you are in the console channel (default: local)")
     parser.set_defaults(func=run)

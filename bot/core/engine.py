@@ -36,7 +36,6 @@ class StalePayload(Exception):
 
 
 # Notices of the core. Marked here, translated when said.
-TIMED_OUT = N_("We stopped where we were because nothing happened for a while. Let's start again from the menu.")
 STALE_BUTTON = N_("That button belongs to an earlier conversation and no longer works. Here is the menu.")
 UNKNOWN_COMMAND = N_("I don't know the command {command}. Here is what I can do.")
 EMPTY_TEXT = N_("Your message is empty. Write a few words or choose one of the options.")
@@ -145,7 +144,16 @@ class Engine:
         if self._timed_out(session):
             session.reset_flow()
             session.buttons = []
-            turn.say(turn._(TIMED_OUT))
+            minutes = max(1, self.deps.settings.idle_timeout_seconds // 60)
+            turn.say(
+                turn.ngettext(
+                    "We stopped where we were because nothing happened for {count} minute. "
+                    "Let's start again from the menu.",
+                    "We stopped where we were because nothing happened for {count} minutes. "
+                    "Let's start again from the menu.",
+                    minutes,
+                ).format(count=minutes)
+            )
             if not self._is_global(turn):
                 await self.show_menu(turn)
                 return

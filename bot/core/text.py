@@ -50,7 +50,12 @@ _KEEP_LATIN = re.compile(
 )
 
 
+_CAPITAL_DIGRAPH = re.compile(r"([ЉЊЏ])(?=[А-ЯЂЈЉЊЋЏ])")
+
+
 def cyrillic_to_latin(text: str) -> str:
+    """Serbian Cyrillic → Latin; Љ is "LJ" inside an upper-case word ("ЉУБАВ" → "LJUBAV") and "Lj" otherwise."""
+    text = _CAPITAL_DIGRAPH.sub(lambda m: _CYR_TO_LAT[m.group(1)].upper(), text)
     return text.translate(_CYR_TABLE)
 
 

@@ -167,7 +167,8 @@ def load_profile_file(file: Path) -> Profile:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        raise ProfileError(f"{file}: {where}: {error['msg']}") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ProfileError(f"{file}: {where}: {message}") from None
     _check_localized(raw, "", profile.content_keys, file)
     try:
         phonenumbers.region_code_for_country_code(phonenumbers.country_code_for_region(profile.country))
@@ -178,8 +179,8 @@ def load_profile_file(file: Path) -> Profile:
 
 @cache
 def load_profile(profile_id: str) -> Profile:
-    """The built-in profile of that id (`rs`, `tm`)."""
-    file = PROFILE_DIR / f"{profile_id}.yaml"
+    """A built-in profile by id (`rs`, `tm`), or an operator's own profile file by path."""
+    file = Path(profile_id) if profile_id.endswith((".yaml", ".yml")) else PROFILE_DIR / f"{profile_id}.yaml"
     if not file.exists():
         raise ProfileError(f"{file}: no such profile")
     return load_profile_file(file)

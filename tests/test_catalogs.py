@@ -1,0 +1,138 @@
+"""The catalogs are product: every string in the code is translated in every language, with the same placeholders.
+
+The msgids are extracted from the code here, in the test, so a string added without `make locales` fails too.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+
+from bot.config import PROJECT_ROOT
+from bot.core.catalogs import cyrillic_from_latin, read_catalog
+from bot.core.i18n import I18n
+from bot.core.text import latin_to_cyrillic
+
+LOCALES = PROJECT_ROOT / "locales"
+KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([^)]*\)[sd]|%[sd]")
+
+
+def _code_msgids() -> set[str]:
+    ids: set[str] = set()
+    for folder in ("bot", "handlers"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            PROJECT_ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            ids.add(message if isinstance(message, str) else message[0])
+    return ids
+
+
+def _catalog(lang: str) -> Catalog:
+    return read_catalog(LOCALES / lang / "LC_MESSAGES" / "messages.po")
+
+
+CODE_MSGIDS = _code_msgids()
+
+
+def test_the_code_has_strings_to_translate() -> None:
+    assert len(CODE_MSGIDS) > 30
+    assert "Please choose your language." in CODE_MSGIDS
+
+
+@pytest.mark.parametrize("lang", ["sr", "tk"])
+def test_every_string_of_the_code_is_translated(lang: str) -> None:
+    catalog = _catalog(lang)
+    missing = sorted(m for m in CODE_MSGIDS if catalog.get(m) is None)
+    assert not missing, f"{lang}: not in the catalog (run `make locales` and translate): {missing}"
+    untranslated = [
+        m.id
+        for m in catalog
+        if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy)
+    ]
+    assert not untranslated, f"{lang}: untranslated or fuzzy: {untranslated}"
+
+
+@pytest.mark.parametrize("lang", ["sr", "tk"])
+def test_placeholders_match(lang: str) -> None:
+    for message in _catalog(lang):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        expected = sorted(PLACEHOLDER.findall(ids[-1]))
+        for string in strings:
+            assert sorted(PLACEHOLDER.findall(string)) == expected, f"{lang}: {message.id!r} → {string!r}"
+
+
+@pytest.mark.parametrize(("lang", "forms"), [("sr", 3), ("tk", 2)])
+def test_plural_forms(lang: str, forms: int) -> None:
+    catalog = _catalog(lang)
+    assert catalog.num_plurals == forms
+    for message in catalog:
+        if isinstance(message.id, tuple):
+            assert len(message.string) == forms, f"{lang}: {message.id!r} needs {forms} forms"
+
+
+def test_turkmen_is_turkmen_not_turkish() -> None:
+    text = "".join(str(m.string) for m in _catalog("tk"))
+    assert not set(text) & set("ıİğĞ"), "Turkish letters in the Turkmen catalog"
+    assert set("äçňöşüý") <= set(text.lower())  # ž exists too, but only in loanwords
+
+
+def test_serbian_latin_is_latin() -> None:
+    text = "".join(str(m.string) for m in _catalog("sr"))
+    assert not re.search("[\u0400-\u04ff]", text), "Cyrillic in the Latin catalog: Cyrillic is generated"
+
+
+def test_cyrillic_catalog_is_generated_from_latin() -> None:
+    latin = _catalog("sr")
+    generated = read_catalog(LOCALES / "sr_Cyrl" / "LC_MESSAGES" / "messages.po")
+    fresh = cyrillic_from_latin(latin)
+    for message in latin:
+        if message.id and isinstance(message.string, str):
+            assert generated.get(message.id).string == latin_to_cyrillic(message.string)
+            assert fresh.get(message.id).string == latin_to_cyrillic(message.string)
+
+
+def test_plural_translation_picks_the_right_form(tmp_path: Path) -> None:
+    i18n = I18n(LOCALES)
+    sr = i18n.get("sr")
+    # Serbian: 1 → one, 2–4 → few, 5+ (and 11–14) → other. Uses a real plural msgid if the code has one.
+    plurals = [m for m in _catalog("sr") if isinstance(m.id, tuple)]
+    assert plurals
+    for message in plurals:
+        singular, plural = message.id
+        assert sr.ngettext(singular, plural, 1) == message.string[0]
+        assert sr.ngettext(singular, plural, 3) == message.string[1]
+        assert sr.ngettext(singular, plural, 11) == message.string[2]
+
+
+@pytest.mark.parametrize(
+    ("lang", "amount", "currency", "shown"),
+    [
+        ("sr", "2340.50", "RSD", "2.340,50 RSD"),
+        ("sr-Cyrl", "2340.50", "RSD", "2.340,50 RSD"),
+        ("tk", "2340.50", "TMT", "2 340,50 TMT"),
+        ("sr", "0", "RSD", "0,00 RSD"),
+        ("sr", "1234567.8", "RSD", "1.234.567,80 RSD"),
+    ],
+)
+def test_amounts_are_formatted_for_the_language(lang: str, amount: str, currency: str, shown: str) -> None:
+    assert I18n(LOCALES).get(lang).money(Decimal(amount), currency) == shown
+
+
+def test_dates_are_formatted_for_the_language() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # already 23 November in Belgrade and Ashgabat
+    i18n = I18n(LOCALES)
+    assert i18n.get("sr").date(moment, ZoneInfo("Europe/Belgrade")) == "23. novembar 2026."
+    assert i18n.get("sr-Cyrl").date(moment, ZoneInfo("Europe/Belgrade")) == "23. новембар 2026."
+    assert i18n.get("tk").date(moment, ZoneInfo("Asia/Ashgabat")) == "23 noýabr 2026"

@@ -1,0 +1,69 @@
+"""The console channel end to end: `mila chat` as a subprocess, driven through standard input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REDIS_URL
+
+
+def chat(lines: list[str], *args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", *args],
+        input="\n".join(lines) + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_prefix: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}",
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=redis_prefix,
+    )
+
+
+def test_a_whole_conversation_in_serbian(env: dict[str, str]) -> None:
+    out = chat(["1", "pomoć", "1", "/sticker", "6", "/quit"], "--profile", "rs", env=env)
+    assert "Izaberite jezik." in out
+    assert "[1] Srpski (latinica)" in out and "[3] Türkmençe" in out
+    assert "> 1\nZdravo! Ja sam Mila" in out
+    assert "[1] Uključenje na reč" in out and "[8] ❓ Pomoć" in out
+    assert "Komande: /menu" in out
+    assert "Mogu da pročitam samo tekst" in out
+    assert "Bulevar Umetnosti 16, 11000 Beograd" in out  # 6 = Kontakt
+
+
+def test_turkmen_from_the_start_and_the_language_is_remembered(env: dict[str, str]) -> None:
+    out = chat(["kömek"], "--profile", "tm", "--lang", "tk", env=env)
+    assert "Salam! Men Mila, MTS kompaniýasynyň kömekçisi." in out
+    assert "Buýruklar: /menu" in out
+    again = chat(["/quit"], "--profile", "tm", env=env)
+    assert "Size nähili kömek edip bilerin?" in again and "Dili saýlaň." not in again
+
+
+def test_cyrillic_and_a_shared_phone(env: dict[str, str]) -> None:
+    out = chat(["/phone +381641234567", "мени"], "--profile", "rs", "--lang", "sr-Cyrl", env=env)
+    assert "Здраво! Ја сам Мила" in out
+    assert "Хвала, али број телефона ми тренутно није потребан." in out
+    assert "[1] Укључење на реч" in out
+
+
+def test_the_demo_runs_without_a_redis_server(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_PREFIX")}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    out = chat(["2", "/quit"], "--profile", "rs", "--lang", "sr", env=env)
+    assert "Kako mogu da vam pomognem?" in out
+    assert "„Usluge: uključi ili isključi“ još nije dostupno u četu." in out

@@ -1,0 +1,126 @@
+"""Operator profiles: both load, every fact of the operator's documents is in them exactly, a broken one stops
+start-up with the file and the field named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import PROJECT_ROOT
+from bot.core.catalogs import read_catalog
+from bot.profiles import PROFILE_DIR, ProfileError, load_profile, load_profile_file
+
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
+SEED_OF = {"rs": ("000_3c3c87ff49d02071.txt", "sr"), "tm": ("004_8d2bdc03b49ccb61.txt", "tk")}
+# Lines of the documents that are page furniture, not facts: a screen-sharing banner and "more…" links.
+NOT_FACTS = {"Vaš ekran se trenutno deli sa agentom.", "Detaljnije"}
+# The Turkmen document writes "MMС" with a Cyrillic Es; the service is MMS.
+SEED_TYPOS = {"MMС": "MMS"}
+
+
+def _strings(node: object, language: str) -> list[str]:
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in ([value] if key == language and isinstance(value, str)
+                                                            else _strings(value, language))]  # fmt: skip
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value, language)]
+    return [node] if isinstance(node, str) else []
+
+
+def _bot_text(profile: str, language: str) -> str:
+    """Everything the bot can say in that language: the profile's texts and the UI catalog."""
+    raw = yaml.safe_load((PROFILE_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
+    catalog = read_catalog(PROJECT_ROOT / "locales" / language / "LC_MESSAGES" / "messages.po")
+    ui = [str(m.string) for m in catalog if m.id]
+    return "\n".join(" ".join(line.split()) for text in _strings(raw, language) + ui for line in text.splitlines())
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+def test_every_fact_of_the_operators_document_is_in_the_bot(profile: str) -> None:
+    seed_file, language = SEED_OF[profile]
+    said = _bot_text(profile, language)
+    missing = []
+    for line in (SEEDS / seed_file).read_text(encoding="utf-8").splitlines():
+        line = " ".join(line.split()).lstrip("•").strip().rstrip(":").strip()  # non-breaking spaces are spaces
+        for typo, fixed in SEED_TYPOS.items():
+            line = line.replace(typo, fixed)
+        if not line or line in NOT_FACTS or line.startswith("Detaljnije"):
+            continue
+        for sentence in re.split(r"(?<=[.;])\s+(?=[A-ZŞÜÖÇÄÝŽ“])", line):
+            if sentence not in said:
+                missing.append(sentence)
+    assert not missing, "not in the bot, word for word:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize(
+    ("profile", "facts"),
+    [
+        ("rs", ["0800 100 100", "Bulevar Umetnosti 16, 11000 Beograd", "mtsinfo@telekom.rs", "info@telekom.rs"]),
+        ("tm", ["0890", "(+993 66) 300890", "0890@mts.tm"]),
+    ],
+)
+def test_contact_facts_in_every_language(profile: str, facts: list[str]) -> None:
+    loaded = load_profile(profile)
+    for key in loaded.content_keys:
+        contacts = loaded.text("contacts")[key]
+        for fact in facts:
+            assert fact in contacts, f"{profile}/{key}: {fact}"
+
+
+def test_the_tm_catalogue_lists_the_documents_services() -> None:
+    services = load_profile("tm").services
+    names = [s.name["tk"] for s in services]
+    assert names[:3] == [
+        "SMS",
+        "Belgini awtomatiki anyklaýjynyň garşysyna goýulýan enjam (AntiAON)",
+        "Belgini anyklaýjynyň garşysyna goýlan enjamy döwýän (AntiAON döwüji)",
+    ]
+    assert len(services) == 11
+    assert len(load_profile("tm").consultations) == 9
+
+
+def _broken(tmp_path: Path, edit: str, replacement: str) -> Path:
+    text = (PROFILE_DIR / "rs.yaml").read_text(encoding="utf-8")
+    assert edit in text
+    file = tmp_path / "broken.yaml"
+    file.write_text(text.replace(edit, replacement, 1), encoding="utf-8")
+    return file
+
+
+@pytest.mark.parametrize(
+    ("edit", "replacement", "named"),
+    [
+        (
+            '      tk: "kesgitli ulgamyň, mts TV-niň, internetiň we hyzmat paketleriniň hyzmatlary üçin"\n',
+            "",
+            "emails[1].purpose: missing tk text",
+        ),
+        ("timezone: Europe/Belgrade", "timezone: Europe/Novi_Sad", "timezone: unknown time zone"),
+        ("    requires: [gprs]\n", "    requires: [gprss]\n", "requires unknown service 'gprss'"),
+        ("default_language: sr", "default_language: de", "default_language 'de' is not in languages"),
+        ("  promise_days: 5", "  promise_days: 500", "policies.promise_days"),
+        ("menu: [reconnect,", "menu: [teleport,", "menu.0"),
+        ("currency: RSD", "currency: dinar", "currency"),
+    ],
+)
+def test_a_broken_profile_names_the_file_and_the_field(tmp_path: Path, edit: str, replacement: str, named: str) -> None:
+    file = _broken(tmp_path, edit, replacement)
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(file)
+    message = str(caught.value)
+    assert str(file) in message and named in message, message
+
+
+def test_a_profile_that_is_not_yaml(tmp_path: Path) -> None:
+    file = tmp_path / "x.yaml"
+    file.write_text("id: [unclosed", encoding="utf-8")
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile_file(file)
+
+
+def test_an_operator_can_bring_their_own_profile_file(tmp_path: Path) -> None:
+    file = _broken(tmp_path, "id: rs", "id: xx")
+    assert load_profile(str(file)).id == "xx"

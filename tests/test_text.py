@@ -1,0 +1,91 @@
+"""Input folding, transliteration and splitting, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.text import cyrillic_to_latin, fold, latin_to_cyrillic, normalize_secret, split_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [
+        # Serbian Latin, with and without diacritics
+        ("Uključenje na reč", "ukljucenje na rec"),
+        ("ukljucenje na rec", "ukljucenje na rec"),
+        ("  UKLJUČI   me! ", "ukljuci me"),
+        ("Pomoć", "pomoc"),
+        ("Đorđe", "djordje"),
+        ("Džak, Ljubav, Njegoš", "dzak ljubav njegos"),
+        ("ćevapčići", "cevapcici"),
+        # Serbian Cyrillic
+        ("Мени", "meni"),
+        ("Помоћ", "pomoc"),
+        ("Укључење на реч", "ukljucenje na rec"),
+        ("Ђорђе Џаковић", "djordje dzakovic"),
+        ("ЉУБАВ и ЊЕГОШ", "ljubav i njegos"),
+        # Turkmen with and without its letters
+        ("Menýu", "menyu"),
+        ("menyu", "menyu"),
+        ("Kömek", "komek"),
+        ("Hyzmatlary birikdirmek we öçürmek", "hyzmatlary birikdirmek we ocurmek"),
+        ("Şahsy hasap", "sahsy hasap"),
+        ("Söýgüli belgi", "soyguli belgi"),
+        ("Ňagşy Žeňiş Äşgabat", "nagsy zenis asgabat"),
+        # what stays: numbers, phone signs, e-mail
+        ("+381 64 123-45-67", "+381 64 123-45-67"),
+        ("0890@mts.tm", "0890@mts.tm"),
+        ("", ""),
+    ],
+)
+def test_fold(typed: str, folded: str) -> None:
+    assert fold(typed) == folded
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("Uključenje na reč", "Укључење на реч"),
+        ("Ljubljana, Njegoš, džep", "Љубљана, Његош, џеп"),
+        ("LJUBAV", "ЉУБАВ"),
+        ("Pišite na mtsinfo@telekom.rs ili info@telekom.rs.", "Пишите на mtsinfo@telekom.rs или info@telekom.rs."),
+        ("Kontakt centar 0800 100 100", "Контакт центар 0800 100 100"),
+        ("Pozdrav, {name}! Komande: /menu, /help.", "Поздрав, {name}! Команде: /menu, /help."),
+        ("usluge mts TV – a, SMS i GPRS", "услуге mts TV – а, SMS и GPRS"),
+        ("prigovor/reklamaciju", "приговор/рекламацију"),
+        ("Bulevar Umetnosti 16, 11000 Beograd", "Булевар Уметности 16, 11000 Београд"),
+        ("Mila", "Мила"),
+    ],
+)
+def test_latin_to_cyrillic(latin: str, cyrillic: str) -> None:
+    assert latin_to_cyrillic(latin) == cyrillic
+    assert cyrillic_to_latin(cyrillic) == latin
+
+
+def test_secrets_are_compared_as_letters() -> None:
+    assert normalize_secret("  Petar   PETROVIĆ ", serbian=True) == "petar petrović"
+    assert normalize_secret("Петар Петровић", serbian=True) == "petar petrović"
+    assert normalize_secret("Petar Petrovic", serbian=True) != normalize_secret("Petar Petrović", serbian=True)
+    # Turkmen Ş (U+015E) is not Romanian Ș (U+0218)
+    assert normalize_secret("Şatlyk", serbian=False) != normalize_secret("Șatlyk", serbian=False)
+    # NFC: a decomposed ü equals the composed one
+    assert normalize_secret("Gu\u0308lnar", serbian=False) == normalize_secret("Gülnar", serbian=False)
+
+
+def test_split_keeps_lines_and_limits() -> None:
+    text = "\n".join(f"line {i} " + "x" * 50 for i in range(200))
+    parts = split_text(text, 4096)
+    assert all(0 < len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert all(p.startswith("line ") for p in parts)
+
+
+def test_split_cuts_a_single_long_line_at_a_space() -> None:
+    text = ("word " * 3000).strip()
+    parts = split_text(text, 7000)
+    assert all(len(p) <= 7000 for p in parts)
+    assert " ".join(parts).split() == text.split()
+
+
+def test_split_short_text_untouched() -> None:
+    assert split_text("kratko", 4096) == ["kratko"]
