@@ -29,6 +29,7 @@ log = logging.getLogger("mila.engine")
 MENU_INTENT = "menu"
 START_COMMAND = "start"
 LANGUAGE_PAYLOAD = "lang"
+MAX_REDIRECTS = 4
 
 
 class StalePayload(Exception):
@@ -86,6 +87,7 @@ class Engine:
                 async with uow:
                     await self._prepare(turn)
                     await self._dispatch(turn)
+                    await self._follow_redirects(turn)
             except StalePayload:
                 turn.outbox.items.clear()
                 turn.finish()
@@ -220,6 +222,15 @@ class Engine:
             raise StalePayload(prefix)
         turn.payload = payload
         await handler(turn)
+
+    async def _follow_redirects(self, turn: Turn) -> None:
+        """A handler may hand the turn on to another payload's handler; a loop of hand-offs is a bug, so it stops."""
+        for _ in range(MAX_REDIRECTS):
+            payload, turn.redirect_to = turn.redirect_to, None
+            if payload is None:
+                return
+            await self._dispatch_payload(turn, payload)
+        raise RuntimeError("too many redirects in one turn")
 
     # --- helpers ---------------------------------------------------------------------------------------------------
     def _timed_out(self, session: Session) -> bool:

@@ -45,6 +45,7 @@ class Turn:
         self.outbox = Outbox()
         self.now = deps.clock()
         self.payload = incoming.payload  # the payload being handled (also when chosen by typing)
+        self.redirect_to: str | None = None
         self.t: Translator = deps.i18n.get(session.lang or deps.profile.default_language)
 
     # --- who and where -------------------------------------------------------------------------------------
@@ -93,6 +94,10 @@ class Turn:
         """Enter a state; `data` replaces the flow data (pass nothing to keep none)."""
         self.session.state = state
         self.session.data = dict(data)
+
+    def redirect(self, payload: str) -> None:
+        """Continue this turn as if the user had pressed `payload` (e.g. back into a flow after identification)."""
+        self.redirect_to = payload
 
     def finish(self) -> None:
         self.session.reset_flow()
