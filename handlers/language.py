@@ -7,6 +7,7 @@ from bot.core.i18n import LANGUAGES, N_
 from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.services.users import UserDirectory
+from handlers.consent import ask_consent
 from handlers.menu import show_menu
 from handlers.start import greeting, language_buttons
 
@@ -32,6 +33,10 @@ async def choose_language(turn: Turn) -> None:
     turn.finish()
     if first_contact:
         turn.say(greeting(turn))
+        user = await UserDirectory(turn.db).ensure(turn.user)
+        if user.marketing_consent is None:
+            ask_consent(turn)
+            return
     else:
         turn.say(turn._("Language changed to {language}.").format(language=LANGUAGES[code].native_name))
     await show_menu(turn)

@@ -30,5 +30,6 @@ MENU_KEYWORDS = N_("menu|main menu|start|back|home")
 async def show_menu(turn: Turn) -> None:
     turn.finish()
     rows = [[Button(turn._(FEATURE_LABELS[feature]), feature)] for feature in turn.profile.menu]
-    rows.append([Button(turn._("🌐 Language"), "language"), Button(turn._("❓ Help"), "help")])
+    rows.append([Button(turn._("🌐 Language"), "language"), Button(turn._("📰 News"), "news")])
+    rows.append([Button(turn._("❓ Help"), "help")])
     turn.say(turn._("How can I help you? Choose an option or type its number."), rows)

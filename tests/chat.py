@@ -42,6 +42,12 @@ class Chat:
         assert len(matches) == 1, f"{label!r} matches {[b.label for b in matches]} of {self.labels}"
         return await self.press_payload(matches[0].payload or "")
 
+    async def first_contact(self, language: str, *, news: bool = False) -> list[Reply]:
+        """/start, pick the language by its button, answer the tariff-news question: the menu is shown."""
+        await self.start()
+        await self.press(language)
+        return await self.press_payload("news:on" if news else "news:off")
+
     async def press_payload(self, payload: str) -> list[Reply]:
         return await self.send(Incoming(self.user, Kind.BUTTON, payload=payload))
 

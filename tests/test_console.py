@@ -36,11 +36,13 @@ def env(tmp_path: Path, redis_prefix: str) -> dict[str, str]:
 
 
 def test_a_whole_conversation_in_serbian(env: dict[str, str]) -> None:
-    out = chat(["1", "pomoć", "1", "/sticker", "6", "/quit"], "--profile", "rs", env=env)
+    out = chat(["1", "2", "pomoć", "1", "/sticker", "6", "/quit"], "--profile", "rs", env=env)
     assert "Izaberite jezik." in out
     assert "[1] Srpski (latinica)" in out and "[3] Türkmençe" in out
     assert "> 1\nZdravo! Ja sam Mila" in out
-    assert "[1] Uključenje na reč" in out and "[8] ❓ Pomoć" in out
+    assert "Želite li da ovde dobijate novosti o tarifama i ponudama?" in out and "[2] Ne, hvala" in out
+    assert "> 2\nRazumem: bez novosti" in out
+    assert "[1] Uključenje na reč" in out and "[9] ❓ Pomoć" in out
     assert "Komande: /menu" in out
     assert "Mogu da pročitam samo tekst" in out
     assert "Bulevar Umetnosti 16, 11000 Beograd" in out  # 6 = Kontakt
@@ -64,6 +66,6 @@ def test_cyrillic_and_a_shared_phone(env: dict[str, str]) -> None:
 def test_the_demo_runs_without_a_redis_server(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_PREFIX")}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    out = chat(["2", "/quit"], "--profile", "rs", "--lang", "sr", env=env)
+    out = chat(["2", "2", "/quit"], "--profile", "rs", "--lang", "sr", env=env)
     assert "Kako mogu da vam pomognem?" in out
     assert "„Usluge: uključi ili isključi“ još nije dostupno u četu." in out

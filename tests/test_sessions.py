@@ -44,11 +44,13 @@ async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redi
     user = UserRef("test", "concurrent")
     try:
         await Chat(first.engine, user).press_payload("lang:sr")
+        for app in (first, second):  # connections ready, so a connect does not reorder the first sends
+            await asyncio.gather(*(app.redis.ping() for _ in range(8)))
         tasks = []
         for n in range(8):
             engine = (first if n % 2 == 0 else second).engine
             tasks.append(asyncio.create_task(engine.handle(Incoming(user, Kind.BUTTON, payload=f"slow:{n}"))))
-            await asyncio.sleep(0.005)  # they arrive in this order, while earlier ones are still running
+            await asyncio.sleep(0.02)  # they arrive in this order, while earlier ones are still running
         results = await asyncio.gather(*tasks)
         assert [r[0].text for r in results][-1] == "0,1,2,3,4,5,6,7"  # type: ignore[union-attr]
         # Each turn saw every earlier one: nothing lost, nothing interleaved.
@@ -95,8 +97,7 @@ async def test_a_failed_turn_keeps_the_session_as_it_was(redis_prefix: str) -> N
 async def test_idle_flow_expires_and_the_user_is_told(make_app: AppFactory) -> None:
     app = await make_app("rs", idle_timeout_seconds=10)
     chat = Chat(app.engine)
-    await chat.start()
-    await chat.press("Srpski")
+    await chat.first_contact("Srpski")
     # The user is in the middle of something (a flow state), then goes quiet for longer than the idle time.
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
@@ -111,8 +112,7 @@ async def test_idle_flow_expires_and_the_user_is_told(make_app: AppFactory) -> N
 async def test_a_global_word_after_expiry_is_still_served(make_app: AppFactory) -> None:
     app = await make_app("tm", idle_timeout_seconds=10)
     chat = Chat(app.engine)
-    await chat.start()
-    await chat.press("Türkmençe")
+    await chat.first_contact("Türkmençe")
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
         session.last_active = time.time() - 60
@@ -130,8 +130,7 @@ async def test_session_keys_are_channel_prefixed(make_app: AppFactory, redis_pre
 async def test_the_notice_says_how_long_in_proper_serbian(make_app: AppFactory) -> None:
     app = await make_app("rs", idle_timeout_seconds=180)
     chat = Chat(app.engine)
-    await chat.start()
-    await chat.press("Srpski")
+    await chat.first_contact("Srpski")
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
         session.last_active = time.time() - 200

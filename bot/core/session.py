@@ -13,6 +13,7 @@ import asyncio
 import json
 import secrets
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -116,6 +117,9 @@ class SessionStore:
         self.wait_seconds = wait_seconds
         self._acquire = redis.register_script(_ACQUIRE)
         self._release = redis.register_script(_RELEASE)
+        # Within one process, updates of one user queue on an asyncio lock first (FIFO, no Redis polling);
+        # the Redis lock then orders them against other processes.
+        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def key(self, user: UserRef, part: str) -> str:
         return f"{self.prefix}{user.channel}:{user.external_id}:{part}"
@@ -123,6 +127,14 @@ class SessionStore:
     @asynccontextmanager
     async def locked(self, user: UserRef) -> AsyncIterator[Session]:
         """Hold the user's lock for one turn; the session is saved on a normal exit and dropped on an error."""
+        local = self._local.get(user.key)
+        if local is None:
+            local = self._local[user.key] = asyncio.Lock()
+        async with local, self._redis_locked(user) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _redis_locked(self, user: UserRef) -> AsyncIterator[Session]:
         token = secrets.token_hex(8)
         keys = [
             self.key(user, "lock"),

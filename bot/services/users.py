@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,3 +44,11 @@ class UserDirectory:
     async def set_language(self, user: UserRef, code: str) -> None:
         row = await self.ensure(user)
         row.language = code
+
+    async def set_marketing_consent(self, user: UserRef, consent: bool, when: datetime) -> bool:
+        """Store the answer and its time; returns True when this was the user's first answer."""
+        row = await self.ensure(user)
+        first = row.marketing_consent is None
+        row.marketing_consent = consent
+        row.marketing_consent_at = when
+        return first

@@ -8,8 +8,7 @@ from tests.conftest import AppFactory
 
 
 async def _ready(chat: Chat, language: str) -> None:
-    await chat.start()
-    await chat.press(language)
+    await chat.first_contact(language)
 
 
 async def test_sticker_gets_a_localized_answer_and_the_menu(rs_chat: Chat, tm_chat: Chat) -> None:
@@ -76,8 +75,7 @@ async def test_database_outage_still_answers_the_menu(make_app: AppFactory) -> N
     """The menu needs no database: with the database gone, navigation still answers."""
     app = await make_app("rs")
     chat = Chat(app.engine)
-    await chat.start()
-    await chat.press("Srpski")
+    await chat.first_contact("Srpski")
     # The database server goes away: every later connection is refused.
     app.deps.sessionmaker.configure(bind=make_engine("postgresql+asyncpg://mila@127.0.0.1:9/gone"))
     await chat.say("pomoć")

@@ -13,6 +13,12 @@ MENU = {
     "sr-Cyrl": ("Како могу да вам помогнем?", "🌐 Језик", "❓ Помоћ"),
     "tk": ("Size nähili kömek edip bilerin?", "🌐 Dil", "❓ Kömek"),
 }
+NEWS_QUESTION = {
+    "sr": "Želite li da ovde dobijate novosti o tarifama i ponudama?",
+    "sr-Cyrl": "Желите ли да овде добијате новости о тарифама и понудама?",
+    "tk": "Nyrhnamalar we teklipler barada täzelikleri şu ýerde almak isleýärsiňizmi?",
+}
+NO_NEWS = {"sr": "Ne, hvala", "sr-Cyrl": "Не, хвала", "tk": "Ýok, sag boluň"}
 LANGUAGE_BUTTON = {"sr": "Srpski (latinica)", "sr-Cyrl": "Српски (ћирилица)", "tk": "Türkmençe"}
 GREETING = {
     ("rs", "sr"): "Zdravo! Ja sam Mila, interaktivni lični asistent kompanije mts.",
@@ -38,7 +44,10 @@ async def test_start_language_menu_help_change_language(make_app: AppFactory, pr
     chat.expect_buttons("Srpski (latinica)", "Српски (ћирилица)", "Türkmençe")
 
     await chat.press(LANGUAGE_BUTTON[language])
-    chat.expect(GREETING[(profile, language)], MENU[language][0])
+    chat.expect(GREETING[(profile, language)], NEWS_QUESTION[language])
+
+    await chat.press(NO_NEWS[language])
+    chat.expect(MENU[language][0])
     chat.expect_buttons(MENU[language][1], MENU[language][2])
 
     await chat.press(MENU[language][2])  # help
@@ -65,8 +74,7 @@ async def test_start_language_menu_help_change_language(make_app: AppFactory, pr
 @pytest.mark.parametrize("profile", ["rs", "tm"])
 async def test_contacts_carry_the_operators_facts_exactly(make_app: AppFactory, profile: str) -> None:
     chat = Chat((await make_app(profile)).engine)
-    await chat.start()
-    await chat.press("Türkmençe" if profile == "tm" else "Srpski")
+    await chat.first_contact("Türkmençe" if profile == "tm" else "Srpski")
     await chat.say("kontakt" if profile == "rs" else "habarlaşmak")
     chat.expect(*CONTACT_FACTS[profile])
 
@@ -81,7 +89,9 @@ async def test_language_is_preselected_from_the_messenger(make_app: AppFactory) 
 async def test_typed_words_reach_the_same_actions_as_buttons(rs_chat: Chat) -> None:
     await rs_chat.start()
     await rs_chat.say("1")  # typing the number of the first language button
-    rs_chat.expect("Kako mogu da vam pomognem?")
+    rs_chat.expect("Želite li da ovde dobijate novosti")
+    await rs_chat.say("ne, hvala")  # typing a button's label
+    rs_chat.expect("Razumem: bez novosti", "Kako mogu da vam pomognem?")
     for typed in ("POMOĆ", "pomoc", "  Помоћ "):
         await rs_chat.say(typed)
         rs_chat.expect("Komande: /menu")
@@ -95,8 +105,7 @@ async def test_typed_words_reach_the_same_actions_as_buttons(rs_chat: Chat) -> N
 
 
 async def test_turkmen_words_with_and_without_their_letters(tm_chat: Chat) -> None:
-    await tm_chat.start()
-    await tm_chat.press("Türkmençe")
+    await tm_chat.first_contact("Türkmençe")
     for typed in ("menýu", "menyu", "MENÝU"):
         await tm_chat.say(typed)
         tm_chat.expect("Size nähili kömek edip bilerin?")
@@ -108,8 +117,7 @@ async def test_turkmen_words_with_and_without_their_letters(tm_chat: Chat) -> No
 
 
 async def test_the_number_chooses_the_nth_button(rs_chat: Chat) -> None:
-    await rs_chat.start()
-    await rs_chat.press("Srpski")
+    await rs_chat.first_contact("Srpski")
     labels = rs_chat.labels
     await rs_chat.say(str(labels.index("❓ Pomoć") + 1))
     rs_chat.expect("Komande: /menu")
@@ -120,8 +128,7 @@ async def test_the_number_chooses_the_nth_button(rs_chat: Chat) -> None:
 
 
 async def test_commands(rs_chat: Chat) -> None:
-    await rs_chat.start()
-    await rs_chat.press("Srpski")
+    await rs_chat.first_contact("Srpski")
     await rs_chat.say("/help")
     rs_chat.expect("Komande:")
     await rs_chat.say("/language")
@@ -130,3 +137,44 @@ async def test_commands(rs_chat: Chat) -> None:
     rs_chat.expect("Kako mogu da vam pomognem?")
     await rs_chat.say("/operator")
     rs_chat.expect("„Razgovor sa operaterom“", "0800 100 100")
+
+
+async def test_tariff_news_consent_is_stored_with_its_time_and_can_be_withdrawn(make_app: AppFactory) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import ChannelUser
+
+    app = await make_app("rs")
+    chat = Chat(app.engine)
+    await chat.start()
+    await chat.press("Srpski")
+    await chat.press("Da, šaljite mi novosti")
+    chat.expect("Hvala! Dobijaćete novosti o tarifama i ponudama.", "Kako mogu da vam pomognem?")
+
+    async def stored() -> ChannelUser:
+        async with app.deps.sessionmaker() as db:
+            return (
+                await db.execute(select(ChannelUser).where(ChannelUser.external_id == chat.user.external_id))
+            ).scalar_one()
+
+    user = await stored()
+    assert user.marketing_consent is True and user.marketing_consent_at is not None
+    given_at = user.marketing_consent_at
+
+    await chat.press("📰 Novosti")
+    chat.expect("Dobijate novosti o tarifama i ponudama.")
+    await chat.press("Ne šaljite mi više novosti")
+    chat.expect("Razumem: bez novosti")
+    user = await stored()
+    assert user.marketing_consent is False and user.marketing_consent_at >= given_at  # type: ignore[operator]
+
+
+async def test_the_opt_out_button_of_an_old_message_works_days_later(make_app: AppFactory) -> None:
+    app = await make_app("tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe", news=True)
+    await app.redis.delete(*[k async for k in app.redis.scan_iter(match=app.deps.sessions.prefix + "*")])  # days pass
+    await chat.press_payload("news:off")  # the one-tap opt-out under a marketing message
+    chat.expect("Düşnükli: nyrhnamalar we teklipler barada täzelik ýok.")
+    await chat.say("/news")
+    chat.expect("Siz nyrhnamalar we teklipler barada täzelik almaýarsyňyz.")
