@@ -36,6 +36,7 @@ locales: $(STAMP)
 ## A chat with the bot in this terminal, on embedded defaults (no Redis server, a SQLite file under var/).
 demo: install
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db upgrade
+	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db seed-demo --profile $(PROFILE)
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila chat --profile $(PROFILE) --lang $(DEMO_LANG_$(PROFILE))
 
 ## ruff, mypy and the whole test suite against the real Redis and PostgreSQL servers.
