@@ -44,6 +44,10 @@ async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redi
     user = UserRef("test", "concurrent")
     try:
         await Chat(first.engine, user).press_payload("lang:sr")
+        # Both processes are connected before the race: a cold connection's handshake takes longer than the
+        # 5 ms between arrivals on a loaded machine, and would reorder arrivals before they reach Redis.
+        await first.redis.ping()
+        await second.redis.ping()
         tasks = []
         for n in range(8):
             engine = (first if n % 2 == 0 else second).engine
