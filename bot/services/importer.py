@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import ijson
-from sqlalchemy import bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
@@ -48,6 +48,17 @@ _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.-]{0,31}$")
 _ACCOUNT_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z./-]{0,31}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SEEN_TABLE = "mila_import_seen"
+# Core tables, not ORM entities, for the bulk inserts: the ORM splits a batch into runs of rows whose NULL columns
+# match, which turns one multi-row INSERT into dozens; Core sends the batch as one statement.
+_SUBSCRIBERS = cast(Table, Subscriber.__table__)
+_ACCOUNTS = cast(Table, Account.__table__)
+_SERVICES = cast(Table, AccountService.__table__)
+
+
+SEGMENTS = [s.value for s in Segment]
+KINDS = [k.value for k in AccountKind]
+STATUSES = [s.value for s in AccountStatus]
+REASONS = [r.value for r in DisconnectReason]
 
 
 class ImportProblem(Exception):
@@ -133,8 +144,8 @@ class Validator:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise ImportProblem(f"{where}: full_name: expected a name of 1–200 characters")
         segment = raw.get("segment", Segment.PRIVATE.value)
-        if segment not in {s.value for s in Segment}:
-            raise ImportProblem(f"{where}: segment: expected one of {', '.join(s.value for s in Segment)}")
+        if segment not in SEGMENTS:
+            raise ImportProblem(f"{where}: segment: expected one of {', '.join(SEGMENTS)}")
         phone = self._phone(raw.get("phone"), f"{where}: phone")
         code_word = self._optional_text(raw.get("code_word"), f"{where}: code_word", 100)
         passport = self._optional_text(raw.get("passport"), f"{where}: passport", 64)
@@ -167,18 +178,15 @@ class Validator:
         if not isinstance(number, str) or not _ACCOUNT_NUMBER.match(number.strip()):
             raise ImportProblem(f"{where}.number: expected up to 32 letters, digits, '/', '.' or '-'")
         kind = raw.get("kind")
-        kinds = [k.value for k in AccountKind]
-        if kind not in kinds:
-            raise ImportProblem(f"{where}.kind: unknown kind {kind!r} (expected one of {', '.join(kinds)})")
+        if kind not in KINDS:
+            raise ImportProblem(f"{where}.kind: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
         status = raw.get("status", AccountStatus.ACTIVE.value)
-        statuses = [s.value for s in AccountStatus]
-        if status not in statuses:
-            raise ImportProblem(f"{where}.status: unknown status {status!r} (expected one of {', '.join(statuses)})")
+        if status not in STATUSES:
+            raise ImportProblem(f"{where}.status: unknown status {status!r} (expected one of {', '.join(STATUSES)})")
         reason = raw.get("disconnect_reason")
-        reasons = [r.value for r in DisconnectReason]
-        if reason is not None and (reason not in reasons or status != AccountStatus.DISCONNECTED.value):
+        if reason is not None and (reason not in REASONS or status != AccountStatus.DISCONNECTED.value):
             raise ImportProblem(
-                f"{where}.disconnect_reason: expected one of {', '.join(reasons)}, and only on a disconnected account"
+                f"{where}.disconnect_reason: expected one of {', '.join(REASONS)}, and only on a disconnected account"
             )
         phone = self._phone(raw.get("phone"), f"{where}.phone")
         debt = self._debt(raw.get("debt", "0"), f"{where}.debt")
@@ -352,7 +360,7 @@ class Importer:
                 self.report.subscribers_updated += 1
         if new_rows:
             result = await self.db.execute(
-                insert(Subscriber).returning(Subscriber.id, Subscriber.customer_code), new_rows
+                insert(_SUBSCRIBERS).returning(_SUBSCRIBERS.c.id, _SUBSCRIBERS.c.customer_code), new_rows
             )
             ids.update({code: id_ for id_, code in result})
             self.report.subscribers_created += len(new_rows)
@@ -407,7 +415,7 @@ class Importer:
                     await self.db.execute(update(Account).where(Account.id == old.id).values(updated_at=now, **values))
                     self.report.accounts_updated += 1
         if new_rows:
-            result = await self.db.execute(insert(Account).returning(Account.id, Account.number), new_rows)
+            result = await self.db.execute(insert(_ACCOUNTS).returning(_ACCOUNTS.c.id, _ACCOUNTS.c.number), new_rows)
             ids.update({number: id_ for id_, number in result})
             self.report.accounts_created += len(new_rows)
         return ids
@@ -439,7 +447,7 @@ class Importer:
             if (account_id, code) not in have
         ]
         if new_rows:
-            await self.db.execute(insert(AccountService), new_rows)
+            await self.db.execute(insert(_SERVICES), new_rows)
         self.report.services_changed += len(stale) + len(flips) + len(new_rows)
 
 

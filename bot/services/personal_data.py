@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 import phonenumbers
 
@@ -33,6 +34,7 @@ class BadPhone(ValueError):
     """The text is not a phone number of any country we can recognise."""
 
 
+@lru_cache(maxsize=1024)  # an import reads each number twice (contact phone and line); parsing is the costly part
 def normalize_phone(raw: str, region: str) -> str:
     """E.164 ("+381641234567") from what a person or a billing export writes ("064 123 4567", "+381 64 1234567").
 
