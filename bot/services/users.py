@@ -42,3 +42,14 @@ class UserDirectory:
     async def set_language(self, user: UserRef, code: str) -> None:
         row = await self.ensure(user)
         row.language = code
+
+    async def link_subscriber(self, user: UserRef, subscriber_id: int | None) -> None:
+        """Remember (or, with None, drop) which subscriber this chat identified as, for its later sessions."""
+        row = await self.ensure(user)
+        row.subscriber_id = subscriber_id
+
+    async def set_marketing_consent(self, user: UserRef, consent: bool) -> None:
+        """Consent to marketing, or its withdrawal, with the time it was given or withdrawn (proof for the law)."""
+        row = await self.ensure(user)
+        row.marketing_consent = consent
+        row.marketing_consent_at = utcnow()

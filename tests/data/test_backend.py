@@ -155,3 +155,20 @@ async def test_failed_attempts_are_audited_without_secrets(sessionmaker: Session
     ]  # fmt: skip
     dumped = repr([(r.detail, r.action, r.outcome) for r in rows])
     assert "wrong-word" not in dumped and "65000000" not in dumped and "123456" not in dumped
+
+
+async def test_a_chat_is_linked_to_its_subscriber_and_consents_are_dated(sessionmaker: Sessions, rs: Profile) -> None:
+    from bot.services.users import UserDirectory
+
+    await _seeded(sessionmaker, rs)
+    user = UserRef("test", "linked")
+    async with sessionmaker() as db:
+        petar = await TableBackend(db, rs, KEY).find_by_customer_code("1234567")
+        assert petar is not None
+        directory = UserDirectory(db)
+        await directory.link_subscriber(user, petar.id)
+        await directory.set_marketing_consent(user, False)
+        await db.commit()
+        row = await directory.get(user)
+        assert row is not None and row.subscriber_id == petar.id
+        assert row.marketing_consent is False and row.marketing_consent_at is not None
