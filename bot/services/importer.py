@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import ijson
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Column, MetaData, String, Table, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
@@ -50,6 +52,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SEEN_TABLE = "mila_import_seen"
 # Core tables, not ORM entities, for the bulk inserts: the ORM splits a batch into runs of rows whose NULL columns
 # match, which turns one multi-row INSERT into dozens; Core sends the batch as one statement.
+_SEEN = Table(_SEEN_TABLE, MetaData(), Column("key", String(40), primary_key=True))
 _SUBSCRIBERS = cast(Table, Subscriber.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
 _SERVICES = cast(Table, AccountService.__table__)
@@ -269,6 +272,8 @@ class Importer:
         self.report = ImportReport()
         self._batch: list[_Record] = []
         self._started = False
+        self._batches = 0
+        self._next_analyze = 1
 
     async def add(self, raw: Any) -> None:
         if not self._started:
@@ -297,9 +302,24 @@ class Importer:
             return
         await self._check_duplicates(batch)
         now = utcnow()
-        subscriber_ids = await self._write_subscribers(batch, now)
-        account_ids = await self._write_accounts(batch, subscriber_ids, now)
+        subscriber_ids, known = await self._write_subscribers(batch, now)
+        account_ids = await self._write_accounts(batch, subscriber_ids, known, now)
         await self._write_services(batch, account_ids)
+        self._batches += 1
+        if self._batches == self._next_analyze:
+            await self._analyze()
+            self._next_analyze *= 2
+
+    async def _analyze(self) -> None:
+        """Refresh PostgreSQL's statistics as the tables grow inside this transaction (after 1, 2, 4, 8… batches).
+
+        A table that started empty looks empty to the planner until analyzed; it then scans instead of using the
+        indexes, and every batch gets slower than the one before. ANALYZE inside the transaction counts its own
+        rows; doing it at doubling intervals costs O(log n) runs.
+        """
+        if self.db.get_bind().dialect.name != "postgresql":
+            return
+        await self.db.execute(text(f"ANALYZE subscribers, accounts, account_services, {_SEEN_TABLE}"))
 
     async def _check_duplicates(self, batch: list[_Record]) -> None:
         keys: dict[str, tuple[_Record, str, str]] = {}
@@ -310,21 +330,18 @@ class Importer:
                 if key in keys:
                     raise ImportProblem(f"{record.where(path)}: {value} appears in an earlier record")
                 keys[key] = (record, path, value)
-        found = (
-            await self.db.execute(
-                text(f"SELECT key FROM {_SEEN_TABLE} WHERE key IN :keys").bindparams(  # noqa: S608 - constant name
-                    bindparam("keys", expanding=True)
-                ),
-                {"keys": list(keys)},
-            )
-        ).scalars().all()  # fmt: skip
-        if found:
-            record, path, value = min((keys[key] for key in found), key=lambda item: item[0].index)
+        # Claim the keys: the primary key refuses one seen before, so duplicates are found by the index, never by
+        # scanning what this file has already written.
+        dialect_insert = postgresql_insert if self.db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        claim = (
+            dialect_insert(_SEEN).values([{"key": key} for key in keys]).on_conflict_do_nothing().returning(_SEEN.c.key)
+        )
+        claimed = set((await self.db.execute(claim)).scalars())
+        if len(claimed) < len(keys):
+            record, path, value = min((keys[k] for k in keys if k not in claimed), key=lambda item: item[0].index)
             raise ImportProblem(f"{record.where(path)}: {value} appears in an earlier record")
-        insert_seen = text(f"INSERT INTO {_SEEN_TABLE} (key) VALUES (:key)")  # noqa: S608 - constant table name
-        await self.db.execute(insert_seen, [{"key": k} for k in keys])
 
-    async def _write_subscribers(self, batch: list[_Record], now: Any) -> dict[str, int]:
+    async def _write_subscribers(self, batch: list[_Record], now: Any) -> tuple[dict[str, int], set[int]]:
         existing = {
             row.customer_code: row
             for row in (
@@ -338,6 +355,7 @@ class Importer:
             )
         }  # fmt: skip
         ids = {code: row.id for code, row in existing.items()}
+        known = set(ids.values())
         new_rows: list[dict[str, Any]] = []
         for record in batch:
             old = existing.get(record.customer_code)
@@ -364,7 +382,7 @@ class Importer:
             )
             ids.update({code: id_ for id_, code in result})
             self.report.subscribers_created += len(new_rows)
-        return ids
+        return ids, known
 
     def _code_word_hash(self, word: str | None, stored: str | None) -> str | None:
         if word is None:
@@ -373,21 +391,24 @@ class Importer:
             return stored
         return hash_code_word(word, serbian=self.serbian)
 
-    async def _write_accounts(self, batch: list[_Record], subscriber_ids: dict[str, int], now: Any) -> dict[str, int]:
+    async def _write_accounts(
+        self, batch: list[_Record], subscriber_ids: dict[str, int], known: set[int], now: Any
+    ) -> dict[str, int]:
+        """`known` are the subscribers that existed before this batch: only they can have accounts to remove."""
         numbers = [a.number for r in batch for a in r.accounts]
-        owners = list(subscriber_ids.values())
-        existing = {
-            row.number: row
-            for row in (
-                await self.db.execute(
-                    select(
-                        Account.id, Account.number, Account.subscriber_id, Account.kind, Account.phone,
-                        Account.phone_hmac, Account.status, Account.disconnect_reason, Account.debt, Account.currency,
-                        Account.tariff,
-                    ).where(or_(Account.number.in_(numbers), Account.subscriber_id.in_(owners)))
-                )
-            )
-        }  # fmt: skip
+        columns = (
+            Account.id, Account.number, Account.subscriber_id, Account.kind, Account.phone, Account.phone_hmac,
+            Account.status, Account.disconnect_reason, Account.debt, Account.currency, Account.tariff,
+        )  # fmt: skip
+        existing: dict[str, Any] = {}
+        # Two queries, each on its own index: one `number IN … OR subscriber_id IN …` makes PostgreSQL scan the
+        # table, and the import slows down as the table grows.
+        if numbers:
+            for row in await self.db.execute(select(*columns).where(Account.number.in_(numbers))):
+                existing[row.number] = row
+        if known:
+            for row in await self.db.execute(select(*columns).where(Account.subscriber_id.in_(sorted(known)))):
+                existing[row.number] = row
         listed = set(numbers)
         stale = [row.id for number, row in existing.items() if number not in listed]
         if stale:
