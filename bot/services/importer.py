@@ -333,10 +333,12 @@ class Importer:
         # Claim the keys: the primary key refuses one seen before, so duplicates are found by the index, never by
         # scanning what this file has already written.
         dialect_insert = postgresql_insert if self.db.get_bind().dialect.name == "postgresql" else sqlite_insert
-        claim = (
-            dialect_insert(_SEEN).values([{"key": key} for key in keys]).on_conflict_do_nothing().returning(_SEEN.c.key)
-        )
-        claimed = set((await self.db.execute(claim)).scalars())
+        claimed: set[str] = set()
+        every = list(keys)
+        for start in range(0, len(every), 5000):  # one statement per 5,000 keys stays under the drivers' limits
+            rows = [{"key": key} for key in every[start : start + 5000]]
+            claim = dialect_insert(_SEEN).values(rows).on_conflict_do_nothing().returning(_SEEN.c.key)
+            claimed.update((await self.db.execute(claim)).scalars())
         if len(claimed) < len(keys):
             record, path, value = min((keys[k] for k in keys if k not in claimed), key=lambda item: item[0].index)
             raise ImportProblem(f"{record.where(path)}: {value} appears in an earlier record")

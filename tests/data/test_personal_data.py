@@ -75,3 +75,19 @@ def test_phone_and_passport_hashes_are_keyed() -> None:
     for bad in ("not a number", "12", "+381"):
         with pytest.raises(BadPhone):
             normalize_phone(bad, "RS")
+
+
+def test_the_secret_key_is_required_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import DEMO_SECRET_KEY, ConfigError, load_settings
+
+    monkeypatch.delenv("MILA_SECRET_KEY", raising=False)
+    assert load_settings().security.key() == DEMO_SECRET_KEY.encode()
+    monkeypatch.setenv("MILA_ENV", "production")
+    with pytest.raises(ConfigError, match="MILA_SECRET_KEY must be set"):
+        load_settings()
+    monkeypatch.setenv("MILA_SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_settings()
+    monkeypatch.setenv("MILA_SECRET_KEY", "x" * 40)
+    settings = load_settings()
+    assert settings.security.key() == b"x" * 40 and "x" * 40 not in repr(settings)
