@@ -166,3 +166,29 @@ async def test_delivered_rows_are_not_sent_again(sessionmaker: Sessions, rs: Pro
     assert await worker.run_once() == []
     await worker.close()
     assert len(receiver.posts) == 2
+
+
+async def test_mila_outbox_run_once(
+    sqlite_url: str,
+    rs: Profile,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line, in a thread of its own so that the receiver (on this test's loop) keeps answering."""
+    from bot.cli import main
+    from bot.db.base import make_engine, make_sessionmaker
+
+    engine = make_engine(sqlite_url)
+    await _place_orders(make_sessionmaker(engine), rs, count=2)
+    await engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("PROVISIONING_URL", raising=False)
+    assert await asyncio.to_thread(main, ["outbox", "run", "--once"]) == 0
+    assert "orders wait" in capsys.readouterr().out and receiver.posts == []
+    monkeypatch.setenv("PROVISIONING_URL", receiver.url)
+    monkeypatch.setenv("PROVISIONING_SECRET", SECRET)
+    assert await asyncio.to_thread(main, ["outbox", "run", "--once"]) == 0
+    assert "delivered 2 orders" in capsys.readouterr().out
+    assert sorted(str(post["key"]) for post in receiver.posts) == ["order-0", "order-1"]
+    assert all(post["signed"] for post in receiver.posts)
