@@ -29,13 +29,14 @@ locales: $(STAMP)
 		--sort-output --project=mila -o locales/messages.pot .
 	for lang in sr tk; do \
 		$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages -l $$lang \
-			--no-fuzzy-matching --ignore-obsolete --omit-header=false --no-wrap; \
+			--no-fuzzy-matching --ignore-obsolete --no-wrap; \
 	done
 	$(MAKE) locales-compile
 
 ## A chat with the bot in this terminal, on embedded defaults (no Redis server, a SQLite file under var/).
 demo: install
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db upgrade
+	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db seed-demo --profile $(PROFILE)
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila chat --profile $(PROFILE) --lang $(DEMO_LANG_$(PROFILE))
 
 ## ruff, mypy and the whole test suite against the real Redis and PostgreSQL servers.

@@ -22,6 +22,7 @@ from bot.core.session import SessionStore
 from bot.core.turn import Deps
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.profiles import load_profile
+from bot.services.backend import table_backend_factory
 
 log = logging.getLogger("mila.app")
 
@@ -72,5 +73,6 @@ def build_app(
         sessions=sessions,
         clock=clock,
     )
+    deps.services["backend"] = table_backend_factory(profile, settings.security.key())
     engine = Engine(deps, router or build_router())
     return App(settings=settings, deps=deps, engine=engine, redis=redis, db_engine=db_engine)

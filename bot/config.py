@@ -9,8 +9,9 @@ application factory and the result is passed down.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +94,63 @@ class SupportSettings(_Section):
     chat_ids: str | None = Field(None, validation_alias="SUPPORT_CHAT_ID")
 
 
+# The key used when MILA_SECRET_KEY is unset outside production: it makes `make demo` and the tests work with no
+# setup, and its name says what it is. Anything keyed with it (phone and passport lookups) is demo data only.
+DEMO_SECRET_KEY = "mila-demo-secret-key-not-for-production"  # noqa: S105 - a documented, deliberate demo default
+
+
+class SecuritySettings(_Section):
+    """Keys and retention for personal data.
+
+    `MILA_SECRET_KEY` keys the HMACs that index phone numbers and passports: a plain hash of a short number is
+    brute-forced in seconds, a keyed one is not without the key. Changing the key makes every stored lookup
+    hash useless, so a re-import is needed after rotating it. In production (`MILA_ENV=production`) the key must
+    be set; elsewhere the demo key is used so that a newcomer needs no configuration.
+    """
+
+    environment: Literal["development", "test", "production"] = Field("development", validation_alias="MILA_ENV")
+    secret_key: SecretStr | None = Field(None, validation_alias="MILA_SECRET_KEY")
+    retention_days: int = Field(180, ge=1, le=3650, validation_alias="MILA_RETENTION_DAYS")
+
+    @field_validator("secret_key", mode="after")
+    @classmethod
+    def _usable(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            value = None
+        if value is None and info.data.get("environment") == "production":
+            raise ValueError("MILA_SECRET_KEY must be set when MILA_ENV=production")
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 random characters, e.g. from `openssl rand -hex 32`")
+        return value
+
+    def key(self) -> bytes:
+        """The HMAC key: the configured one, or the demo key outside production."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return DEMO_SECRET_KEY.encode()
+
+
+class ProvisioningSettings(_Section):
+    """Where orders go: the operator's provisioning system, as signed JSON POSTs. Unset URL: orders wait."""
+
+    url: str | None = Field(None, validation_alias="PROVISIONING_URL")
+    secret: SecretStr | None = Field(None, validation_alias="PROVISIONING_SECRET")
+    timeout_seconds: float = Field(10.0, gt=0, validation_alias="PROVISIONING_TIMEOUT")
+    backoff_seconds: float = Field(5.0, gt=0, validation_alias="PROVISIONING_BACKOFF")
+    max_backoff_seconds: float = Field(3600.0, gt=0, validation_alias="PROVISIONING_MAX_BACKOFF")
+    max_attempts: int = Field(50, ge=1, validation_alias="PROVISIONING_MAX_ATTEMPTS")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("use http(s)://host/path")
+        return value
+
+
 class Settings(BaseSettings):
     """All sections together; each section reads its own variables."""
 
@@ -103,6 +161,8 @@ class Settings(BaseSettings):
     viber: ViberSettings = Field(default_factory=ViberSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
 
 
 class ConfigError(Exception):

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bot.app import build_app
 from bot.core.incoming import Incoming, Kind, UserRef
+from bot.core.replies import Reply
 from bot.core.router import Router
 from bot.core.session import SessionStore
 from bot.core.turn import Turn
@@ -44,13 +45,26 @@ async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redi
     user = UserRef("test", "concurrent")
     try:
         await Chat(first.engine, user).press_payload("lang:sr")
-        for app in (first, second):  # connections ready, so a connect does not reorder the first sends
-            await asyncio.gather(*(app.redis.ping() for _ in range(8)))
-        tasks = []
+        store = first.deps.sessions
+        tasks: list[asyncio.Task[list[Reply]]] = []
+
+        async def arrived() -> int:
+            """Updates Redis has seen: done, holding the lock, or waiting in the queue (never one counted twice:
+            the finished ones are counted first, then the lock and the queue in one atomic read)."""
+            done = sum(task.done() for task in tasks)
+            async with first.redis.pipeline(transaction=True) as pipe:
+                holding, queued = await pipe.exists(store.key(user, "lock")).zcard(store.key(user, "queue")).execute()
+            return done + int(holding) + int(queued)
+
         for n in range(8):
             engine = (first if n % 2 == 0 else second).engine
             tasks.append(asyncio.create_task(engine.handle(Incoming(user, Kind.BUTTON, payload=f"slow:{n}"))))
-            await asyncio.sleep(0.02)  # they arrive in this order, while earlier ones are still running
+            # They arrive in this order, while earlier ones are still running. A fixed pause between them is not
+            # enough on a loaded machine (Redis may read two sockets in either order), so wait until Redis has it.
+            for _ in range(2000):
+                if await arrived() >= n + 1:
+                    break
+                await asyncio.sleep(0.001)
         results = await asyncio.gather(*tasks)
         assert [r[0].text for r in results][-1] == "0,1,2,3,4,5,6,7"  # type: ignore[union-attr]
         # Each turn saw every earlier one: nothing lost, nothing interleaved.

@@ -1,11 +1,15 @@
-"""`mila db …`: schema migrations."""
+"""`mila db …`: schema migrations and the demo data."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
+from bot.cli.common import add_profile_option, database, settings_for
 from bot.config import load_settings
 from bot.db.migrate import upgrade
+from bot.profiles import load_profile
+from bot.services.demo import seed_demo
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,10 +18,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up = actions.add_parser("upgrade", help="migrate the database to the newest schema")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=_upgrade)
+    seed = actions.add_parser("seed-demo", help="load the demo subscribers of a profile (see the README)")
+    add_profile_option(seed)
+    seed.set_defaults(func=_seed_demo)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
     settings = load_settings()
     upgrade(settings.database.url, args.revision)
     print("database is at the newest schema")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    profile = load_profile(settings.bot.profile)
+
+    async def run() -> str:
+        async with database(settings) as db:
+            report = await seed_demo(db, profile, settings.security.key())
+            await db.commit()
+            return report.summary()
+
+    print(f"demo data for {profile.id}: {asyncio.run(run())}")
     return 0

@@ -43,7 +43,12 @@ if redis.call('EXISTS', lock) == 0 then
     return {1, redis.call('GET', session)}
   end
 end
-redis.call('ZADD', queue, 'NX', now, token)
+if not redis.call('ZSCORE', queue, token) then
+  -- Behind the last waiter, in the order Redis runs the scripts: a clock in ms would tie two arrivals in the
+  -- same millisecond, and a tie is broken by the random token.
+  local last = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')
+  redis.call('ZADD', queue, last[2] and (tonumber(last[2]) + 1) or 0, token)
+end
 redis.call('HSET', polls, token, now)
 redis.call('PEXPIRE', queue, lease * 2); redis.call('PEXPIRE', polls, lease * 2)
 return {0, false}

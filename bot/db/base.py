@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
@@ -53,8 +54,18 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return create_async_engine(url, echo=echo, connect_args={"timeout": 15})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15})
+        # SQLite checks foreign keys (and runs ON DELETE actions) only when asked, per connection; without this
+        # the tests on SQLite would pass where PostgreSQL refuses.
+        event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
+        return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

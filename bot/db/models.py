@@ -1,13 +1,84 @@
-"""Tables. Each model says what it keeps and why; personal data is kept only as the flows need it."""
+"""Tables. Each model says what it keeps and why; personal data is kept only as the flows need it.
+
+Subscribers, their accounts and services are mila's copy of the operator's billing data, loaded and refreshed
+by `mila import`; orders are what the chat asked the operator to do, delivered through the outbox. Phone numbers
+and passports are found through keyed hashes (`*_hmac`), code words are kept only as salted password hashes.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, UtcDateTime, utcnow
+
+
+class Segment(StrEnum):
+    PRIVATE = "private"
+    CORPORATE = "corporate"
+
+
+class AccountKind(StrEnum):
+    MOBILE = "mobile"
+    FIXED = "fixed"
+    TV = "tv"
+    INTERNET = "internet"
+    BOX = "box"  # a bundle (mts BOX: phone, TV and internet on one bill)
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISCONNECTED = "disconnected"
+    SUSPENDED = "suspended"  # suspended at the subscriber's request (temporary blocking)
+
+
+class DisconnectReason(StrEnum):
+    """Why a disconnected account is off: reconnection on promise is only for debt."""
+
+    DEBT = "debt"
+    REQUEST = "request"
+    INACTIVITY = "inactivity"
+    OTHER = "other"
+
+
+class OrderKind(StrEnum):
+    RECONNECT_ON_PROMISE = "reconnect_on_promise"
+    SERVICE_ON = "service_on"
+    SERVICE_OFF = "service_off"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    UNBLOCK = "unblock"
+    FAVOURITE_NUMBER = "favourite_number"
+    DISCOUNT_PACKAGE = "discount_package"
+    INVOICE = "invoice"
+    PUK = "puk"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # written, waiting for the outbox worker
+    SENT = "sent"  # the provisioning system acknowledged it
+    DONE = "done"  # the provisioning system reported it carried out
+    FAILED = "failed"  # gave up delivering or the provisioning system refused it
+    CANCELLED = "cancelled"
+
+
+def _values(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 class ChannelUser(Base):
@@ -25,3 +96,146 @@ class ChannelUser(Base):
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The subscriber this chat identified as, when the flows link it for later sessions; cleared if the
+    # subscriber disappears from the operator's data.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True, default=None
+    )
+
+
+class Subscriber(Base):
+    """A customer of the operator: a person or a company, with one customer code and any number of accounts."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (CheckConstraint(f"segment IN ({_values(Segment)})", name="segment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_code: Mapped[str] = mapped_column(String(32), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str] = mapped_column(String(16), default=Segment.PRIVATE.value)
+    contact_phone: Mapped[str | None] = mapped_column(String(16))  # E.164
+    contact_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    code_word_hash: Mapped[str | None] = mapped_column(String(160))  # scrypt$N$r$p$salt$hash, never the word
+    passport_hmac: Mapped[str | None] = mapped_column(String(64))  # checked, never searched: no index
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True, order_by="Account.number"
+    )
+
+
+class Account(Base):
+    """One billed contract: a mobile line, a fixed line, TV, internet or a bundle. Debt is what is owed now."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_values(AccountKind)})", name="kind"),
+        CheckConstraint(f"status IN ({_values(AccountStatus)})", name="status"),
+        CheckConstraint(
+            f"disconnect_reason IS NULL OR disconnect_reason IN ({_values(DisconnectReason)})", name="disconnect_reason"
+        ),
+        CheckConstraint("debt >= 0", name="debt_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # "1234567/1": customer code / sequence
+    kind: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164 of the line, where there is one
+    phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE.value)
+    disconnect_reason: Mapped[str | None] = mapped_column(String(16))
+    debt: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3))
+    tariff: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="accounts")
+    services: Mapped[list[AccountService]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True, order_by="AccountService.code"
+    )
+
+
+class AccountService(Base):
+    """A service of the profile's catalogue on one account, on or off."""
+
+    __tablename__ = "account_services"
+    __table_args__ = (UniqueConstraint("account_id", "code", name="uq_account_services_account_id_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(24))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    account: Mapped[Account] = relationship(back_populates="services")
+
+
+class Order(Base):
+    """Something the chat asked the operator to do. Kept as the law requires, even after the chat is forgotten.
+
+    `account_number` is copied so an order still says what it was for when the account is later removed by an
+    import; `idempotency_key` makes placing the same order twice (a double tap, a retried update) a no-op and is
+    sent to the provisioning system so it can do the same.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_values(OrderKind)})", name="kind"),
+        CheckConstraint(f"status IN ({_values(OrderStatus)})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # what the user is told: "N-48213907"
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING.value)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    account_number: Mapped[str] = mapped_column(String(32))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # e.g. the day a promise to pay falls due
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxMessage(Base):
+    """An order waiting to be delivered to the provisioning system, written in the order's own transaction.
+
+    Writing both at once means an order is never lost (the chat said "done" and nothing was sent) nor sent
+    without being recorded; the worker delivers at least once and the idempotency key lets the receiver dedupe.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # gave up after the last attempt
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Every identification attempt and every order: who (which chat), what, how it went. Never a secret.
+
+    Entries outlive a forgotten chat (the link is cleared) so that failed attempts still count against the
+    subscriber they targeted; the retention job deletes them after `MILA_RETENTION_DAYS`.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(32))  # identify, verify_code_word, verify_passport, order
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, not_found, mismatch, duplicate
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # method, order kind…; no personal data

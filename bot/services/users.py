@@ -52,3 +52,8 @@ class UserDirectory:
         row.marketing_consent = consent
         row.marketing_consent_at = when
         return first
+
+    async def link_subscriber(self, user: UserRef, subscriber_id: int | None) -> None:
+        """Remember (or, with None, drop) which subscriber this chat identified as, for its later sessions."""
+        row = await self.ensure(user)
+        row.subscriber_id = subscriber_id

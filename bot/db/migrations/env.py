@@ -14,6 +14,11 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table by copy, drop and rename; with foreign keys enforced, dropping the old table
+        # would run the ON DELETE actions of the tables that point at it. Alembic's advice: switch them off.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -1,0 +1,385 @@
+"""The operator's subscriber data, behind one interface the flows use.
+
+In a deployment the truth is the operator's billing system; mila keeps a copy that the operator loads with
+`mila import`, and `TableBackend` answers from it. A live billing adapter can replace it by implementing
+`OperatorBackend`: the flows only see the small value types below, never a table row.
+
+Every identification attempt and every order is written to the audit log (never the secret that was typed), and
+an order is written together with its outbox row in the caller's transaction, so it is either both recorded and
+going to be delivered, or neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.incoming import UserRef
+from bot.db.base import utcnow
+from bot.db.models import Account, AccountService, AuditEntry, ChannelUser, Order, OrderKind, OutboxMessage, Subscriber
+from bot.profiles import Profile
+from bot.services.personal_data import (
+    BadPhone,
+    normalize_phone,
+    passport_hash,
+    phone_hash,
+    same_text,
+    verify_code_word,
+)
+
+log = logging.getLogger("mila.backend")
+
+# A public order number is random, not the row id: it does not tell anyone how many orders the operator gets,
+# and eight digits are easy to read out to the contact centre.
+ORDER_NUMBER_DIGITS = 8
+ORDER_NUMBER_PREFIX = "N-"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberInfo:
+    id: int
+    customer_code: str
+    full_name: str
+    segment: str
+    has_code_word: bool
+    has_passport: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    code: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    id: int
+    subscriber_id: int
+    number: str
+    kind: str
+    phone: str | None  # E.164; show it masked
+    status: str
+    disconnect_reason: str | None
+    debt: Decimal
+    currency: str
+    tariff: str | None
+    services: tuple[ServiceInfo, ...] = ()
+
+    def service(self, code: str) -> ServiceInfo | None:
+        return next((s for s in self.services if s.code == code), None)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    kind: OrderKind
+    account_id: int
+    idempotency_key: str  # the same key twice places one order: derive it from what the user confirmed
+    requested_by: UserRef | None = None
+    due_at: datetime | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: int
+    number: str
+    kind: str
+    account_number: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    created: bool  # False when an order with this idempotency key already existed
+
+
+class UnknownAccount(LookupError):
+    """An order for an account that does not exist (a forged or stale id)."""
+
+
+class OperatorBackend(Protocol):
+    """What the flows may ask of the operator's subscriber data."""
+
+    async def find_by_phone(self, phone: str, *, actor: UserRef | None = None) -> SubscriberInfo | None:
+        """The subscriber owning this line (or with this contact phone); any way the number is written."""
+
+    async def find_by_customer_code(self, code: str, *, actor: UserRef | None = None) -> SubscriberInfo | None:
+        """By customer code; an account number ("1234567/1") finds its customer too."""
+
+    async def verify_code_word(self, subscriber_id: int, word: str, *, actor: UserRef | None = None) -> bool:
+        """Does the typed code word match? False also when the subscriber has none."""
+
+    async def verify_name_passport(
+        self, subscriber_id: int, full_name: str, passport: str, *, actor: UserRef | None = None
+    ) -> bool:
+        """Do the typed full name and passport both match the subscriber's?"""
+
+    async def accounts(self, subscriber_id: int) -> list[AccountInfo]:
+        """The subscriber's accounts with their services, ordered by account number."""
+
+    async def account(self, account_id: int) -> AccountInfo | None:
+        """One account by id (flows re-check an id from a button against the identified subscriber)."""
+
+    async def place_order(self, request: OrderRequest) -> PlacedOrder:
+        """Record an order and queue it for delivery; the same idempotency key returns the existing order."""
+
+
+BackendFactory = Callable[[AsyncSession], OperatorBackend]
+
+
+class TableBackend:
+    """`OperatorBackend` over mila's own tables, in the caller's transaction (the turn's unit of work).
+
+    It never commits: the turn commits everything it did at once, so an order and its outbox row, or an audit
+    entry and the state change that caused it, are written together.
+    """
+
+    def __init__(self, db: AsyncSession, profile: Profile, key: bytes) -> None:
+        self.db = db
+        self.profile = profile
+        self.key = key
+        self.serbian = profile.country == "RS"
+
+    # --- identification ------------------------------------------------------------------------------------
+    async def find_by_phone(self, phone: str, *, actor: UserRef | None = None) -> SubscriberInfo | None:
+        try:
+            e164 = normalize_phone(phone, self.profile.country)
+        except BadPhone:
+            await self._audit("identify", "not_found", actor, None, method="phone")
+            return None
+        digest = phone_hash(self.key, e164)
+        by_line = (
+            select(Subscriber)
+            .join(Account, Account.subscriber_id == Subscriber.id)
+            .where(Account.phone_hmac == digest)
+            .limit(1)
+        )
+        row = (await self.db.execute(by_line)).scalar_one_or_none()
+        if row is None:
+            row = (
+                await self.db.execute(select(Subscriber).where(Subscriber.contact_phone_hmac == digest).limit(1))
+            ).scalar_one_or_none()
+        await self._audit("identify", "ok" if row else "not_found", actor, row, method="phone")
+        return _subscriber_info(row) if row else None
+
+    async def find_by_customer_code(self, code: str, *, actor: UserRef | None = None) -> SubscriberInfo | None:
+        cleaned = "".join(code.split()).split("/", 1)[0]
+        row = None
+        if cleaned:
+            row = (
+                await self.db.execute(select(Subscriber).where(Subscriber.customer_code == cleaned))
+            ).scalar_one_or_none()
+        await self._audit("identify", "ok" if row else "not_found", actor, row, method="customer_code")
+        return _subscriber_info(row) if row else None
+
+    async def verify_code_word(self, subscriber_id: int, word: str, *, actor: UserRef | None = None) -> bool:
+        row = await self.db.get(Subscriber, subscriber_id)
+        # scrypt takes tens of milliseconds on purpose: off the event loop, so other chats are not held up.
+        ok = await asyncio.to_thread(verify_code_word, word, row.code_word_hash if row else None, serbian=self.serbian)
+        await self._audit("verify_code_word", "ok" if ok else "mismatch", actor, row)
+        return ok
+
+    async def verify_name_passport(
+        self, subscriber_id: int, full_name: str, passport: str, *, actor: UserRef | None = None
+    ) -> bool:
+        row = await self.db.get(Subscriber, subscriber_id)
+        typed = passport_hash(self.key, passport, serbian=self.serbian)
+        # Both comparisons always run, so the time taken does not tell which of the two was wrong.
+        name_ok = same_text(full_name, row.full_name if row else "", serbian=self.serbian)
+        passport_ok = secrets.compare_digest(typed, (row.passport_hmac if row else None) or "")
+        ok = bool(row) and name_ok and passport_ok
+        await self._audit("verify_passport", "ok" if ok else "mismatch", actor, row)
+        return ok
+
+    # --- accounts --------------------------------------------------------------------------------------------
+    async def accounts(self, subscriber_id: int) -> list[AccountInfo]:
+        query = select(Account).where(Account.subscriber_id == subscriber_id).order_by(Account.number)
+        rows = (await self.db.execute(query)).scalars().all()
+        services = await self._services([row.id for row in rows])
+        return [_account_info(row, services.get(row.id, ())) for row in rows]
+
+    async def account(self, account_id: int) -> AccountInfo | None:
+        row = await self.db.get(Account, account_id)
+        if row is None:
+            return None
+        return _account_info(row, (await self._services([row.id])).get(row.id, ()))
+
+    async def _services(self, account_ids: list[int]) -> dict[int, tuple[ServiceInfo, ...]]:
+        if not account_ids:
+            return {}
+        found: dict[int, list[ServiceInfo]] = {}
+        result = await self.db.execute(
+            select(AccountService.account_id, AccountService.code, AccountService.enabled)
+            .where(AccountService.account_id.in_(account_ids))
+            .order_by(AccountService.code)
+        )
+        for account_id, code, enabled in result:
+            found.setdefault(account_id, []).append(ServiceInfo(code, enabled))
+        return {k: tuple(v) for k, v in found.items()}
+
+    # --- orders ------------------------------------------------------------------------------------------------
+    async def place_order(self, request: OrderRequest) -> PlacedOrder:
+        existing = await self._order_by_key(request.idempotency_key)
+        if existing is not None:
+            return _placed(existing, created=False)
+        account = await self.db.get(Account, request.account_id)
+        if account is None:
+            raise UnknownAccount(request.account_id)
+        requester = await self._channel_user_id(request.requested_by)
+        now = utcnow()
+        for _ in range(5):
+            order = Order(
+                number=_order_number(),
+                kind=OrderKind(request.kind).value,
+                idempotency_key=request.idempotency_key,
+                account_id=account.id,
+                account_number=account.number,
+                subscriber_id=account.subscriber_id,
+                requested_by_id=requester,
+                payload=dict(request.payload),
+                created_at=now,
+                due_at=request.due_at,
+            )
+            try:
+                async with self.db.begin_nested():
+                    self.db.add(order)
+                    await self.db.flush()
+                    self.db.add(
+                        OutboxMessage(
+                            order_id=order.id,
+                            idempotency_key=order.idempotency_key,
+                            body=provisioning_body(order, account),
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                    self.db.add(
+                        AuditEntry(
+                            at=now,
+                            action="order",
+                            outcome="ok",
+                            channel_user_id=requester,
+                            subscriber_id=account.subscriber_id,
+                            order_id=order.id,
+                            detail={"kind": order.kind},
+                        )
+                    )
+                    await self.db.flush()
+            except IntegrityError:
+                # Either the same key was placed concurrently (return that order), or the random public
+                # number collided (draw another).
+                existing = await self._order_by_key(request.idempotency_key)
+                if existing is not None:
+                    return _placed(existing, created=False)
+                continue
+            log.info("order placed", extra={"order": order.number, "kind": order.kind})
+            return _placed(order, created=True)
+        raise RuntimeError("could not draw a free order number")
+
+    async def _order_by_key(self, key: str) -> Order | None:
+        return (await self.db.execute(select(Order).where(Order.idempotency_key == key))).scalar_one_or_none()
+
+    async def _channel_user_id(self, user: UserRef | None) -> int | None:
+        if user is None:
+            return None
+        query = select(ChannelUser.id).where(
+            ChannelUser.channel == user.channel, ChannelUser.external_id == user.external_id
+        )
+        return (await self.db.execute(query)).scalar_one_or_none()
+
+    async def _audit(
+        self, action: str, outcome: str, actor: UserRef | None, subscriber: Subscriber | None, **detail: str
+    ) -> None:
+        self.db.add(
+            AuditEntry(
+                at=utcnow(),
+                action=action,
+                outcome=outcome,
+                channel_user_id=await self._channel_user_id(actor),
+                subscriber_id=subscriber.id if subscriber else None,
+                detail=detail,
+            )
+        )
+        await self.db.flush()
+
+
+def table_backend_factory(profile: Profile, key: bytes) -> BackendFactory:
+    """What the application factory registers as `deps.services["backend"]`."""
+
+    def make(db: AsyncSession) -> OperatorBackend:
+        return TableBackend(db, profile, key)
+
+    return make
+
+
+def provisioning_body(order: Order, account: Account) -> dict[str, Any]:
+    """What the provisioning system receives: the order, the account it is for, the idempotency key."""
+    return {
+        "idempotency_key": order.idempotency_key,
+        "order": {
+            "number": order.number,
+            "kind": order.kind,
+            "created_at": order.created_at.isoformat(),
+            "due_at": order.due_at.isoformat() if order.due_at else None,
+            "payload": order.payload,
+        },
+        "account": {"number": account.number, "kind": account.kind, "phone": account.phone},
+    }
+
+
+def _order_number() -> str:
+    return ORDER_NUMBER_PREFIX + "".join(secrets.choice("0123456789") for _ in range(ORDER_NUMBER_DIGITS))
+
+
+def _subscriber_info(row: Subscriber) -> SubscriberInfo:
+    return SubscriberInfo(
+        id=row.id,
+        customer_code=row.customer_code,
+        full_name=row.full_name,
+        segment=row.segment,
+        has_code_word=row.code_word_hash is not None,
+        has_passport=row.passport_hmac is not None,
+    )
+
+
+def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInfo:
+    return AccountInfo(
+        id=row.id,
+        subscriber_id=row.subscriber_id,
+        number=row.number,
+        kind=row.kind,
+        phone=row.phone,
+        status=row.status,
+        disconnect_reason=row.disconnect_reason,
+        debt=Decimal(row.debt),
+        currency=row.currency,
+        tariff=row.tariff,
+        services=services,
+    )
+
+
+def _placed(order: Order, *, created: bool) -> PlacedOrder:
+    return PlacedOrder(
+        id=order.id,
+        number=order.number,
+        kind=order.kind,
+        account_number=order.account_number,
+        status=order.status,
+        created_at=order.created_at,
+        due_at=order.due_at,
+        created=created,
+    )
+
+
+def backend_for(services: Mapping[str, Any], db: AsyncSession) -> OperatorBackend:
+    """The registered backend bound to a turn's session: `backend_for(turn.deps.services, turn.db)`."""
+    factory: BackendFactory = services["backend"]
+    return factory(db)
