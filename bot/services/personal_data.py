@@ -13,11 +13,11 @@ import base64
 import hashlib
 import hmac
 import secrets
-from functools import lru_cache
-
-import phonenumbers
 
 from bot.core.text import normalize_secret
+from bot.services.phones import BadPhone, mask_phone, normalize_phone
+
+__all__ = ["BadPhone", "mask_phone", "normalize_phone"]  # numbers are normalized in one place: bot.services.phones
 
 # scrypt cost: ~30 ms and 16 MiB per hash on a 2020s core. A code word is checked once per identification
 # attempt (and attempts are limited), so this is cheap for us and expensive for someone holding a stolen table.
@@ -28,30 +28,6 @@ SCRYPT_P = 1
 _SALT_BYTES = 16
 _HASH_BYTES = 32
 _SCHEME = "scrypt"
-
-
-class BadPhone(ValueError):
-    """The text is not a phone number of any country we can recognise."""
-
-
-@lru_cache(maxsize=1024)  # an import reads each number twice (contact phone and line); parsing is the costly part
-def normalize_phone(raw: str, region: str) -> str:
-    """E.164 ("+381641234567") from what a person or a billing export writes ("064 123 4567", "+381 64 1234567").
-
-    `region` is the profile's country: numbers written without a country code are read as local ones.
-    """
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise BadPhone("not a phone number") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise BadPhone("not a possible phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_phone(e164: str) -> str:
-    """What replies and logs may show of a number: its last four digits."""
-    return "•••" + e164[-4:] if len(e164) > 4 else "••••"
 
 
 def lookup_hash(key: bytes, kind: str, normalized: str) -> str:
