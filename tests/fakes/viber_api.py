@@ -129,7 +129,7 @@ class FakeViberApi:
 
     async def start(self) -> str:
         app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_post("/{endpoint}", self._handle)
+        app.router.add_post("/pa/{endpoint}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
