@@ -171,3 +171,12 @@ async def test_a_document_goes_out_as_a_file_when_a_store_publishes_it(make_vibe
     assert file_message["type"] == "file" and file_message["media"] == "https://files.example.com/racun.pdf"
     assert file_message["size"] == len(b"%PDF-1.4 ...") and caption["text"] == "Vaš račun za oktobar."
     assert published == ["racun.pdf"]
+
+
+async def test_the_document_notice_is_in_the_users_language(make_viber: ViberFactory) -> None:
+    viber = await make_viber("tm", router=_phone_router([]))
+    user = viber.user(language="tk")
+    await user.open()
+    await user.press("Türkmençe")
+    await user.say("\u2063mila\u2063doc")
+    user.expect("„racun.pdf“ resminamasyny taýýarladym")
