@@ -159,6 +159,13 @@ async def test_an_unsubscribed_user_is_unreachable_and_a_message_brings_them_bac
     row = await channel_user(viber, user.id)
     assert row is not None and not row.unreachable
 
+    # Writing again subscribes a user without a `subscribed` callback: the message alone makes them reachable.
+    assert await user.unsubscribe() == 200
+    assert await user.say("meni") == 200
+    user.expect("Kako mogu da vam pomognem?")  # the language chosen before is kept
+    row = await channel_user(viber, user.id)
+    assert row is not None and not row.unreachable
+
 
 @pytest.mark.parametrize("status", [5, 6, 7])
 async def test_viber_saying_unreachable_marks_the_user(viber: Viber, status: int) -> None:
@@ -168,6 +175,9 @@ async def test_viber_saying_unreachable_marks_the_user(viber: Viber, status: int
     assert len(viber.api.send_calls()) == 1
     row = await channel_user(viber, user.id)
     assert row is not None and row.unreachable
+    assert await user.say("zdravo") == 200  # they wrote again: reachable
+    row = await channel_user(viber, user.id)
+    assert row is not None and not row.unreachable
 
 
 async def test_set_webhook_after_the_server_listens(make_viber: ViberFactory) -> None:

@@ -256,6 +256,8 @@ class ViberChannel:
             return await self._welcome(parsed, data)
         incoming = self._incoming(event, data, parsed)
         replies = await self.engine.handle(incoming)
+        if incoming.kind is Kind.UNSUBSCRIBED:
+            await self._end_session(incoming.user)
         parts = await self._parts(incoming.user, replies)
         ref = str(data.get("message_token", ""))
         messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
@@ -401,6 +403,14 @@ class ViberChannel:
                 row.unreachable = True
         except (SQLAlchemyError, OSError):
             log.warning("viber user unreachable but not marked: database unavailable")
+        await self._end_session(user)
+
+    async def _end_session(self, user: UserRef) -> None:
+        """Close the conversation of a user who left. A user who comes back by writing is subscribed again without
+        a `subscribed` callback; the new session they then start reloads their profile, which makes them reachable
+        again (the language they chose is kept in the database)."""
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(self.engine.deps.sessions.key(user, "session"))
 
 
 # --- parsing helpers ----------------------------------------------------------------------------------------------
