@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
 
-from bot.channels.viber import EVENT_TYPES, Receipt, ViberChannel
+from bot.channels.viber import EVENT_TYPES, WEBHOOK_PATH, Receipt, ViberChannel
 from bot.config import ConfigError
 from bot.core.incoming import UserRef
 from bot.db.models import ChannelUser
 from bot.services.users import UserDirectory
 from tests.conftest import AppFactory
-from tests.fakes.viber_api import sign
+from tests.fakes.viber_api import ViberUser, sign
 from tests.viber.conftest import TOKEN, Viber, ViberFactory, viber_settings
 
 SAMPLES = [
@@ -202,3 +205,46 @@ async def test_the_channel_refuses_to_run_without_its_settings(make_app: AppFact
             await channel.start()
     finally:
         await channel.close()
+
+
+async def test_a_callback_that_cannot_run_now_is_answered_503_and_runs_when_it_comes_back(viber: Viber) -> None:
+    user = viber.user()
+    callback = user.message_callback({"type": "text", "text": "zdravo"})
+    sessions = viber.app.deps.sessions
+    sessions.wait_seconds = 0.3
+    async with sessions.locked(UserRef("viber", user.id)):  # another turn of this user holds the lock too long
+        status, _ = await user.post(callback)
+    assert status == 503 and viber.api.calls == []
+    sessions.wait_seconds = 10  # Viber comes back later; by then the waiter that gave up has left the queue
+    status, _ = await user.post(callback)  # Viber's re-delivery
+    assert status == 200
+    user.expect("Izaberite jezik")
+    assert (await user.post(callback))[0] == 200 and len(viber.api.messages(user.id)) == 1
+
+
+async def test_redis_down_is_503_and_nothing_is_sent(viber: Viber) -> None:
+    down = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
+    channel = ViberChannel(
+        viber.app.engine, viber.channel.settings, redis=down, redis_prefix="x:", client=viber.channel.client
+    )
+    web_app = web.Application()
+    web_app.add_routes(channel.routes())
+    server = TestServer(web_app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        user = ViberUser(viber.api, str(server.make_url(WEBHOOK_PATH)), viber.http, "down01==")
+        assert await user.say("zdravo") == 503
+        assert viber.api.calls == []
+    finally:
+        await server.close()
+        await down.aclose()
+
+
+def test_the_fixtures_are_the_shared_reference() -> None:
+    """The samples were copied from the shared reference folder; when it is beside the project, they must match."""
+    shared = Path(__file__).resolve().parents[3] / "shared" / "reference" / "viber"
+    if not shared.is_dir():
+        pytest.skip("the shared reference folder is not beside the project")
+    mine = Path(__file__).parent.parent / "fixtures" / "viber"
+    for name in ("callbacks.jsonl", "signature-vector.json"):
+        assert (mine / name).read_bytes() == (shared / name).read_bytes(), name
