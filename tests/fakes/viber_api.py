@@ -234,7 +234,7 @@ class ViberUser:
         self.auth_token = auth_token or api.auth_token
         self.welcome: dict[str, Any] | None = None
         self.replies: list[dict[str, Any]] = []  # what the bot sent in answer to the last action
-        self._seen = 0
+        self._last: dict[str, Any] | None = None
 
     # --- callbacks ----------------------------------------------------------------------------------------------------
     def _user(self) -> dict[str, Any]:
@@ -262,6 +262,8 @@ class ViberUser:
             answer = await response.read()
             status = response.status
         self.replies = self.api.messages(self.id)[before:]
+        if self.replies:
+            self._last = self.replies[-1]
         return status, answer
 
     async def open(self, *, subscribed: bool = False) -> int:
@@ -273,6 +275,7 @@ class ViberUser:
         self.welcome = json.loads(answer) if answer else None
         if self.welcome is not None:
             self.replies = [self.welcome]
+            self._last = self.welcome
         return status
 
     async def say(self, text: str) -> int:
@@ -329,10 +332,8 @@ class ViberUser:
 
     # --- what the user sees -------------------------------------------------------------------------------------------
     def last_message(self) -> dict[str, Any] | None:
-        sent = self.api.messages(self.id)
-        if sent:
-            return sent[-1]
-        return self.welcome
+        """The last message the bot showed this user (sent through the API, or the welcome)."""
+        return self._last
 
     def keyboard(self) -> list[dict[str, Any]]:
         """The keyboard on screen: Viber shows the last one sent (a message without one removes it)."""

@@ -42,6 +42,17 @@ async def test_a_conversation_in_serbian(make_viber: ViberFactory) -> None:
     assert all(m["sender"]["name"] == "mts Srbija · Mila asistent" for m in viber.api.messages(ana.id))
 
 
+async def test_opening_the_chat_again_greets_with_the_menu_in_one_message(make_viber: ViberFactory) -> None:
+    viber = await make_viber("rs")
+    ana = viber.user(language="sr")
+    await ana.open()
+    await ana.press("Srpski (latinica)")
+    assert await ana.open(subscribed=True) == 200
+    assert ana.welcome is not None and "receiver" not in ana.welcome
+    assert "Zdravo! Ja sam Mila" in ana.welcome["text"] and "Kako mogu da vam pomognem?" in ana.welcome["text"]
+    ana.expect_buttons("Uključenje na reč", "❓ Pomoć")
+
+
 async def test_the_service_list_in_turkmen(make_viber: ViberFactory) -> None:
     viber = await make_viber("tm")
     aman = viber.user(language="tk")

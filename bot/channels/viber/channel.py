@@ -318,7 +318,9 @@ class ViberChannel:
             own = bool(tracking.get("sp"))
             return Incoming(user, Kind.CONTACT, phone=phone or None, phone_is_own=own, **common)
         if isinstance(message, PictureMessage):
-            attachment = Attachment("photo", str(message.media or ""))
+            raw_message = data.get("message", {})
+            size = raw_message.get("size") if isinstance(raw_message.get("size"), int) else None
+            attachment = Attachment("photo", str(message.media or ""), raw_message.get("file_name"), size)
             return Incoming(user, Kind.ATTACHMENT, text=message.text or "", attachment=attachment, **common)
         if isinstance(message, FileMessage):
             size = message.size if isinstance(message.size, int) else None
