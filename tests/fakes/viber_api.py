@@ -119,10 +119,15 @@ class FakeViberApi:
         self.webhook_events: list[str] = []
         self.delay = 0.0  # seconds before each answer (to test timeouts)
         self._scripted: deque[int] = deque()
+        self._delays: deque[float] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     # --- control --------------------------------------------------------------------------------------------------
+    def delay_next(self, seconds: float) -> None:
+        """The next send_message call is answered (and recorded) only after `seconds`."""
+        self._delays.append(seconds)
+
     def answer(self, status: int, times: int = 1) -> None:
         """The next `times` send_message calls get `status`; afterwards 0 again."""
         self._scripted.extend([status] * times)
@@ -168,6 +173,8 @@ class FakeViberApi:
             self.problems.append(f"{endpoint}: request of {len(raw)} bytes (at most {MAX_BYTES})")
             return self._answer(endpoint, body, len(raw), 3, "badData", request)
         if endpoint == "send_message":
+            if self._delays:
+                await asyncio.sleep(self._delays.popleft())
             problems = message_problems(body)
             if problems:
                 self.problems.extend(f"send_message: {p}" for p in problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.incoming import Kind
 from bot.core.replies import Button, Document
 from bot.core.router import Router
@@ -191,3 +193,33 @@ async def test_the_document_notice_is_in_the_users_language(make_viber: ViberFac
     await user.press("Türkmençe")
     await user.say("\u2063mila\u2063doc")
     user.expect("„racun.pdf“ resminamasyny taýýarladym")
+
+
+async def test_answers_to_one_users_quick_messages_arrive_in_order(make_viber: ViberFactory) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    router = build_router()
+    probe = Router()
+
+    @probe.payload("hold")
+    async def hold(turn: Turn) -> None:
+        entered.set()
+        await asyncio.wait_for(release.wait(), timeout=20)
+        turn.say("prvi")
+
+    @probe.payload("quick")
+    async def quick(turn: Turn) -> None:
+        turn.say("drugi")
+
+    router.include(probe)
+    viber = await make_viber("rs", router=router)
+    user = viber.user()
+    await user.open()
+    await user.press("Srpski")
+    first = asyncio.create_task(user.post(user.message_callback({"type": "text", "text": "\u2063mila\u2063hold"})))
+    await asyncio.wait_for(entered.wait(), timeout=20)
+    second = asyncio.create_task(user.post(user.message_callback({"type": "text", "text": "\u2063mila\u2063quick"})))
+    await asyncio.sleep(0.1)
+    viber.api.delay_next(0.5)  # Viber is slow to take the first answer
+    release.set()
+    assert [status for status, _ in await asyncio.gather(first, second)] == [200, 200]
+    assert [m["text"] for m in viber.api.messages(user.id)][-2:] == ["prvi", "drugi"]

@@ -12,10 +12,12 @@ sends what is still unsent instead of running the turn a second time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -139,6 +141,7 @@ class ViberChannel:
         self.documents = documents
         self.dedupe_ttl = dedupe_ttl_seconds
         self.claim_ttl = claim_ttl_seconds
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
 
@@ -215,7 +218,9 @@ class ViberChannel:
                 pending = json.loads(stored)
         try:
             if pending is not None:
-                await self._deliver(_receiver(pending), pending, key)
+                receiver = _receiver(pending)
+                async with self._user_lock(receiver.external_id):
+                    await self._deliver(receiver, pending, key)
                 response = web.Response(status=200)
             else:
                 response = await self._process(event, data, parsed, key)
@@ -255,14 +260,23 @@ class ViberChannel:
         if isinstance(parsed, ViberConversationStartedRequest):
             return await self._welcome(parsed, data)
         incoming = self._incoming(event, data, parsed)
-        replies = await self.engine.handle(incoming)
-        if incoming.kind is Kind.UNSUBSCRIBED:
-            await self._end_session(incoming.user)
-        parts = await self._parts(incoming.user, replies)
-        ref = str(data.get("message_token", ""))
-        messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
-        await self._deliver(incoming.user, messages, key)
+        # The engine keeps one user's turns in order; holding this lock until the replies are sent keeps their
+        # answers in that order too (Viber may deliver a user's callbacks in parallel).
+        async with self._user_lock(incoming.user.external_id):
+            replies = await self.engine.handle(incoming)
+            if incoming.kind is Kind.UNSUBSCRIBED:
+                await self._end_session(incoming.user)
+            parts = await self._parts(incoming.user, replies)
+            ref = str(data.get("message_token", ""))
+            messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
+            await self._deliver(incoming.user, messages, key)
         return web.Response(status=200)
+
+    def _user_lock(self, external_id: str) -> asyncio.Lock:
+        lock = self._user_locks.get(external_id)
+        if lock is None:
+            lock = self._user_locks[external_id] = asyncio.Lock()
+        return lock
 
     async def _welcome(self, parsed: ViberConversationStartedRequest, data: dict[str, Any]) -> web.Response:
         """The one message Viber lets a bot send before the user subscribes goes back in the HTTP response."""
