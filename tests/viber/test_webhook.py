@@ -195,9 +195,11 @@ async def test_set_webhook_after_the_server_listens(make_viber: ViberFactory) ->
 
 async def test_the_channel_refuses_to_run_without_its_settings(make_app: AppFactory, viber: Viber) -> None:
     app = await make_app("rs")
+    assert not ViberChannel.configured(app.settings.viber)
     with pytest.raises(ConfigError, match="VIBER_AUTH_TOKEN"):
         ViberChannel.from_app(app)
     app.settings.viber = viber_settings(viber.api.url)
+    assert ViberChannel.configured(app.settings.viber)
     channel = ViberChannel.from_app(app)
     try:
         assert channel.routes()[0].path == "/webhook/viber"  # type: ignore[attr-defined]

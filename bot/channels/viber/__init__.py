@@ -2,12 +2,13 @@
 
 Contract with the HTTP server of `mila run` (which owns the process, the server and the other routes):
 
-    channel = ViberChannel.from_app(app)          # or ViberChannel(engine, settings.viber, redis=…, redis_prefix=…)
-    web_app.add_routes(channel.routes())           # POST /webhook/viber → channel.handle
+    if ViberChannel.configured(app.settings.viber):  # VIBER_AUTH_TOKEN is set
+        channel = ViberChannel.from_app(app)      # or ViberChannel(engine, settings.viber, redis=…, redis_prefix=…)
+        web_app.add_routes(channel.routes())       # POST /webhook/viber → channel.handle
     …start the server (AppRunner/TCPSite) so that it listens…
-    await channel.start()                          # set_webhook(VIBER_WEBHOOK_URL, the event types handled)
+        await channel.start()                      # set_webhook(VIBER_WEBHOOK_URL, the event types handled)
     …
-    await channel.close()                          # on shutdown, before App.close()
+        await channel.close()                      # on shutdown, before App.close()
 
 - `handle(request)` is a complete aiohttp handler: it reads the raw body, checks `X-Viber-Content-Signature`
   (403 when missing or wrong, nothing processed), parses with viberbot, dedupes on the message token in Redis,

@@ -128,7 +128,7 @@ class ViberChannel:
         dedupe_ttl_seconds: int = 24 * 3600,
         claim_ttl_seconds: int = 120,
     ) -> None:
-        if settings.auth_token is None or not settings.auth_token.get_secret_value():
+        if settings.auth_token is None or not self.configured(settings):
             raise ConfigError("configuration error: VIBER_AUTH_TOKEN: required for the Viber channel")
         self.engine = engine
         self.settings = settings
@@ -144,6 +144,11 @@ class ViberChannel:
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
+
+    @staticmethod
+    def configured(settings: ViberSettings) -> bool:
+        """Whether this deployment runs on Viber at all: `mila run` mounts the channel only then."""
+        return settings.auth_token is not None and bool(settings.auth_token.get_secret_value())
 
     @classmethod
     def from_app(cls, app: App, **options: Any) -> ViberChannel:
