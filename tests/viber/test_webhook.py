@@ -250,3 +250,12 @@ def test_the_fixtures_are_the_shared_reference() -> None:
     mine = Path(__file__).parent.parent / "fixtures" / "viber"
     for name in ("callbacks.jsonl", "signature-vector.json"):
         assert (mine / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+async def test_a_redelivered_conversation_started_gets_the_same_welcome(viber: Viber) -> None:
+    user = viber.user()
+    callback = sample("conversation_started") | {"message_token": 4000000000000000001}
+    first = await user.post(callback)
+    again = await user.post(callback)
+    assert first[0] == again[0] == 200 and json.loads(first[1]) == json.loads(again[1])
+    assert "Izaberite jezik" in json.loads(again[1])["text"]

@@ -74,7 +74,8 @@ DOCUMENT_NOT_SENT = N_(
 )
 
 # One round trip: claim a callback, or say it is in progress ("busy"), finished ("done"), or finished except for
-# replies still to send (anything else: the JSON list of those messages, now claimed again for sending).
+# replies still to send (a JSON list of those messages, now claimed again for sending); a welcome message already
+# answered is kept as its JSON object, so a re-delivered `conversation_started` gets the same welcome.
 _CLAIM = """
 local v = redis.call('GET', KEYS[1])
 if not v then redis.call('SET', KEYS[1], 'busy', 'EX', ARGV[1]); return {'new', false} end
@@ -219,6 +220,10 @@ class ViberChannel:
                 return web.Response(status=503)  # the same callback is being processed right now
             if state == "done":
                 return web.Response(status=200)
+            if state == "pending" and stored.startswith(b"{"):
+                # A welcome already answered, asked for again (our 200 did not reach Viber): the same welcome.
+                await self._mark(key, stored.decode())
+                return web.json_response(body=stored)
             if state == "pending":
                 pending = json.loads(stored)
         try:
@@ -240,7 +245,8 @@ class ViberChannel:
             await self._give_back(key)
             return web.Response(status=500)
         if key is not None:
-            await self._mark(key, "done")
+            welcome = isinstance(parsed, ViberConversationStartedRequest) and response.body is not None
+            await self._mark(key, response.text if welcome and response.text else "done")
         return response
 
     async def _mark(self, key: str | None, value: str) -> None:
