@@ -259,3 +259,29 @@ async def test_a_redelivered_conversation_started_gets_the_same_welcome(viber: V
     again = await user.post(callback)
     assert first[0] == again[0] == 200 and json.loads(first[1]) == json.loads(again[1])
     assert "Izaberite jezik" in json.loads(again[1])["text"]
+
+
+async def test_receipts_are_recorded_once_however_often_they_come(make_viber: ViberFactory) -> None:
+    receipts: list[Receipt] = []
+
+    async def on_receipt(receipt: Receipt) -> None:
+        receipts.append(receipt)
+        raise RuntimeError("a broken hook does not make Viber retry")
+
+    viber = await make_viber(on_receipt=on_receipt)
+    user = viber.user()
+    delivered = sample("delivered")
+    for _ in range(3):
+        assert (await user.post(delivered))[0] == 200
+    other_receiver = delivered | {"user_id": "anotherUser0000000000A=="}  # a broadcast: one token, many receivers
+    assert (await user.post(other_receiver))[0] == 200
+    prefix = viber.app.settings.redis.prefix
+    counts = {k: v async for k, v in _hscan(viber, prefix + "viber:receipts:*")}
+    assert counts == {b"delivered": b"2"}
+    assert [r.user_id for r in receipts] == ["3SQNc4FPUQmysaM/AQEhXg==", "anotherUser0000000000A=="]
+
+
+async def _hscan(viber: Viber, pattern: str) -> Any:
+    async for key in viber.redis.scan_iter(match=pattern):
+        for field, value in (await viber.redis.hgetall(key)).items():
+            yield field, value

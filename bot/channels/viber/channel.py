@@ -83,6 +83,12 @@ if v == 'busy' or v == 'done' then return {v, false} end
 redis.call('SET', KEYS[1], 'busy', 'EX', ARGV[1])
 return {'pending', v}
 """
+_RECEIPT = """
+local new = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if new == 1 then redis.call('HINCRBY', KEYS[2], ARGV[4], 1); redis.call('EXPIRE', KEYS[2], ARGV[5]) end
+return new
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == 'busy' then redis.call('DEL', KEYS[1]) end
 return 1
@@ -145,6 +151,7 @@ class ViberChannel:
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
+        self._receipt = redis.register_script(_RECEIPT)
 
     @staticmethod
     def configured(settings: ViberSettings) -> bool:
@@ -196,6 +203,8 @@ class ViberChannel:
         except Exception:  # the SDK raises bare exceptions and KeyErrors for malformed callbacks
             log.warning("viber callback refused: %s event the SDK cannot parse", event)
             return web.Response(status=400)
+        if event in RECEIPT_EVENTS:
+            return await self._record_receipt(str(event), data)
         return await self._once(str(event), data, parsed)
 
     # --- exactly once ----------------------------------------------------------------------------------------------
@@ -265,9 +274,6 @@ class ViberChannel:
 
     # --- events ---------------------------------------------------------------------------------------------------
     async def _process(self, event: str, data: dict[str, Any], parsed: Any, key: str | None) -> web.Response:
-        if event in RECEIPT_EVENTS:
-            await self._record_receipt(event, data)
-            return web.Response(status=200)
         if isinstance(parsed, ViberConversationStartedRequest):
             return await self._welcome(parsed, data)
         incoming = self._incoming(event, data, parsed)
@@ -354,8 +360,10 @@ class ViberChannel:
         content_type = str(data.get("message", {}).get("type", "unknown"))[:32]
         return Incoming(user, Kind.UNSUPPORTED, content_type=content_type, **common)
 
-    async def _record_receipt(self, event: str, data: dict[str, Any]) -> None:
-        """Counters per day and, per message token, who got/saw/failed it and when (for broadcasts), kept a week."""
+    async def _record_receipt(self, event: str, data: dict[str, Any]) -> web.Response:
+        """Who got, saw or failed to get each message, and when, kept a week (broadcasts read it), with counters
+        per day. Receipts are most of the callbacks a bot gets, so one script does it all in one round trip; the
+        field per receipt is its own dedupe (a re-delivery finds it and counts nothing)."""
         receipt = Receipt(
             event=event,
             message_token=int(data["message_token"]),
@@ -364,16 +372,23 @@ class ViberChannel:
             description=str(data.get("desc", ""))[:200],
         )
         day = time.strftime("%Y%m%d", time.gmtime())
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(f"{self.prefix}receipt:{receipt.message_token}", f"{event}:{receipt.user_id}", receipt.timestamp)
-            pipe.expire(f"{self.prefix}receipt:{receipt.message_token}", 7 * 24 * 3600)
-            pipe.hincrby(f"{self.prefix}receipts:{day}", event, 1)
-            pipe.expire(f"{self.prefix}receipts:{day}", 35 * 24 * 3600)
-            await pipe.execute()
+        keys = [f"{self.prefix}receipt:{receipt.message_token}", f"{self.prefix}receipts:{day}"]
+        args: list[str | int] = [f"{event}:{receipt.user_id}", receipt.timestamp, 7 * 24 * 3600, event, 35 * 24 * 3600]
+        try:
+            new = await self._receipt(keys=keys, args=args)
+        except RedisError:
+            log.warning("viber %s receipt not recorded: Redis is not answering", event)
+            return web.Response(status=503)
+        if not new:
+            return web.Response(status=200)
         if event == "failed":
             log.info("viber message failed", extra={"reason": receipt.description[:80]})
         if self.on_receipt is not None:
-            await self.on_receipt(receipt)
+            try:
+                await self.on_receipt(receipt)
+            except Exception:  # a notification: what matters is kept in Redis already
+                log.exception("viber receipt hook failed")
+        return web.Response(status=200)
 
     # --- replies out ------------------------------------------------------------------------------------------------
     async def _parts(self, user: UserRef, replies: list[Reply]) -> list[Part]:
