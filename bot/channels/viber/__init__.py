@@ -20,8 +20,10 @@ Contract with the HTTP server of `mila run` (which owns the process, the server 
   `ViberError` when Viber refuses.
 - It needs `VIBER_AUTH_TOKEN` (the constructor raises `ConfigError` without it); `VIBER_API_BASE`,
   `VIBER_BOT_NAME` (≤ 28 characters) and `VIBER_BOT_AVATAR` come from `ViberSettings`.
-- Optional: `on_receipt` is awaited for every delivered/seen/failed callback (they are also kept in Redis under
-  `{REDIS_PREFIX}viber:receipt:{message_token}` and counted per day in `{REDIS_PREFIX}viber:receipts:{YYYYMMDD}`);
+- Optional: `on_receipt` is awaited once for each new delivered/seen/failed receipt (an exception in it is logged;
+  the receipts are kept in Redis anyway, as fields `{event}:{user_id}` → timestamp of the hash
+  `{REDIS_PREFIX}viber:receipt:{message_token}` for a week, and counted per day in
+  `{REDIS_PREFIX}viber:receipts:{YYYYMMDD}`);
   `documents` publishes a document's bytes at a URL so it can go out as a Viber `file` message.
 
 Only this package imports viberbot.
