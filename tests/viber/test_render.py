@@ -86,6 +86,8 @@ def test_text_is_split_at_7000_characters_and_the_keyboard_goes_on_the_last_mess
 def test_emoji_heavy_text_is_split_by_bytes_too() -> None:
     messages = render(Text("😀" * 7000))  # 7000 characters but 28,000 bytes
     assert len(messages) == 2 and "".join(m["text"] for m in messages) == "😀" * 7000
+    messages = render(Text("a\u0001" * 3500))  # control characters take six bytes each in JSON
+    assert len(messages) >= 2 and "".join(m["text"] for m in messages) == "a\u0001" * 3500
 
 
 def test_a_keyboard_too_big_for_30_kb_loses_buttons_instead_of_failing() -> None:

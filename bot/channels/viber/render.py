@@ -106,7 +106,7 @@ def split_for_viber(text: str) -> list[str]:
     """At most 7000 characters per message, and few enough bytes that the request stays under 30 KB."""
     parts: list[str] = []
     for part in split_text(text, MAX_TEXT):
-        size = len(part.encode())
+        size = _text_bytes(part)
         if size <= TEXT_BUDGET_BYTES:
             parts.append(part)
             continue
@@ -115,10 +115,15 @@ def split_for_viber(text: str) -> list[str]:
     return parts
 
 
+def _text_bytes(text: str) -> int:
+    """What a text takes in the request: UTF-8, with JSON's escapes (a control character takes six bytes)."""
+    return len(json.dumps(text, ensure_ascii=False).encode())
+
+
 def split_for_viber_with(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     for part in split_text(text, limit):
-        if len(part.encode()) <= TEXT_BUDGET_BYTES or limit <= 200:
+        if _text_bytes(part) <= TEXT_BUDGET_BYTES or limit <= 200:
             parts.append(part)
         else:
             parts.extend(split_for_viber_with(part, limit // 2))
