@@ -135,8 +135,15 @@ class SessionStore:
         local = self._local.get(user.key)
         if local is None:
             local = self._local[user.key] = asyncio.Lock()
-        async with local, self._redis_locked(user) as session:
-            yield session
+        try:
+            await asyncio.wait_for(local.acquire(), timeout=self.wait_seconds)
+        except TimeoutError:
+            raise SessionBusy(user.channel) from None
+        try:
+            async with self._redis_locked(user) as session:
+                yield session
+        finally:
+            local.release()
 
     @asynccontextmanager
     async def _redis_locked(self, user: UserRef) -> AsyncIterator[Session]:
