@@ -23,6 +23,10 @@ from bot.core.turn import Deps
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.profiles import load_profile
 from bot.services.backend import table_backend_factory
+from bot.services.identity import IdentityPolicy
+from bot.services.lockout import Lockout, LockoutPolicy
+from bot.services.otp import OneTimeCodes
+from bot.services.sms import HttpSmsGateway, OutboxSmsGateway, SmsGateway
 
 log = logging.getLogger("mila.app")
 
@@ -51,6 +55,35 @@ class App:
         await self.db_engine.dispose()
 
 
+def identification_services(settings: Settings, redis: Redis, key: bytes) -> dict[str, object]:
+    """One-time codes, lockouts and the SMS gateway, as the identification flow finds them in `deps.services`."""
+    ident = settings.identification
+    prefix = settings.redis.prefix
+    sms: SmsGateway
+    if ident.sms_gateway_url:
+        token = ident.sms_gateway_token.get_secret_value() if ident.sms_gateway_token else None
+        sms = HttpSmsGateway(ident.sms_gateway_url, token)
+    else:
+        sms = OutboxSmsGateway()
+    return {
+        "secret": key,
+        "otp": OneTimeCodes(redis, prefix, key, ttl_seconds=ident.otp_ttl_seconds, max_tries=ident.otp_tries),
+        "lockout": Lockout(
+            redis,
+            prefix,
+            key,
+            LockoutPolicy(
+                threshold=ident.lockout_failures,
+                window_seconds=ident.lockout_window_seconds,
+                lock_seconds=ident.lockout_seconds,
+                total_threshold=ident.lockout_total,
+            ),
+        ),
+        "sms": sms,
+        "identity_policy": IdentityPolicy(ident.idle_seconds, ident.max_age_seconds, ident.step_up_seconds),
+    }
+
+
 def build_app(
     settings: Settings,
     *,
@@ -73,6 +106,8 @@ def build_app(
         sessions=sessions,
         clock=clock,
     )
-    deps.services["backend"] = table_backend_factory(profile, settings.security.key())
+    key = settings.security.key()
+    deps.services["backend"] = table_backend_factory(profile, key)
+    deps.services.update(identification_services(settings, redis, key))
     engine = Engine(deps, router or build_router())
     return App(settings=settings, deps=deps, engine=engine, redis=redis, db_engine=db_engine)

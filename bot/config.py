@@ -151,6 +151,22 @@ class ProvisioningSettings(_Section):
         return value
 
 
+class IdentificationSettings(_Section):
+    """How long identification lasts, one-time codes, lockouts against guessing, and the SMS gateway."""
+
+    idle_seconds: int = Field(30 * 60, ge=60, validation_alias="MILA_IDENT_IDLE")
+    max_age_seconds: int = Field(12 * 3600, ge=300, validation_alias="MILA_IDENT_MAX_AGE")
+    step_up_seconds: int = Field(10 * 60, ge=30, validation_alias="MILA_STEP_UP_AGE")
+    otp_ttl_seconds: int = Field(5 * 60, ge=60, le=600, validation_alias="MILA_OTP_TTL")
+    otp_tries: int = Field(3, ge=1, le=10, validation_alias="MILA_OTP_TRIES")
+    lockout_failures: int = Field(5, ge=2, validation_alias="MILA_LOCKOUT_FAILURES")
+    lockout_window_seconds: int = Field(15 * 60, ge=60, validation_alias="MILA_LOCKOUT_WINDOW")
+    lockout_seconds: int = Field(15 * 60, ge=60, validation_alias="MILA_LOCKOUT_SECONDS")
+    lockout_total: int = Field(500, ge=10, validation_alias="MILA_LOCKOUT_TOTAL")
+    sms_gateway_url: str | None = Field(None, validation_alias="SMS_GATEWAY_URL")
+    sms_gateway_token: SecretStr | None = Field(None, validation_alias="SMS_GATEWAY_TOKEN")
+
+
 class Settings(BaseSettings):
     """All sections together; each section reads its own variables."""
 
@@ -161,6 +177,7 @@ class Settings(BaseSettings):
     viber: ViberSettings = Field(default_factory=ViberSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    identification: IdentificationSettings = Field(default_factory=IdentificationSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
 

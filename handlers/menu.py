@@ -6,6 +6,7 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.services import identity
 from handlers.common import MENU_PAYLOAD
 
 router = Router()
@@ -31,5 +32,8 @@ async def show_menu(turn: Turn) -> None:
     turn.finish()
     rows = [[Button(turn._(FEATURE_LABELS[feature]), feature)] for feature in turn.profile.menu]
     rows.append([Button(turn._("🌐 Language"), "language"), Button(turn._("📰 News"), "news")])
-    rows.append([Button(turn._("❓ Help"), "help")])
+    last = [Button(turn._("❓ Help"), "help")]
+    if identity.current(turn) is not None:
+        last.append(Button(turn._("🔓 Log out"), "logout"))
+    rows.append(last)
     turn.say(turn._("How can I help you? Choose an option or type its number."), rows)

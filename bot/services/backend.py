@@ -53,6 +53,7 @@ class SubscriberInfo:
     segment: str
     has_code_word: bool
     has_passport: bool
+    contact_phone: str | None = None  # E.164, where one-time codes for a customer code go; show it masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,9 @@ class OperatorBackend(Protocol):
         self, subscriber_id: int, full_name: str, passport: str, *, actor: UserRef | None = None
     ) -> bool:
         """Do the typed full name and passport both match the subscriber's?"""
+
+    async def subscriber(self, subscriber_id: int) -> SubscriberInfo | None:
+        """One subscriber by id (after a one-time code or a secret proved who it is)."""
 
     async def accounts(self, subscriber_id: int) -> list[AccountInfo]:
         """The subscriber's accounts with their services, ordered by account number."""
@@ -198,6 +202,10 @@ class TableBackend:
         ok = bool(row) and name_ok and passport_ok
         await self._audit("verify_passport", "ok" if ok else "mismatch", actor, row)
         return ok
+
+    async def subscriber(self, subscriber_id: int) -> SubscriberInfo | None:
+        row = await self.db.get(Subscriber, subscriber_id)
+        return _subscriber_info(row) if row else None
 
     # --- accounts --------------------------------------------------------------------------------------------
     async def accounts(self, subscriber_id: int) -> list[AccountInfo]:
@@ -347,6 +355,7 @@ def _subscriber_info(row: Subscriber) -> SubscriberInfo:
         segment=row.segment,
         has_code_word=row.code_word_hash is not None,
         has_passport=row.passport_hmac is not None,
+        contact_phone=row.contact_phone,
     )
 
 

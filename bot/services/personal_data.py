@@ -75,8 +75,10 @@ def verify_code_word(word: str, stored: str | None, *, serbian: bool) -> bool:
 
 
 def same_text(a: str, b: str, *, serbian: bool) -> bool:
-    """Names compared the way people write them (case, spacing, script), in constant time."""
-    left, right = normalize_secret(a, serbian=serbian), normalize_secret(b, serbian=serbian)
+    """Names compared the way people write them (case, spacing, script, and the order of the parts: a passport
+    says "surname name", people say "name surname"), in constant time."""
+    left = " ".join(sorted(normalize_secret(a, serbian=serbian).split()))
+    right = " ".join(sorted(normalize_secret(b, serbian=serbian).split()))
     return hmac.compare_digest(left.encode(), right.encode())
 
 

@@ -17,6 +17,8 @@ from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Document, Reply, Text, Typing
 from bot.core.session import SessionBusy, SessionStoreDown
+from bot.services.phones import mask_phone
+from bot.services.sms import OutboxSmsGateway
 
 CHANNEL = "console"
 
@@ -80,8 +82,18 @@ class ConsoleChat:
             return
         for reply in replies:
             render(reply, self.out, self.downloads)
+        await self._show_sms()
         self.out.write("\n")
         self.out.flush()
+
+    async def _show_sms(self) -> None:
+        """The demo has no phone: what the SMS outbox would have delivered is shown here, and only here."""
+        outbox = self.engine.deps.services.get("sms")
+        if not isinstance(outbox, OutboxSmsGateway):
+            return
+        await asyncio.sleep(0.05)  # codes are sent in the background, so the answer's timing tells nothing
+        for phone, text in outbox.drain():
+            self.out.write(f"📩 SMS → {mask_phone(phone)}: {text}\n")
 
     async def run(self, lines: TextIO, *, language: str | None, echo: bool) -> None:
         if language:

@@ -1,0 +1,100 @@
+"""Who the user is, for this conversation: set by identification, kept in the session, checked by every flow.
+
+Identification lasts while the conversation is alive (30 minutes idle, 12 hours at most, both configurable) and
+ends with /logout. Sensitive actions ask for a fresh identification (step-up) when the last one is older than
+ten minutes. Every payload that names an account is re-checked here against the identified subscriber: a user
+can forge any button, so an id from a button is only a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.core.engine import StalePayload, pseudonym
+from bot.core.turn import Turn
+from bot.services.backend import AccountInfo, OperatorBackend, backend_for
+from bot.services.lockout import Lockout
+
+log = logging.getLogger("mila.identity")
+
+SLOT = "id"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPolicy:
+    idle_seconds: int = 30 * 60
+    max_age_seconds: int = 12 * 3600
+    fresh_seconds: int = 10 * 60  # step-up: sensitive actions want an identification younger than this
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    subscriber_id: int
+    method: str
+    at: float
+    name: str  # the first name, to greet; nothing else personal is kept in the session
+
+    def age(self) -> float:
+        return time.time() - self.at
+
+
+def policy(turn: Turn) -> IdentityPolicy:
+    found = turn.deps.services.get("identity_policy")
+    return found if isinstance(found, IdentityPolicy) else IdentityPolicy()
+
+
+def current(turn: Turn) -> Identity | None:
+    """The identity of this conversation, or None when there is none or it has lapsed."""
+    raw = turn.session.extra.get(SLOT)
+    if not raw:
+        return None
+    rules = policy(turn)
+    now = time.time()
+    idle = now - (turn.session.last_active or now)
+    if now - float(raw["at"]) > rules.max_age_seconds or idle > rules.idle_seconds:
+        turn.session.extra.pop(SLOT, None)
+        return None
+    return Identity(int(raw["s"]), str(raw["m"]), float(raw["at"]), str(raw.get("n", "")))
+
+
+def is_fresh(turn: Turn, identity: Identity) -> bool:
+    return identity.age() <= policy(turn).fresh_seconds
+
+
+def remember(turn: Turn, subscriber_id: int, method: str, full_name: str) -> Identity:
+    first_name = full_name.split()[0] if full_name.split() else ""
+    identity = Identity(subscriber_id, method, time.time(), first_name)
+    turn.session.extra[SLOT] = {"s": subscriber_id, "m": method, "at": identity.at, "n": first_name}
+    return identity
+
+
+def forget(turn: Turn) -> bool:
+    return turn.session.extra.pop(SLOT, None) is not None
+
+
+def lockout_tag(turn: Turn, found_id: int | None, typed: str) -> str:
+    """What failures count against: the subscriber when the number or code is ours (however it was typed),
+    otherwise what was typed (so guessing unknown numbers is limited too) — as a keyed hash, because the tag
+    waits in the session between two steps and a typed number must not."""
+    if found_id is not None:
+        return f"sub:{found_id}"
+    lockout: Lockout = turn.deps.services["lockout"]
+    return "typed:" + lockout.subject_tag(typed)
+
+
+def backend(turn: Turn) -> OperatorBackend:
+    return backend_for(turn.deps.services, turn.db)
+
+
+async def owned_account(turn: Turn, identity: Identity, raw_id: str) -> AccountInfo:
+    """The account a payload names, only if it belongs to the identified subscriber; otherwise the payload is
+    refused as stale (the user sees the stale-button notice), logged, and nothing changes."""
+    account = await backend(turn).account(int(raw_id)) if raw_id.isdigit() else None
+    if account is None or account.subscriber_id != identity.subscriber_id:
+        log.warning(
+            "refused a payload naming an account of another subscriber", extra={"user": pseudonym(turn.user.key)}
+        )
+        raise StalePayload(turn.payload)
+    return account

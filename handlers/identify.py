@@ -1,0 +1,389 @@
+"""Identification in the chat, the way each operator identifies a caller (see the profile's `identification`).
+
+- rs ("Brojem telefona / Šifrom korisnika"): a phone number the messenger vouches for identifies its owner at
+  once; a typed number, someone else's contact or a customer code gets a one-time code by SMS.
+- tm: the phone number plus the code word ("kod sözi"), or plus the full name and passport data.
+
+Against guessing: failures are counted per subscriber, per chat and in total, with lockouts (bot.services.lockout);
+an unknown number and a wrong secret get the same answer and take the same time; nothing secret is kept in the
+session or written to a log. A flow that needs identification calls `require_identity` and is resumed, with what
+the user chose, once identification succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from datetime import datetime, timedelta
+
+from bot.core.engine import pseudonym
+from bot.core.i18n import N_
+from bot.core.incoming import Kind
+from bot.core.replies import Button
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.services import identity
+from bot.services.backend import SubscriberInfo
+from bot.services.lockout import Lockout
+from bot.services.otp import CodeCheck, OneTimeCodes
+from bot.services.phones import BadPhone, mask_phone, normalize_phone
+from bot.services.sms import SmsGateway
+from handlers.common import contact_centre_line, menu_button
+from handlers.menu import show_menu
+
+log = logging.getLogger("mila.identify")
+router = Router()
+
+RESUME = "resume"
+
+METHOD_LABELS = {
+    "phone": N_("By phone number"),
+    "customer_code": N_("By customer code"),
+    "phone_code_word": N_("Phone number and code word"),
+    "phone_name_passport": N_("Phone number, full name and passport"),
+}
+METHOD_PAYLOADS = {"phone": "idm:phone", "customer_code": "idm:code", "phone_code_word": "idm:word",
+                   "phone_name_passport": "idm:pass"}  # fmt: skip
+PAYLOAD_METHODS = {v.partition(":")[2]: k for k, v in METHOD_PAYLOADS.items()}
+
+
+# --- what other flows call ------------------------------------------------------------------------------------
+async def require_identity(turn: Turn, *, fresh: bool = False) -> identity.Identity | None:
+    """The identified subscriber, or None after starting identification that will resume `turn.payload`."""
+    who = identity.current(turn)
+    if who is not None and (not fresh or identity.is_fresh(turn, who)):
+        return who
+    resume = turn.payload or None
+    turn.session.extra[RESUME] = resume
+    if who is not None:
+        turn.say(turn._("For this I need to confirm once more that it's you."))
+    await start_identification(turn)
+    return None
+
+
+async def start_identification(turn: Turn) -> None:
+    if await _locked_out(turn, None):
+        return
+    methods = turn.profile.identification
+    if len(methods) == 1:
+        await _begin(turn, methods[0])
+        return
+    turn.goto("id:method")
+    turn.say(
+        turn._("To continue, I need to know who you are. How would you like to identify yourself?"),
+        [[Button(turn._(METHOD_LABELS[m]), METHOD_PAYLOADS[m])] for m in methods] + [[_cancel(turn)]],
+    )
+
+
+# --- method choice -------------------------------------------------------------------------------------------
+@router.payload("idm")
+async def choose_method(turn: Turn) -> None:
+    method = PAYLOAD_METHODS.get(turn.arg)
+    if method is None or method not in turn.profile.identification:
+        await start_identification(turn)
+        return
+    await _begin(turn, method)
+
+
+async def _begin(turn: Turn, method: str) -> None:
+    if method == "customer_code":
+        turn.goto("id:code", m=method)
+        turn.say(
+            turn._(
+                "Type your customer code: the digits before the slash on your bill "
+                "(for example 1234567 from 1234567/1)."
+            ),
+            [[_cancel(turn)]],
+        )
+        return
+    turn.goto("id:phone", m=method)
+    text = turn._("Share your number with the button below, or type the number you want to identify with.")
+    if method == "phone_code_word":
+        text += "\n" + turn._("After the number I will ask for your code word.")
+    elif method == "phone_name_passport":
+        text += "\n" + turn._("After the number I will ask for the owner's full name and passport data.")
+    turn.say(text, [[_cancel(turn)]], share_phone=turn._("📱 Share my number"))
+
+
+@router.payload("idcancel")
+async def cancel(turn: Turn) -> None:
+    turn.session.extra.pop(RESUME, None)
+    turn.finish()
+    turn.say(turn._("Identification cancelled."))
+    await show_menu(turn)
+
+
+# --- the phone number ---------------------------------------------------------------------------------------------
+@router.state("id:phone", accepts=(Kind.TEXT, Kind.CONTACT), free_text=True)
+async def phone_given(turn: Turn) -> None:
+    method = turn.session.data.get("m", "phone")
+    raw = turn.incoming.phone if turn.incoming.kind is Kind.CONTACT else turn.incoming.text
+    try:
+        phone = normalize_phone(raw or "", turn.profile.country)
+    except BadPhone:
+        turn.say(
+            turn._("That doesn't look like a phone number. Type it with the area code, for example {example}.")
+            .format(example=_example_number(turn)),
+            [[_cancel(turn)]],
+        )  # fmt: skip
+        return
+    if await _locked_out(turn, None):  # the chat; the subscriber is checked once we know who it is
+        return
+    vouched = turn.incoming.kind is Kind.CONTACT and turn.incoming.phone_is_own
+    found = await identity.backend(turn).find_by_phone(phone, actor=turn.user)
+    tag = identity.lockout_tag(turn, found.id if found else None, phone)
+    if await _locked_out(turn, tag):  # the same checks whether or not the number is ours
+        return
+    if method == "phone":
+        if vouched:
+            if found is None:
+                turn.say(
+                    turn._("This number is not registered to any of our subscribers. You can identify yourself with "
+                           "your customer code instead."),
+                )  # fmt: skip
+                await start_identification(turn)
+                return
+            await _identified(turn, found, "phone_vouched", tag)
+            return
+        await _send_code(turn, phone, found, lockout_tag=tag)
+        return
+    # tm: the number is only the first half; the secret comes next.
+    turn.goto("id:word" if method == "phone_code_word" else "id:name", m=method, tag=tag,
+              sub=found.id if found else 0)  # fmt: skip
+    if method == "phone_code_word":
+        where = turn.profile.texts.get("code_word_where")
+        text = turn._("Now type your code word.")
+        if where:
+            text += "\n" + turn.content(where)
+        turn.say(text, [[_cancel(turn)]])
+    else:
+        turn.say(
+            turn._("Now type the owner's full name as written in the passport."),
+            [[_cancel(turn)]],
+        )
+
+
+# --- customer code -----------------------------------------------------------------------------------------------
+@router.state("id:code", free_text=True)
+async def customer_code_given(turn: Turn) -> None:
+    code = "".join(turn.incoming.text.split()).split("/", 1)[0]
+    if not code.isdigit() or not 4 <= len(code) <= 16:
+        turn.say(turn._("A customer code has only digits, for example 1234567. Please type it again."),
+                 [[_cancel(turn)]])  # fmt: skip
+        return
+    if await _locked_out(turn, None):
+        return
+    found = await identity.backend(turn).find_by_customer_code(code, actor=turn.user)
+    tag = identity.lockout_tag(turn, found.id if found else None, "code:" + code)
+    if await _locked_out(turn, tag):
+        return
+    phone = await _contact_phone(turn, found) if found else None
+    await _send_code(turn, phone, found, lockout_tag=tag, shown=_masked_or_decoy(turn, phone, code))
+
+
+async def _contact_phone(turn: Turn, subscriber: SubscriberInfo) -> str | None:
+    """Where the code goes for a customer code: the contact number on file, else the first line's number."""
+    if subscriber.contact_phone:
+        return subscriber.contact_phone
+    accounts = await identity.backend(turn).accounts(subscriber.id)
+    return next((a.phone for a in accounts if a.phone), None)
+
+
+def _masked_or_decoy(turn: Turn, phone: str | None, code: str) -> str:
+    """The masked number on file; for an unknown code, a stable made-up one, so the answer does not tell."""
+    if phone:
+        return mask_phone(phone)
+    digest = hmac.new(_secret(turn), code.encode(), hashlib.sha256).hexdigest()
+    example = normalize_phone(_example_number(turn), turn.profile.country)
+    return mask_phone(example[:-2] + str(int(digest[:4], 16) % 100).zfill(2))
+
+
+# --- one-time code ------------------------------------------------------------------------------------------------
+async def _send_code(
+    turn: Turn, phone: str | None, found: SubscriberInfo | None, *, lockout_tag: str, shown: str | None = None
+) -> None:
+    codes: OneTimeCodes = turn.deps.services["otp"]
+    subject = str(found.id) if found is not None and phone else ""
+    code = await codes.issue(turn.user, subject)
+    if subject and phone:
+        # Sent in the background: the reply takes as long whether or not the number is ours.
+        asyncio.get_running_loop().create_task(_deliver(turn.deps.services["sms"], phone, _sms_text(turn, code)))
+    minutes = max(1, codes.ttl_seconds // 60)
+    turn.goto("id:otp", tag=lockout_tag, m=turn.session.data.get("m"))
+    turn.say(
+        turn.ngettext(
+            "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minute.",
+            "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minutes.",
+            minutes,
+        ).format(phone=shown or (mask_phone(phone) if phone else "•••"), count=minutes),
+        [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+    )
+
+
+def _sms_text(turn: Turn, code: str) -> str:
+    return turn._("{code} is your code for the {assistant} chat. Never tell it to anyone.").format(
+        code=code, assistant=turn.profile.assistant
+    )
+
+
+async def _deliver(sms: SmsGateway, phone: str, text: str) -> None:
+    try:
+        await sms.send(phone, text)
+    except Exception:
+        log.exception("one-time code not sent")
+
+
+@router.payload("idresend")
+async def resend(turn: Turn) -> None:
+    await _begin(turn, turn.session.data.get("m") or turn.profile.identification[0])
+
+
+@router.state("id:otp", free_text=True)
+async def code_given(turn: Turn) -> None:
+    tag = str(turn.session.data.get("tag", ""))
+    if await _locked_out(turn, tag):
+        return
+    codes: OneTimeCodes = turn.deps.services["otp"]
+    result = await codes.check(turn.user, turn.incoming.text)
+    if result.status is CodeCheck.OK and result.subject:
+        found = await _subscriber(turn, int(result.subject))
+        if found is not None:
+            await _identified(turn, found, "one_time_code", tag)
+            return
+    await _lockout(turn).failed(turn.user, tag)
+    if await _locked_out(turn, tag):
+        return
+    if result.status is CodeCheck.WRONG:
+        turn.say(
+            turn.ngettext("That code is not right. You have {count} more try.",
+                          "That code is not right. You have {count} more tries.", result.tries_left)
+            .format(count=result.tries_left),
+            [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+        )  # fmt: skip
+        return
+    turn.say(
+        turn._("This code no longer works (it has expired, was used, or had too many wrong tries). "
+               "Ask for a new one."),
+        [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+    )  # fmt: skip
+
+
+# --- tm: code word, or full name and passport ----------------------------------------------------------------------
+@router.state("id:word", free_text=True)
+async def code_word_given(turn: Turn) -> None:
+    tag = str(turn.session.data.get("tag", ""))
+    if await _locked_out(turn, tag):
+        return
+    subscriber_id = int(turn.session.data.get("sub") or 0)
+    ok = await identity.backend(turn).verify_code_word(subscriber_id, turn.incoming.text, actor=turn.user)
+    await _secret_checked(turn, ok, subscriber_id, tag, "code_word")
+
+
+@router.state("id:name", free_text=True)
+async def name_given(turn: Turn) -> None:
+    name = " ".join(turn.incoming.text.split())
+    if len(name) < 3 or len(name) > 200:
+        turn.say(turn._("Please type the owner's full name as written in the passport."), [[_cancel(turn)]])
+        return
+    turn.session.data["name"] = name
+    turn.session.state = "id:passport"
+    turn.say(turn._("Now type the passport series and number, for example I-AŞ 123456."), [[_cancel(turn)]])
+
+
+@router.state("id:passport", free_text=True)
+async def passport_given(turn: Turn) -> None:
+    tag = str(turn.session.data.get("tag", ""))
+    if await _locked_out(turn, tag):
+        return
+    subscriber_id = int(turn.session.data.get("sub") or 0)
+    name = str(turn.session.data.pop("name", ""))
+    ok = await identity.backend(turn).verify_name_passport(subscriber_id, name, turn.incoming.text, actor=turn.user)
+    await _secret_checked(turn, ok, subscriber_id, tag, "name_passport")
+
+
+async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, method: str) -> None:
+    if ok:
+        found = await _subscriber(turn, subscriber_id)
+        if found is not None:
+            await _identified(turn, found, method, tag)
+            return
+    await _lockout(turn).failed(turn.user, tag)
+    if await _locked_out(turn, tag):
+        return
+    turn.say(
+        turn._("The number and the details you gave don't match our records. Check them and try again."),
+    )
+    await start_identification(turn)
+
+
+# --- outcomes ------------------------------------------------------------------------------------------------------
+async def _identified(turn: Turn, found: SubscriberInfo, method: str, tag: str) -> None:
+    await _lockout(turn).succeeded(turn.user, tag)
+    resume = turn.session.extra.pop(RESUME, None)
+    turn.finish()
+    if found.segment == "corporate":
+        turn.say(turn.content(turn.profile.text("corporate")), [[menu_button(turn)]])
+        return
+    who = identity.remember(turn, found.id, method, found.full_name)
+    log.info("identified", extra={"user": pseudonym(turn.user.key), "method": method})
+    turn.say(turn._("Thank you, {name}! You are identified.").format(name=turn.t.script(who.name)))
+    if resume:
+        turn.redirect(resume)
+    else:
+        await show_menu(turn)
+
+
+async def _subscriber(turn: Turn, subscriber_id: int) -> SubscriberInfo | None:
+    return await identity.backend(turn).subscriber(subscriber_id)
+
+
+async def _locked_out(turn: Turn, tag: str | None) -> bool:
+    seconds = await _lockout(turn).locked_for(turn.user, tag)
+    if seconds <= 0:
+        return False
+    until = turn.now + timedelta(seconds=seconds)
+    turn.finish()
+    turn.session.extra.pop(RESUME, None)
+    turn.say(
+        turn._("There were too many unsuccessful attempts, so for your safety identification is paused until "
+               "{time}. You can also reach us here:").format(time=_local_time(turn, until))
+        + "\n" + contact_centre_line(turn),
+        [[menu_button(turn)]],
+    )  # fmt: skip
+    return True
+
+
+def _local_time(turn: Turn, moment: datetime) -> str:
+    return turn.t.time(moment, turn.profile.zone)
+
+
+def _lockout(turn: Turn) -> Lockout:
+    found: Lockout = turn.deps.services["lockout"]
+    return found
+
+
+def _secret(turn: Turn) -> bytes:
+    found: bytes = turn.deps.services["secret"]
+    return found
+
+
+def _cancel(turn: Turn) -> Button:
+    return Button(turn._("✖ Cancel"), "idcancel")
+
+
+def _example_number(turn: Turn) -> str:
+    return {"RS": "064 123 4567", "TM": "+993 65 123456"}.get(turn.profile.country, "+…")
+
+
+# --- ending it ---------------------------------------------------------------------------------------------------
+@router.command("logout", "odjava")
+@router.payload("logout")
+async def logout(turn: Turn) -> None:
+    turn.finish()
+    if identity.forget(turn):
+        turn.say(turn._("You are logged out. Next time I will ask you to identify yourself again."))
+    else:
+        turn.say(turn._("You were not identified, so there is nothing to log out of."))
+    await show_menu(turn)

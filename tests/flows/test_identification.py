@@ -1,0 +1,464 @@
+"""Identification in both profiles: every method, success and failure, spoofed contacts, one-time codes,
+lockouts across chats, step-up, and no secret left in logs or Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import statistics
+import time
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.db.models import Account
+from bot.services import identity
+from bot.services.demo import seed_demo
+from bot.services.sms import OutboxSmsGateway
+from handlers import build_router
+from handlers.identify import require_identity
+from tests.chat import Chat
+from tests.conftest import AppFactory
+
+
+async def seeded(make_app: AppFactory, profile: str, **bot: object) -> App:
+    app = await make_app(profile, **bot)
+    async with app.deps.sessionmaker() as db:
+        await seed_demo(db, app.deps.profile, app.settings.security.key())
+        await db.commit()
+    return app
+
+
+async def sms_code(app: App) -> str:
+    """The code the SMS gateway was asked to deliver (it is sent in the background)."""
+    outbox = app.deps.services["sms"]
+    assert isinstance(outbox, OutboxSmsGateway)
+    for _ in range(200):
+        sent = outbox.drain()
+        if sent:
+            match = re.search(r"\b(\d{6})\b", sent[-1][1])
+            assert match, sent
+            return match.group(1)
+        await asyncio.sleep(0.01)
+    raise AssertionError("no SMS was sent")
+
+
+async def no_sms(app: App) -> None:
+    await asyncio.sleep(0.1)
+    outbox = app.deps.services["sms"]
+    assert isinstance(outbox, OutboxSmsGateway) and outbox.drain() == []
+
+
+# --- rs: customer code, phone number ----------------------------------------------------------------------------
+async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+
+    await chat.press("Moj račun")
+    chat.expect("Da bismo nastavili, treba da znam ko ste.")
+    chat.expect_buttons("Brojem telefona", "Šifrom korisnika")
+    await chat.press("Šifrom korisnika")
+    chat.expect("Upišite šifru korisnika sa vašeg računa (do kose crte)")
+    await chat.say("1234567/1")  # typed with the account suffix: only the part before the slash counts
+    chat.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67. Upišite ga ovde; važi 5 minuta.")
+    code = await sms_code(app)
+    await chat.say(code)
+    chat.expect("Hvala, Petar! Identifikovani ste.")
+    # and back into what the user asked for: their accounts
+    chat.expect("Vaši računi:", "1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "Dug: 2.340,50 RSD")
+    chat.expect("Tarifa: Postpaid S")
+
+    await chat.press("🔓 Odjava")
+    chat.expect("Odjavljeni ste.")
+    await chat.say("moj račun")
+    chat.expect("Da bismo nastavili, treba da znam ko ste.")
+
+
+async def test_a_number_the_messenger_vouches_for_identifies_at_once(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Српски")
+    await chat.say("мој рачун")
+    await chat.press("Бројем телефона")
+    chat.expect("Поделите свој број дугметом испод")
+    assert chat.replies[-1].share_phone == "📱 Подели мој број"  # type: ignore[union-attr]
+    await chat.share_phone("381641234567", own=True)  # Telegram may drop the +
+    chat.expect("Хвала, Петар! Идентификовани сте.", "Ваши рачуни:")
+    await no_sms(app)
+
+
+async def test_someone_elses_contact_gets_a_code_instead(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Şahsy hasabym")
+    await chat.press("Telefon belgisi bilen")
+    await chat.share_phone("+381641234567", own=False)  # a forwarded contact, or one without user_id
+    chat.expect("+381 64 ••• •• 67 belgä SMS arkaly birwagtlaýyn kod iberdim.")
+    chat.expect_not("Sag boluň, Petar")
+    await chat.say(await sms_code(app))
+    chat.expect("Sag boluň, Petar! Siz identifikasiýadan geçdiňiz.", "Siziň hasaplaryňyz:", "öçürilen")
+
+
+async def test_a_typed_number_gets_a_code(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Brojem telefona")
+    await chat.say("hello")
+    chat.expect("To ne liči na broj telefona. Upišite ga sa pozivnim brojem, na primer 064 123 4567.")
+    await chat.say("065 234 5678")
+    chat.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.")
+    await chat.say(await sms_code(app))
+    chat.expect("Hvala, Jelena!", "2345678/1 · mobilna telefonija")
+
+
+async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    known, unknown = Chat(app.engine), Chat(app.engine)
+    for chat, code in ((known, "1234567"), (unknown, "7654321")):
+        await chat.first_contact("Srpski")
+        await chat.press("Moj račun")
+        await chat.press("Šifrom korisnika")
+        await chat.say(code)
+    await sms_code(app)  # only the known one was sent
+    await no_sms(app)
+    shape = re.compile(r"Poslala sam jednokratni kod SMS porukom na \+381 \d\d ••• •• \d\d\. Upišite ga ovde")
+    assert shape.search(known.text) and shape.search(unknown.text)
+    assert [b.label for b in known.buttons_shown()] == [b.label for b in unknown.buttons_shown()]
+    await unknown.say("123456")
+    unknown.expect("Kod nije tačan.")
+
+
+async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Šifrom korisnika")
+    await chat.say("1234567")
+    code = await sms_code(app)
+    wrong = "000000" if code != "000000" else "111111"
+    await chat.say(wrong)
+    chat.expect("Kod nije tačan. Imate još 2 pokušaja.")
+    await chat.say(wrong)
+    chat.expect("Kod nije tačan. Imate još 1 pokušaj.")
+    await chat.say(wrong)
+    chat.expect("Ovaj kod više ne važi")
+    await chat.say(code)  # the right one, too late
+    chat.expect("Ovaj kod više ne važi")
+
+    await chat.press("Pošalji novi kod")
+    await chat.say("1234567")
+    fresh = await sms_code(app)
+    await chat.say(fresh)
+    chat.expect("Hvala, Petar!")
+    other = Chat(app.engine)  # a used code is gone, also for whoever saw it
+    await other.first_contact("Srpski")
+    await other.press("Moj račun")
+    await other.press("Šifrom korisnika")
+    await other.say("1234567")
+    await sms_code(app)
+    await other.say(fresh)
+    other.expect("Kod nije tačan.")
+
+
+async def test_a_code_expires(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    app.deps.services["otp"].ttl_seconds = 1
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Šifrom korisnika")
+    await chat.say("1234567")
+    code = await sms_code(app)
+    await asyncio.sleep(1.3)
+    await chat.say(code)
+    chat.expect("Ovaj kod više ne važi")
+
+
+async def test_five_failures_from_two_chats_lock_the_subscriber_everywhere(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    first, second, third = Chat(app.engine), Chat(app.engine), Chat(app.engine)
+    for chat in (first, second, third):
+        await chat.first_contact("Türkmençe")
+    for chat in (first, second):
+        await chat.press("Şahsy hasabym")
+    for n in range(5):  # five wrong code words for Aýna's number, from two chats in turn
+        chat = first if n % 2 == 0 else second
+        await chat.press("Telefon belgisi we kod sözi")
+        await chat.say("+993 65 123456")
+        await chat.say("nädogry")
+        if n < 4:
+            chat.expect("biziň maglumatlarymyza gabat gelmeýär")
+    first.expect("Şowsuz synanyşyklar gaty köp boldy", "0890")
+    # The right code word from a third chat does not help now: the subscriber is locked, whoever asks.
+    await third.press("Şahsy hasabym")
+    await third.press("Telefon belgisi we kod sözi")
+    await third.say("+993 65 123456")
+    third.expect("Şowsuz synanyşyklar gaty köp boldy")
+    # Another subscriber from the third chat is not affected.
+    await third.press("⬅")
+    await third.press("Şahsy hasabym")
+    await third.press("Telefon belgisi we kod sözi")
+    await third.say("+993 61 234567")
+    await third.say("ýyldyz")
+    third.expect("Sag boluň, Serdar!")
+
+
+async def test_a_corporate_customer_is_sent_to_the_corporate_channel(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Šifrom korisnika")
+    await chat.say("4567890")
+    await chat.say(await sms_code(app))
+    chat.expect("Za poslovne korisnike zahteve obrađuje služba za poslovne korisnike.", "info@telekom.rs")
+    chat.expect_not("Vaši računi")
+
+
+# --- tm: code word, full name and passport -------------------------------------------------------------------------
+async def test_phone_and_code_word(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Şahsy hasabym")
+    chat.expect_buttons("Telefon belgisi we kod sözi", "Telefon belgisi, F.A.Aa. we pasport")
+    await chat.press("Telefon belgisi we kod sözi")
+    chat.expect("Belgiden soň kod sözüňizi soraryn.")
+    await chat.say("+993 65 123456")
+    chat.expect(
+        "Indi kod sözüňizi ýazyň.",
+        "Siz kompaniýanyň satuwlaryň we hyzmatlaryň islendik ofisinde şahsyýetiň şahsyýetnamasy bilen şahsy ýüz "
+        "tutanyňyzda kod sözüni belläp bilersiňiz.",
+    )
+    await chat.say("  GÜLÄLEK ")  # case and spaces don't matter; the letters do
+    chat.expect("Sag boluň, Aýna! Siz identifikasiýadan geçdiňiz.", "8100001/1 · mobil telefon", "işjeň")
+
+
+async def test_a_code_word_without_its_turkmen_letters_is_wrong(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Şahsy hasabym")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 65 123456")
+    await chat.say("gulalek")
+    chat.expect("Beren belgiňiz we maglumatlaryňyz biziň maglumatlarymyza gabat gelmeýär.")
+
+
+async def test_unknown_number_and_wrong_word_get_the_same_answer(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    answers = []
+    for number in ("+993 65 123456", "+993 65 999999"):
+        chat = Chat(app.engine)
+        await chat.first_contact("Srpski")
+        await chat.press("Moj račun")
+        await chat.press("Broj telefona i kodna reč")
+        await chat.say(number)
+        first = chat.text
+        await chat.say("pogrešno")
+        answers.append((first, chat.text))
+    assert answers[0] == answers[1]
+    assert "ne odgovaraju našoj evidenciji" in answers[0][1]
+
+
+async def test_full_name_and_passport_in_serbian(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Broj telefona, ime i prezime i pasoš")
+    await chat.say("+993 64 345678")
+    chat.expect("Sada upišite ime i prezime vlasnika kako piše u pasošu.")
+    await chat.say("nurmuhammedowa  gülşat")
+    chat.expect("Sada upišite seriju i broj pasoša")
+    await chat.say("i-mr 112233")
+    chat.expect("Hvala, Gülşat!", "8100003/1 · mobilna telefonija", "isključena", "Dug: 45,30 TMT")
+
+
+async def test_a_wrong_passport(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Şahsy hasabym")
+    await chat.press("Telefon belgisi, F.A.Aa. we pasport")
+    await chat.say("+993 64 345678")
+    await chat.say("Gülşat Nurmuhammedowa")
+    await chat.say("I-MR 000000")
+    chat.expect("gabat gelmeýär")
+
+
+async def test_unknown_and_wrong_take_the_same_time(make_app: AppFactory) -> None:
+    """The answer must not tell, by its delay, whether the number is a subscriber's."""
+    app = await seeded(make_app, "tm")
+    app.deps.services["lockout"].policy = type(app.deps.services["lockout"].policy)(threshold=1000)
+
+    async def attempt(number: str) -> float:
+        chat = Chat(app.engine)
+        await chat.first_contact("Türkmençe")
+        await chat.press("Şahsy hasabym")
+        await chat.press("Telefon belgisi we kod sözi")
+        await chat.say(number)
+        started = time.perf_counter()
+        await chat.say("nädogry söz")
+        elapsed = time.perf_counter() - started
+        chat.expect("gabat gelmeýär")
+        return elapsed
+
+    known, unknown = [], []
+    for _ in range(7):
+        known.append(await attempt("+993 65 123456"))
+        unknown.append(await attempt("+993 65 999999"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.6 < ratio < 1.6, (known, unknown)
+
+
+# --- how long it lasts, step-up, payloads ---------------------------------------------------------------------------
+def _router_with_probes() -> Router:
+    router = build_router()
+    probe = Router()
+
+    @probe.payload("sensitive")
+    async def sensitive(turn: Turn) -> None:
+        who = await require_identity(turn, fresh=True)
+        if who is not None:
+            turn.say(f"sensitive done for {who.subscriber_id}, arg {turn.arg}")
+
+    @probe.payload("acct")
+    async def account_payload(turn: Turn) -> None:
+        who = await require_identity(turn)
+        if who is not None:
+            account = await identity.owned_account(turn, who, turn.arg)
+            turn.say(f"account {account.number}")
+
+    router.include(probe)
+    return router
+
+
+async def _identified_by_code_word(chat: Chat) -> None:
+    await chat.press("Şahsy hasabym")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 65 123456")
+    await chat.say("Gülälek")
+    chat.expect("Sag boluň, Aýna!")
+
+
+async def test_step_up_asks_again_and_returns_to_the_choice(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    app.engine.router = _router_with_probes()
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await _identified_by_code_word(chat)
+    await chat.press_payload("sensitive:42")
+    chat.expect("sensitive done for")  # fresh enough
+    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes later…
+        session.extra["id"]["at"] -= 11 * 60
+    await chat.press_payload("sensitive:42")
+    chat.expect("Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 65 123456")
+    await chat.say("Gülälek")
+    chat.expect("Sag boluň, Aýna!", "sensitive done for", "arg 42")  # back where the user was, with the choice
+
+
+async def test_identification_lapses_after_idle_time(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await _identified_by_code_word(chat)
+    async with app.deps.sessions.locked(chat.user) as session:
+        session.last_active = time.time() - 31 * 60
+    await chat.press("⬅")
+    await chat.press("Şahsy hasabym")
+    chat.expect("Identifikasiýadan nähili geçmek isleýärsiňiz?")
+
+
+async def test_a_payload_naming_another_subscribers_account_is_refused(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await seeded(make_app, "tm")
+    app.engine.router = _router_with_probes()
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await _identified_by_code_word(chat)
+    async with app.deps.sessionmaker() as db:
+        ids = dict((await db.execute(select(Account.number, Account.id))).all())
+    await chat.press_payload(f"acct:{ids['8100001/1']}")
+    chat.expect("account 8100001/1")
+    with caplog.at_level(logging.WARNING):
+        await chat.press_payload(f"acct:{ids['8100002/1']}")  # Serdar's line
+    chat.expect("Bu düwme öňki gepleşige degişli we indi işlemeýär.")
+    chat.expect_not("8100002")
+    assert "refused a payload naming an account of another subscriber" in caplog.text
+    await chat.press_payload("acct:not-a-number")
+    chat.expect("Bu düwme öňki gepleşige degişli")
+
+
+async def test_cancel_returns_to_the_menu(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Šifrom korisnika")
+    await chat.press("Odustani")
+    chat.expect("Identifikacija je prekinuta.", "Kako mogu da vam pomognem?")
+
+
+# --- nothing secret left behind --------------------------------------------------------------------------------------
+SECRETS = ("Gülälek", "gülälek", "GÜLÄLEK", "I-MR 112233", "112233", "99365123456", "99364345678", "381641234567",
+           "99365999999")  # fmt: skip
+
+
+async def test_no_secret_in_logs_or_redis_after_a_full_run(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await seeded(make_app, "tm")
+    rs = await seeded(make_app, "rs")
+    caplog.clear()  # loading the data is the operator's import, not the conversation under test
+    caplog.set_level(logging.DEBUG)
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await _identified_by_code_word(chat)
+    await chat.press("🔓 Çykmak")
+    await chat.press("Şahsy hasabym")
+    await chat.press("Telefon belgisi, F.A.Aa. we pasport")
+    await chat.say("+993 64 345678")
+    await chat.say("Gülşat Nurmuhammedowa")
+    await chat.say("I-MR 112233")
+    chat.expect("Sag boluň, Gülşat!")
+    stranger = Chat(app.engine)  # someone trying a number that is nobody's
+    await stranger.first_contact("Türkmençe")
+    await stranger.press("Şahsy hasabym")
+    await stranger.press("Telefon belgisi we kod sözi")
+    await stranger.say("+993 65 999999")
+
+    rs_chat = Chat(rs.engine)
+    await rs_chat.first_contact("Srpski")
+    await rs_chat.press("Moj račun")
+    await rs_chat.press("Brojem telefona")
+    await rs_chat.say("+381 64 1234567")
+    code = await sms_code(rs)
+    await rs_chat.say(code)
+    rs_chat.expect("Hvala, Petar!")
+
+    stored = []
+    async for key in app.redis.scan_iter(match=app.deps.sessions.prefix + "*"):
+        kind = (await app.redis.type(key)).decode()
+        if kind == "string":
+            stored.append((await app.redis.get(key) or b"").decode())
+        elif kind == "hash":
+            stored.extend(v.decode() for v in (await app.redis.hgetall(key)).values())
+        elif kind == "zset":
+            stored.extend(m.decode() for m in await app.redis.zrange(key, 0, -1))
+        stored.append(key.decode())
+    haystack = "\n".join(stored) + "\n" + caplog.text
+    for secret in (*SECRETS, code):
+        assert secret not in haystack, f"{secret!r} was left in Redis or a log"
