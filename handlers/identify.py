@@ -247,6 +247,9 @@ async def code_given(turn: Turn) -> None:
         return
     codes: OneTimeCodes = turn.deps.services["otp"]
     result = await codes.check(turn.user, turn.incoming.text)
+    subject = int(result.subject) if result.subject.isdigit() else None
+    await identity.backend(turn).audit("verify_one_time_code", result.status.value, actor=turn.user,
+                                       subscriber_id=subject)  # fmt: skip
     if result.status is CodeCheck.OK and result.subject:
         found = await _subscriber(turn, int(result.subject))
         if found is not None:

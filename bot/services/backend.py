@@ -135,6 +135,11 @@ class OperatorBackend(Protocol):
     async def place_order(self, request: OrderRequest) -> PlacedOrder:
         """Record an order and queue it for delivery; the same idempotency key returns the existing order."""
 
+    async def audit(
+        self, action: str, outcome: str, *, actor: UserRef | None, subscriber_id: int | None = None
+    ) -> None:
+        """Note an attempt the flows judged themselves (e.g. a one-time code typed): never with the secret."""
+
 
 BackendFactory = Callable[[AsyncSession], OperatorBackend]
 
@@ -302,6 +307,12 @@ class TableBackend:
             ChannelUser.channel == user.channel, ChannelUser.external_id == user.external_id
         )
         return (await self.db.execute(query)).scalar_one_or_none()
+
+    async def audit(
+        self, action: str, outcome: str, *, actor: UserRef | None, subscriber_id: int | None = None
+    ) -> None:
+        subscriber = await self.db.get(Subscriber, subscriber_id) if subscriber_id else None
+        await self._audit(action, outcome, actor, subscriber)
 
     async def _audit(
         self, action: str, outcome: str, actor: UserRef | None, subscriber: Subscriber | None, **detail: str

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.core.router import Router
 from bot.core.turn import Turn
-from bot.db.models import Account
+from bot.db.models import Account, AuditEntry
 from bot.services import identity
 from bot.services.demo import seed_demo
 from bot.services.sms import OutboxSmsGateway
@@ -153,6 +153,13 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     chat.expect("Ovaj kod više ne važi")
     await chat.say(code)  # the right one, too late
     chat.expect("Ovaj kod više ne važi")
+    async with app.deps.sessionmaker() as db:
+        outcomes = (
+            await db.execute(
+                select(AuditEntry.outcome).where(AuditEntry.action == "verify_one_time_code").order_by(AuditEntry.id)
+            )
+        ).scalars().all()  # fmt: skip
+    assert outcomes == ["wrong", "wrong", "exhausted", "none"]  # every try is in the audit log, never the code
 
     await chat.press("Pošalji novi kod")
     await chat.say("1234567")
