@@ -22,13 +22,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis.asyncio import Redis  # noqa: E402
+from redis.asyncio import Redis
 
-from bot.app import build_app  # noqa: E402
-from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings  # noqa: E402
-from bot.core.incoming import Incoming, Kind, UserRef  # noqa: E402
-from bot.core.session import Session  # noqa: E402
-from bot.db.migrate import upgrade_async  # noqa: E402
+from bot.app import build_app
+from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings
+from bot.core.incoming import Incoming, Kind, UserRef
+from bot.core.session import Session
+from bot.db.migrate import upgrade_async
 
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
@@ -18,14 +19,19 @@ from tests.chat import Chat
 from tests.conftest import REDIS_URL, AppFactory, make_settings
 
 
-def _router_with_a_slow_step() -> Router:
-    """The real flows plus one step that appends what was typed, slowly, to the flow data."""
+def _router_with_a_slow_step(gate: asyncio.Event | None = None) -> Router:
+    """The real flows plus one step that appends what was typed, slowly, to the flow data.
+
+    The first step ("slow:0") waits for `gate`, so the test can line the others up behind it whatever the load.
+    """
     router = build_router()
     probe = Router()
 
     @probe.payload("slow")
     async def slow_append(turn: Turn) -> None:
         seen = list(turn.session.data.get("seen", []))
+        if gate is not None and turn.arg == "0":
+            await gate.wait()
         await asyncio.sleep(0.05)  # a slow turn: another update arrives meanwhile
         seen.append(turn.arg)
         turn.session.state = "probe"
@@ -39,16 +45,32 @@ def _router_with_a_slow_step() -> Router:
 async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redis_prefix: str) -> None:
     settings = make_settings("rs", sqlite_url, redis_prefix)
     # Two processes' worth of everything: separate Redis connections, separate engines.
-    first = build_app(settings, redis=Redis.from_url(REDIS_URL), router=_router_with_a_slow_step())
-    second = build_app(settings, redis=Redis.from_url(REDIS_URL), router=_router_with_a_slow_step())
+    gate = asyncio.Event()
+    first = build_app(settings, redis=Redis.from_url(REDIS_URL), router=_router_with_a_slow_step(gate))
+    second = build_app(settings, redis=Redis.from_url(REDIS_URL), router=_router_with_a_slow_step(gate))
     user = UserRef("test", "concurrent")
+    queue = first.deps.sessions.key(user, "queue")
+    lock = first.deps.sessions.key(user, "lock")
+
+    async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+        deadline = time.monotonic() + 10
+        while not await condition():
+            assert time.monotonic() < deadline, "an update never reached Redis"
+            await asyncio.sleep(0.002)
+
     try:
         await Chat(first.engine, user).press_payload("lang:sr")
         tasks = []
         for n in range(8):
             engine = (first if n % 2 == 0 else second).engine
             tasks.append(asyncio.create_task(engine.handle(Incoming(user, Kind.BUTTON, payload=f"slow:{n}"))))
-            await asyncio.sleep(0.005)  # they arrive in this order, while earlier ones are still running
+            # They arrive in this order, while the first one is still running (it waits for the gate): the next
+            # one is sent only once this one holds the lock or waits in the queue.
+            if n == 0:
+                await until(lambda: first.redis.exists(lock))
+            else:
+                await until(lambda n=n: _queued(first.redis, queue, n))
+        gate.set()
         results = await asyncio.gather(*tasks)
         assert [r[0].text for r in results][-1] == "0,1,2,3,4,5,6,7"  # type: ignore[union-attr]
         # Each turn saw every earlier one: nothing lost, nothing interleaved.
@@ -57,6 +79,10 @@ async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redi
     finally:
         await first.close()
         await second.close()
+
+
+async def _queued(redis: Redis, queue: str, count: int) -> bool:
+    return bool(await redis.zcard(queue) >= count)
 
 
 async def test_a_dead_waiter_does_not_block_the_queue(redis_prefix: str) -> None:

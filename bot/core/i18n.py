@@ -7,9 +7,9 @@ maintain. Operator content (profiles) is localized per language in data files an
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 from dataclasses import dataclass
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
