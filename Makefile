@@ -29,7 +29,7 @@ locales: $(STAMP)
 		--sort-output --project=mila -o locales/messages.pot .
 	for lang in sr tk; do \
 		$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages -l $$lang \
-			--no-fuzzy-matching --ignore-obsolete --omit-header=false --no-wrap; \
+			--no-fuzzy-matching --ignore-obsolete --no-wrap; \
 	done
 	$(MAKE) locales-compile
 

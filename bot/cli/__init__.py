@@ -12,11 +12,11 @@ from bot.profiles import ProfileError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import chat, db
+    from bot.cli import chat, db, run
 
     parser = argparse.ArgumentParser(prog="mila", description="Self-care bot for telecom subscribers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, db):
+    for module in (chat, db, run):
         module.register(commands)
     return parser
 
