@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp.web_request import FileField
 
 T = TypeVar("T")
 
@@ -230,8 +231,10 @@ class FakeTelegram:
         for key, value in form.items():
             if isinstance(value, str):
                 params[key] = value
-            else:
+            elif isinstance(value, FileField):
                 params[key] = {"filename": value.filename, "content": value.file.read()}
+            else:
+                params[key] = {"filename": key, "content": bytes(value)}
         for key in ("reply_markup", "allowed_updates", "commands", "scope", "entities"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
@@ -558,7 +561,8 @@ class FakeTelegram:
     def last_keyboard_message(self, user: FakeUser) -> dict[str, Any] | None:
         for message in reversed(self.bot_messages(user)):
             if "reply_markup" in message:
-                return message
+                found: dict[str, Any] = message
+                return found
         return None
 
     def labels(self, user: FakeUser) -> list[str]:
