@@ -235,3 +235,17 @@ async def test_healthz_says_which_part_is_down(mila_factory: StartMila) -> None:
     mila = await mila_factory("polling", DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:9/none")
     status, body = await mila.get("/healthz")
     assert status == 503 and json.loads(body) == {"redis": "ok", "database": "down"}
+
+
+async def test_an_update_that_cannot_be_processed_gets_a_non_2xx_answer(
+    mila_factory: StartMila, fake_telegram: FakeTelegram
+) -> None:
+    mila = await mila_factory("webhook", REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
+    status, body = await mila.get("/healthz")
+    assert status == 503 and json.loads(body) == {"redis": "down", "database": "ok"}
+    user = fake_telegram.user(888999000)
+    mark = len(fake_telegram.calls)
+    update = fake_telegram.update(message={"message_id": 1, "from": user.as_json(), "date": int(time.time()),
+                                           "chat": {"id": user.id, "type": "private"}, "text": "/start"})  # fmt: skip
+    assert await mila.post_update(update) == 503  # Telegram will deliver it again
+    assert not fake_telegram.calls_to(user, since=mark)

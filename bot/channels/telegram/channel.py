@@ -158,6 +158,8 @@ class TelegramChannel:
         parsed = parsed or parse(update)
         if parsed is None:
             self.metrics.updates.labels(CHANNEL, IGNORED).inc()
+            if update.callback_query is not None:
+                await self._answer_callback(update.callback_query.id)  # even here, or the button keeps spinning
             return IGNORED
         try:
             claim = await self.dedupe.claim(update.update_id)
