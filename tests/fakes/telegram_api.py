@@ -502,8 +502,13 @@ class FakeTelegram:
         assert len(buttons) == 1, f"{label!r} matches {len(buttons)} of {labels}"
         return self.press_data(user, buttons[0]["callback_data"], message["message_id"])
 
-    def press_data(self, user: FakeUser, data: str, message_id: int | None = None) -> dict[str, Any]:
-        """A callback query with any data (a stale or forged one too) on one of the bot's messages."""
+    def press_data(
+        self, user: FakeUser, data: str, message_id: int | None = None, *, deliver: bool = True
+    ) -> dict[str, Any]:
+        """A callback query with any data (a stale or forged one too) on one of the bot's messages.
+
+        `deliver=False` only makes the update, for a test that posts it itself.
+        """
         chat = self._chat(user)
         if message_id is None:
             message_id = max(i for i, m in chat.messages.items() if m["from"]["id"] == self.bot_id)
@@ -512,7 +517,8 @@ class FakeTelegram:
         self.callback_queries[query_id] = False
         update = self.update(callback_query={"id": query_id, "from": user.as_json(), "message": message,
                                              "chat_instance": f"ci-{user.id}", "data": data})  # fmt: skip
-        self.deliver(update)
+        if deliver:
+            self.deliver(update)
         return update
 
     def share_contact(self, user: FakeUser, phone: str, *, own: bool = True) -> dict[str, Any]:

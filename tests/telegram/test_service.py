@@ -249,3 +249,35 @@ async def test_an_update_that_cannot_be_processed_gets_a_non_2xx_answer(
                                            "chat": {"id": user.id, "type": "private"}, "text": "/start"})  # fmt: skip
     assert await mila.post_update(update) == 503  # Telegram will deliver it again
     assert not fake_telegram.calls_to(user, since=mark)
+
+
+async def test_two_processes_share_one_bot(mila_factory: StartMila, fake_telegram: FakeTelegram) -> None:
+    """Behind one load balancer: each update handled once, a user's turns in order, whichever process gets them."""
+    fake = fake_telegram
+    first, second = await mila_factory("webhook"), await mila_factory("webhook")
+    user = fake.user(999000111)
+    sender = user.as_json()
+    chat = {"id": user.id, "type": "private"}
+
+    def text(body: str) -> dict[str, object]:
+        return fake.update(message={"message_id": 1, "from": sender, "chat": chat, "date": int(time.time()),
+                                    "text": body})  # fmt: skip
+
+    mark = len(fake.calls)
+    start = text("/start")
+    # The same update reaches both processes at once (a re-delivery racing the first delivery): one effect.
+    statuses = await asyncio.gather(first.post_update(start), second.post_update(start))
+    assert 200 in statuses
+    await fake.wait_text(user, CHOOSE_LANGUAGE, since=mark)
+    for status in statuses:
+        if status != 200:  # the loser was told to come back: the re-delivery is acknowledged as a duplicate
+            assert await second.post_update(start) == 200
+    assert len(fake.calls_to(user, "sendMessage", since=mark)) == 1
+
+    # Alternating processes, the conversation goes on as one.
+    language = fake.press_data(user, "lang:sr", fake.bot_messages(user)[-1]["message_id"], deliver=False)
+    assert await second.post_update(language) == 200
+    assert await first.post_update(text("/help")) == 200
+    assert await second.post_update(text("/menu")) == 200
+    shown = fake.shown_since(user, mark)
+    assert [GREETING_SR in shown[1], MENU_SR in shown[2], "/menu" in shown[3], MENU_SR in shown[4]] == [True] * 4
