@@ -29,7 +29,7 @@ class Claim(enum.Enum):
 
 class UpdateDedupe:
     def __init__(
-        self, redis: Redis, prefix: str, *, claim_seconds: int = 120, done_seconds: int = 2 * 24 * 3600
+        self, redis: Redis, prefix: str, *, claim_seconds: int = 300, done_seconds: int = 2 * 24 * 3600
     ) -> None:
         self.redis = redis
         self.prefix = prefix + "telegram:update:"
