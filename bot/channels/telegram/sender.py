@@ -17,7 +17,16 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetUpdates,
+    SendChatAction,
+    SendDocument,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import Response
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -32,6 +41,15 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1
 """
+
+
+# aiogram parses every answer as `Response[method.__returning__]`; pydantic caches such parametrized models only
+# weakly, and `Response[Message | bool]` (editMessageText) is collected and rebuilt over and over — about a sixth
+# of the CPU time of a menu press. Holding them here keeps pydantic's cache warm.
+_RESPONSE_MODELS = [
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (SendMessage, EditMessageText, AnswerCallbackQuery, SendChatAction, SendDocument, GetUpdates)
+]
 
 
 class Blocked(Exception):
