@@ -100,6 +100,9 @@ async def _cleanup(runner: web.AppRunner) -> None:
 
 
 async def serve(settings: Settings) -> int:
+    if settings.redis.url is None:
+        log.warning("REDIS_URL is not set: sessions, dedupe and rate limits live in this process only; "
+                    "never run several processes like this")  # fmt: skip
     app = build_app(settings)
     metrics = Metrics()
     try:
