@@ -75,6 +75,15 @@ class TelegramSettings(_Section):
     api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
     webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    poll_timeout: int = Field(25, ge=0, le=50, validation_alias="TELEGRAM_POLL_TIMEOUT")
+    # Per-chat pace: Telegram allows about one message a second in a chat, with short bursts.
+    chat_rate: float = Field(1.0, gt=0, validation_alias="TELEGRAM_CHAT_RATE")
+    chat_burst: int = Field(5, ge=1, validation_alias="TELEGRAM_CHAT_BURST")
+
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class ViberSettings(_Section):

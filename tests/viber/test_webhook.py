@@ -189,7 +189,7 @@ async def test_viber_saying_unreachable_marks_the_user(viber: Viber, status: int
 async def test_set_webhook_after_the_server_listens(make_viber: ViberFactory) -> None:
     viber = await make_viber()
     viber.channel.settings = viber.channel.settings.model_copy(update={"webhook_url": viber.webhook_url})
-    events = await viber.channel.start()
+    events = await viber.channel.register_webhook()
     assert sorted(events) == sorted(EVENT_TYPES)
     assert viber.api.webhook_url == viber.webhook_url  # Viber's signed check callback got 200
     (call,) = viber.api.calls

@@ -122,6 +122,8 @@ class Unprocessed(Exception):
 class ViberChannel:
     """The Viber adapter, mounted by the HTTP server of `mila run` (see the package docstring for the contract)."""
 
+    name = "viber"
+
     def __init__(
         self,
         engine: Engine,
@@ -167,14 +169,21 @@ class ViberChannel:
     def routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self.handle)]
 
-    async def start(self) -> list[str]:
+    async def start(self) -> None:
         """Register the webhook. Call it once the server listens: Viber calls the URL before it answers."""
+        await self.register_webhook()
+
+    async def register_webhook(self) -> list[str]:
+        """`set_webhook` with the event types handled; returns the types Viber confirmed."""
         url = self.settings.webhook_url
         if not url:
             raise ConfigError("configuration error: VIBER_WEBHOOK_URL: required for the Viber channel")
         events = await self.client.set_webhook(url, EVENT_TYPES)
         log.info("viber webhook set", extra={"event_types": ",".join(events)})
         return events
+
+    async def stop(self) -> None:
+        """Viber only calls the webhook: once the HTTP server stops listening nothing new comes in."""
 
     async def close(self) -> None:
         await self.client.close()

@@ -1,0 +1,402 @@
+"""The Telegram channel of `mila run`: updates in (webhook or long polling), replies out, all through our engine.
+
+aiogram is used for its Bot API client and types only. Its Dispatcher is not: every update goes through
+`TelegramChannel.process`, which does what aiogram's defaults do not — dedupe on `update_id`, per-user ordering
+(the engine's session lock), a non-2xx answer when an update was not processed, and a constant-time secret check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest, TelegramConflictError
+from aiogram.methods import AnswerCallbackQuery, DeleteWebhook, GetUpdates, SetMyCommands, SetWebhook, TelegramMethod
+from aiogram.types import BotCommandScopeDefault, Update
+from aiohttp import web
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import App
+from bot.channels.base import UpdateNotProcessed
+from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
+from bot.channels.telegram.dedupe import Claim, UpdateDedupe
+from bot.channels.telegram.render import Call, render
+from bot.channels.telegram.sender import Blocked, ChatPacer, GlobalPause, Sender
+from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
+from bot.config import ConfigError
+from bot.core.engine import pseudonym
+from bot.core.incoming import UserRef
+from bot.core.session import SessionBusy, SessionStoreDown
+from bot.db.uow import UnitOfWork
+from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
+from bot.services.users import UserDirectory
+
+log = logging.getLogger("mila.telegram")
+
+WEBHOOK_PATH = "/webhook/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_BODY = 1024 * 1024  # an update is a few KiB; anything near this is not from Telegram
+_SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+_POLLER_LEASE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end
+return 0
+"""
+_POLLER_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, app: App, metrics: Metrics) -> None:
+        settings = app.settings.telegram
+        if settings.bot_token is None:
+            raise ConfigError("configuration error: TELEGRAM_BOT_TOKEN: required for the Telegram channel")
+        self.webhook_url = settings.webhook_url or None
+        self.secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        if self.webhook_url and not self.secret:
+            raise ConfigError(
+                "configuration error: TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set "
+                "(without it anyone could post updates)"
+            )
+        if self.secret and not _SECRET_FORMAT.match(self.secret):
+            raise ConfigError("configuration error: TELEGRAM_WEBHOOK_SECRET: 1–256 characters of A-Z a-z 0-9 _ -")
+        self.app = app
+        self.metrics = metrics
+        self.poll_timeout = settings.poll_timeout
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base.rstrip("/")))
+        self.bot = Bot(settings.bot_token.get_secret_value(), session=session)
+        prefix = app.settings.redis.prefix
+        self.dedupe = UpdateDedupe(app.redis, prefix)
+        self.sender = Sender(
+            self.bot,
+            GlobalPause(app.redis, prefix + "telegram:pause-until"),
+            ChatPacer(settings.chat_rate, settings.chat_burst),
+            metrics,
+        )
+        self._lease_key = prefix + "telegram:poller"
+        self._lease_token = secrets.token_hex(8)
+        self._lease = app.redis.register_script(_POLLER_LEASE)
+        self._lease_release = app.redis.register_script(_POLLER_RELEASE)
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._poll_call: asyncio.Future[list[Update]] | None = None
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+
+    async def start(self) -> None:
+        await self._set_commands()
+        if self.webhook_url:
+            await self.sender.call(
+                SetWebhook(url=self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES), None,
+                paced=False,
+            )  # fmt: skip
+            log.info("telegram webhook set", extra={"mode": "webhook"})
+        else:
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poller")
+            log.info("telegram long polling", extra={"mode": "polling"})
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poll_call is not None and not self._poll_call.done():
+            self._poll_call.cancel()  # only the wait for new updates: updates being handled are finished
+        if self._poller is not None:
+            await self._poller
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def _set_commands(self) -> None:
+        """Best effort: a bot without a command menu still works, so a failure here does not stop start-up."""
+        known = set(self.app.engine.router.commands)
+        i18n = self.app.deps.i18n
+        default = self.app.deps.profile.default_language
+        calls: list[SetMyCommands] = [
+            SetMyCommands(commands=localized_commands(i18n, default, known), scope=BotCommandScopeDefault())
+        ]
+        for tg_code, code in TELEGRAM_LANGUAGES.items():
+            if code in i18n.codes:
+                calls.append(
+                    SetMyCommands(
+                        commands=localized_commands(i18n, code, known), scope=BotCommandScopeDefault(),
+                        language_code=tg_code,
+                    )
+                )  # fmt: skip
+        for call in calls:
+            try:
+                await self.sender.call(call, None, paced=False)
+            except (TelegramAPIError, Blocked) as exc:
+                log.warning("setMyCommands failed", extra={"error": type(exc).__name__})
+                self.metrics.errors.labels(CHANNEL, "commands").inc()
+
+    # --- one update -------------------------------------------------------------------------------------------------
+    async def process(self, update: Update, parsed: Parsed | None = None) -> str:
+        """Handle one update exactly once; raises `UpdateNotProcessed` when it must come back later."""
+        started = time.perf_counter()
+        parsed = parsed or parse(update)
+        if parsed is None:
+            self.metrics.updates.labels(CHANNEL, IGNORED).inc()
+            if update.callback_query is not None:
+                await self._answer_callback(update.callback_query.id)  # even here, or the button keeps spinning
+            return IGNORED
+        try:
+            claim = await self.dedupe.claim(update.update_id)
+        except SessionStoreDown as exc:
+            self._failed("redis")
+            raise UpdateNotProcessed("Redis is not answering") from exc
+        if claim is Claim.DONE:
+            self.metrics.updates.labels(CHANNEL, DUPLICATE).inc()
+            return DUPLICATE
+        if claim is Claim.IN_PROGRESS:
+            self._failed("in_progress")
+            raise UpdateNotProcessed("the update is being handled elsewhere")
+        incoming = parsed.incoming
+        try:
+            replies = await self.app.engine.handle(incoming)
+        except (SessionBusy, SessionStoreDown) as exc:
+            await self.dedupe.release(update.update_id)
+            self._failed("busy" if isinstance(exc, SessionBusy) else "redis")
+            raise UpdateNotProcessed(type(exc).__name__) from exc
+        except BaseException:
+            await self.dedupe.release(update.update_id)
+            raise
+        try:
+            await self.dedupe.done(update.update_id)
+        except SessionStoreDown:
+            # The turn ran and is saved: its replies go out; the claim expires and a re-delivery is unlikely.
+            log.warning("update not marked done: Redis unavailable", extra={"update_id": update.update_id})
+        if parsed.callback_id is not None:
+            await self._answer_callback(parsed.callback_id)
+        edit = parsed.keyboard_message_id if parsed.callback_id is not None else None
+        await self.deliver(incoming.user, parsed.chat_id, render(replies, parsed.chat_id, edit_message_id=edit))
+        self.metrics.updates.labels(CHANNEL, HANDLED).inc()
+        self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
+        return HANDLED
+
+    def _failed(self, kind: str) -> None:
+        self.metrics.updates.labels(CHANNEL, FAILED).inc()
+        self.metrics.errors.labels(CHANNEL, kind).inc()
+
+    async def _answer_callback(self, callback_id: str) -> None:
+        """Always answered — also for a stale or forged payload — or the user's button keeps spinning."""
+        try:
+            await self.sender.call(AnswerCallbackQuery(callback_query_id=callback_id), None, paced=False)
+        except (TelegramAPIError, Blocked) as exc:
+            log.info("callback query not answered", extra={"error": type(exc).__name__})
+
+    async def deliver(self, user: UserRef, chat_id: int, calls: list[Call]) -> None:
+        """Send a turn's replies in order; stop at the first call that cannot be delivered (order matters)."""
+        for call in calls:
+            try:
+                await self._call(call.method, chat_id, call.sends)
+            except Blocked:
+                await self.mark_unreachable(user)
+                return
+            except TelegramBadRequest as exc:
+                if call.fallback is None:
+                    self._send_error(user, exc, call.method)
+                    continue
+                if "not modified" in exc.message:
+                    continue  # the message already shows exactly this
+                try:
+                    await self._call(call.fallback, chat_id, True)
+                except Blocked:
+                    await self.mark_unreachable(user)
+                    return
+                except TelegramAPIError as fallback_exc:
+                    self._send_error(user, fallback_exc, call.fallback)
+                    return
+            except TelegramAPIError as exc:
+                self._send_error(user, exc, call.method)
+                return
+
+    async def _call(self, method: TelegramMethod[Any], chat_id: int, paced: bool) -> None:
+        await self.sender.call(method, chat_id, paced=paced)
+
+    def _send_error(self, user: UserRef, exc: TelegramAPIError, method: TelegramMethod[Any]) -> None:
+        self.metrics.errors.labels(CHANNEL, "send").inc()
+        log.error(
+            "reply not delivered",
+            extra={"user": pseudonym(user.key), "method": method.__api_method__, "error": type(exc).__name__,
+                   "description": exc.message},
+        )  # fmt: skip
+
+    async def mark_unreachable(self, user: UserRef) -> None:
+        """403: the user blocked the bot. Remembered in their profile; nothing is sent to them until they return."""
+        self.metrics.errors.labels(CHANNEL, "blocked").inc()
+        log.info("user blocked the bot", extra={"user": pseudonym(user.key)})
+        try:
+            async with UnitOfWork(self.app.deps.sessionmaker) as uow:
+                row = await UserDirectory(uow.session).ensure(user)
+                row.unreachable = True
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("unreachable flag not saved", extra={"user": pseudonym(user.key), "error": type(exc).__name__})
+
+    # --- webhook ----------------------------------------------------------------------------------------------------
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's POST. 401 without the right secret (nothing runs); non-2xx when the update must come back."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+            return web.Response(status=401, text="wrong secret token")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+            return web.Response(status=413, text="request body too large")
+        try:
+            body = await request.content.read(MAX_BODY + 1)
+            if len(body) > MAX_BODY:
+                self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+                return web.Response(status=413, text="request body too large")
+            data = json.loads(body)
+        except ValueError:
+            self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+            return web.Response(status=400, text="not JSON")
+        try:
+            update = Update.model_validate(data, context={"bot": self.bot})
+        except ValidationError:
+            self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+            if isinstance(data, dict) and isinstance(data.get("update_id"), int):
+                # From Telegram (the secret matched) but unreadable by this aiogram: a retry would fail the same way.
+                log.error("unreadable update skipped", extra={"update_id": data["update_id"]})
+                return web.Response(status=200)
+            return web.Response(status=400, text="not a Telegram update")
+        try:
+            await self.process(update)
+        except UpdateNotProcessed as exc:
+            return web.Response(status=503, text=f"not processed: {exc}", headers={"Retry-After": "1"})
+        return web.Response(status=200)
+
+    # --- long polling -----------------------------------------------------------------------------------------------
+    async def _poll(self) -> None:
+        """One process polls (a Redis lease); the others stand by. A batch is confirmed only once it is handled."""
+        offset: int | None = None
+        holding = False
+        try:
+            while not self._stopping.is_set():
+                if not await self._hold_lease():
+                    holding = False
+                    await self._pause(5)
+                    continue
+                if not holding:
+                    try:
+                        await self.sender.call(DeleteWebhook(drop_pending_updates=False), None, paced=False)
+                    except (TelegramAPIError, Blocked) as exc:
+                        log.warning("deleteWebhook failed", extra={"error": type(exc).__name__})
+                        await self._pause(2)
+                        continue
+                    holding = True
+                try:
+                    updates = await self._get_updates(offset)
+                except asyncio.CancelledError:
+                    if self._stopping.is_set():
+                        break
+                    raise
+                except TelegramConflictError:
+                    log.warning("another client is polling this bot")
+                    await self._pause(5)
+                    continue
+                except ClientDecodeError as exc:
+                    # aiogram could not read one of the updates (a type newer than this aiogram): take the others.
+                    updates = self._readable_updates(exc)
+                except Exception as exc:
+                    log.warning("getUpdates failed", extra={"error": type(exc).__name__})
+                    self.metrics.errors.labels(CHANNEL, "poll").inc()
+                    await self._pause(2)
+                    continue
+                if not updates:
+                    continue
+                failed = await self._handle_batch(updates)
+                offset = failed if failed is not None else max(u.update_id for u in updates) + 1
+                if failed is not None:
+                    await self._pause(1)
+            if offset is not None:
+                # Confirm what was handled, so a restart does not fetch it again (dedupe would skip it anyway).
+                with contextlib.suppress(TelegramAPIError, asyncio.TimeoutError):
+                    await asyncio.wait_for(self.bot(GetUpdates(offset=offset, limit=1, timeout=0)), 5)
+        finally:
+            if holding:
+                with contextlib.suppress(RedisError):
+                    await self._lease_release(keys=[self._lease_key], args=[self._lease_token])
+
+    def _readable_updates(self, exc: ClientDecodeError) -> list[Update]:
+        """The updates of an unreadable batch one by one; an unreadable one is skipped for good (logged)."""
+        batch = exc.data.get("result") if isinstance(exc.data, dict) else None
+        if not isinstance(batch, list):
+            raise exc
+        updates: list[Update] = []
+        for raw in batch:
+            try:
+                updates.append(Update.model_validate(raw, context={"bot": self.bot}))
+            except ValidationError:
+                update_id = raw.get("update_id") if isinstance(raw, dict) else None
+                if not isinstance(update_id, int):
+                    raise exc from None
+                log.error("unreadable update skipped", extra={"update_id": update_id})
+                self.metrics.updates.labels(CHANNEL, REJECTED).inc()
+                # A stand-in with the same id, so the offset moves past it.
+                updates.append(Update(update_id=update_id))
+        return updates
+
+    async def _get_updates(self, offset: int | None) -> list[Update]:
+        call = GetUpdates(offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        self._poll_call = asyncio.ensure_future(self.bot(call, request_timeout=self.poll_timeout + 15))
+        try:
+            return await self._poll_call
+        finally:
+            self._poll_call = None
+
+    async def _hold_lease(self) -> bool:
+        try:
+            return bool(await self._lease(keys=[self._lease_key], args=[self._lease_token, 60_000]))
+        except RedisError:
+            log.warning("poller lease unavailable: Redis not answering")
+            return False
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _handle_batch(self, updates: list[Update]) -> int | None:
+        """Chats in parallel, each chat's updates in order; returns the first update id that must come back."""
+        chats: dict[object, list[tuple[Update, Parsed | None]]] = {}
+        for update in updates:
+            parsed = parse(update)
+            key: object = parsed.chat_id if parsed is not None else ("update", update.update_id)
+            chats.setdefault(key, []).append((update, parsed))
+
+        async def one_chat(items: list[tuple[Update, Parsed | None]]) -> int | None:
+            for update, parsed in items:
+                try:
+                    await self.process(update, parsed)
+                except UpdateNotProcessed:
+                    return update.update_id  # this chat's later updates wait for it
+                except Exception:
+                    # A bug, not a passing outage: retrying would fail the same way, so it is logged and skipped.
+                    log.exception("update skipped after an unexpected error", extra={"update_id": update.update_id})
+                    self.metrics.errors.labels(CHANNEL, "unexpected").inc()
+            return None
+
+        failed = [f for f in await asyncio.gather(*(one_chat(items) for items in chats.values())) if f is not None]
+        return min(failed) if failed else None

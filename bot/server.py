@@ -1,0 +1,157 @@
+"""`mila run`: one process serving the configured channels, the HTTP endpoints and (later) background workers.
+
+Start-up order matters: the HTTP server listens before any channel registers its webhook (Viber calls the webhook
+the moment it is set). Shutdown on SIGTERM/SIGINT: channels stop taking updates, the HTTP server stops listening
+and waits for the requests in progress, the updates being handled finish, then connections close and the process
+exits with 0. Everything shared between processes lives in Redis and the database (sessions and their locks,
+update dedupe, the rate-limit pause, the poller lease), so several `mila run` processes can serve one bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.app import App, build_app
+from bot.channels.base import Channel
+from bot.config import ConfigError, Settings
+from bot.metrics import Metrics
+from bot.services.outbox import OutboxWorker
+
+log = logging.getLogger("mila.server")
+
+MAX_BODY = 1024 * 1024
+HEALTH_TIMEOUT = 3.0
+SHUTDOWN_TIMEOUT = 60.0  # Telegram waits about as long for a webhook answer
+
+
+def build_channels(app: App, metrics: Metrics) -> list[Channel]:
+    """The channels whose credentials are configured; each is imported only when used (its SDK with it)."""
+    channels: list[Channel] = []
+    if app.settings.telegram.bot_token is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(app, metrics))
+    viber_token = app.settings.viber.auth_token
+    if viber_token is not None and viber_token.get_secret_value():
+        from bot.channels.viber import ViberChannel
+
+        channels.append(ViberChannel.from_app(app))
+    return channels
+
+
+def start_workers(app: App, metrics: Metrics) -> list[asyncio.Task[None]]:
+    """Background workers of this process: the order outbox (when `PROVISIONING_URL` is set).
+
+    A worker is a coroutine that runs until cancelled and must tolerate other processes running the same worker
+    (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process).
+    """
+    tasks: list[asyncio.Task[None]] = []
+    if app.settings.provisioning.url:
+        outbox = OutboxWorker(app.deps.sessionmaker, app.settings.provisioning)
+        tasks.append(asyncio.create_task(outbox.run_forever(asyncio.Event()), name="outbox"))
+    return tasks
+
+
+class Health:
+    """`/healthz` and `/metrics`: 200 only when Redis and the database answer; the body says which part is down."""
+
+    def __init__(self, app: App, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        redis_ok, db_ok = await asyncio.gather(self._redis(), self._database())
+        body = {"redis": "ok" if redis_ok else "down", "database": "ok" if db_ok else "down"}
+        return web.json_response(body, status=200 if redis_ok and db_ok else 503, dumps=json.dumps)
+
+    async def _redis(self) -> bool:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                return bool(await self.app.redis.ping())
+        except Exception:
+            return False
+
+    async def _database(self) -> bool:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), self.app.db_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        body, content_type = self.metrics.render()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+
+def build_web_app(app: App, metrics: Metrics, channels: list[Channel]) -> web.Application:
+    health = Health(app, metrics)
+    web_app = web.Application(client_max_size=MAX_BODY)
+    web_app.router.add_get("/healthz", health.healthz)
+    web_app.router.add_get("/metrics", health.metrics_page)
+    for channel in channels:
+        web_app.add_routes(channel.routes())
+    return web_app
+
+
+async def _cleanup(runner: web.AppRunner) -> None:
+    """Stop listening and wait for the requests in progress; safe to call twice."""
+    if runner.server is not None:
+        await runner.cleanup()
+
+
+async def serve(settings: Settings) -> int:
+    if settings.redis.url is None:
+        log.warning("REDIS_URL is not set: sessions, dedupe and rate limits live in this process only; "
+                    "never run several processes like this")  # fmt: skip
+    app = build_app(settings)
+    metrics = Metrics()
+    try:
+        channels = build_channels(app, metrics)
+        if not channels:
+            raise ConfigError("configuration error: no channel configured: set TELEGRAM_BOT_TOKEN or VIBER_AUTH_TOKEN")
+        runner = web.AppRunner(
+            build_web_app(app, metrics, channels), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.http.host, settings.http.port)
+            await site.start()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            for channel in channels:
+                await channel.start()
+            workers = start_workers(app, metrics)
+            log.info(
+                "mila is running",
+                extra={"host": settings.http.host, "port": settings.http.port,
+                       "channels": ",".join(c.name for c in channels), "profile": settings.bot.profile},
+            )  # fmt: skip
+            await stop.wait()
+            log.info("stopping: finishing the updates in progress")
+            # Polling stops taking updates while the HTTP server stops listening and waits for webhook requests.
+            await asyncio.gather(*(channel.stop() for channel in channels), _cleanup(runner))
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+        finally:
+            await _cleanup(runner)
+            for channel in channels:
+                await channel.close()
+    finally:
+        await app.close()
+    log.info("stopped")
+    return 0
