@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.engine import MENU_BUTTON
 from bot.core.replies import Button
 from bot.core.turn import Turn
 
@@ -9,7 +10,7 @@ MENU_PAYLOAD = "menu"
 
 
 def menu_button(turn: Turn) -> Button:
-    return Button(turn._("⬅ Main menu"), MENU_PAYLOAD)
+    return Button(turn._(MENU_BUTTON), MENU_PAYLOAD)
 
 
 def contact_centre_line(turn: Turn) -> str:

@@ -28,7 +28,7 @@ from bot.services import identity
 from bot.services.backend import SubscriberInfo
 from bot.services.lockout import Lockout
 from bot.services.otp import CodeCheck, OneTimeCodes
-from bot.services.phones import BadPhone, mask_phone, normalize_phone
+from bot.services.phones import BadPhone, can_receive_sms, mask_phone, normalize_phone
 from bot.services.sms import SmsGateway
 from handlers.common import contact_centre_line, menu_button
 from handlers.menu import show_menu
@@ -107,6 +107,27 @@ async def _begin(turn: Turn, method: str) -> None:
     turn.say(text, [[_cancel(turn)]], share_phone=turn._("📱 Share my number"))
 
 
+@router.state("id:method", free_text=True)
+async def typed_instead_of_choosing(turn: Turn) -> None:
+    """A phone number or a customer code typed at the method question is taken as the choice it implies."""
+    text = turn.incoming.text.strip()
+    methods = turn.profile.identification
+    digits = "".join(ch for ch in text if ch.isdigit())
+    phone_method = next((m for m in methods if m != "customer_code"), None)
+    looks_like_code = "customer_code" in methods and text.replace("/", "").replace(" ", "").isdigit() and len(
+        digits
+    ) <= 9 and not text.startswith(("+", "0"))  # fmt: skip
+    if looks_like_code:
+        turn.goto("id:code", m="customer_code")
+        await customer_code_given(turn)
+        return
+    if phone_method is not None and len(digits) >= 6:
+        turn.goto("id:phone", m=phone_method)
+        await phone_given(turn)
+        return
+    await start_identification(turn)
+
+
 @router.payload("idcancel")
 async def cancel(turn: Turn) -> None:
     turn.session.extra.pop(RESUME, None)
@@ -154,7 +175,7 @@ async def phone_given(turn: Turn) -> None:
               sub=found.id if found else 0)  # fmt: skip
     if method == "phone_code_word":
         where = turn.profile.texts.get("code_word_where")
-        text = turn._("Now type your code word.")
+        text = turn._("Now type your code word, exactly as it was set, with its letters (for example ä, ç, ň, ş, ý).")
         if where:
             text += "\n" + turn.content(where)
         turn.say(text, [[_cancel(turn)]])
@@ -185,10 +206,10 @@ async def customer_code_given(turn: Turn) -> None:
 
 async def _contact_phone(turn: Turn, subscriber: SubscriberInfo) -> str | None:
     """Where the code goes for a customer code: the contact number on file, else the first line's number."""
-    if subscriber.contact_phone:
+    if subscriber.contact_phone and can_receive_sms(subscriber.contact_phone):
         return subscriber.contact_phone
     accounts = await identity.backend(turn).accounts(subscriber.id)
-    return next((a.phone for a in accounts if a.phone), None)
+    return next((a.phone for a in accounts if a.phone and can_receive_sms(a.phone)), None)
 
 
 def _masked_or_decoy(turn: Turn, phone: str | None, code: str) -> str:
@@ -224,7 +245,7 @@ async def _send_code(
 
 def _sms_text(turn: Turn, code: str) -> str:
     return turn._("{code} is your code for the {assistant} chat. Never tell it to anyone.").format(
-        code=code, assistant=turn.profile.assistant
+        code=code, assistant=turn.t.script(turn.profile.assistant)
     )
 
 
@@ -237,6 +258,8 @@ async def _deliver(sms: SmsGateway, phone: str, text: str) -> None:
 
 @router.payload("idresend")
 async def resend(turn: Turn) -> None:
+    """The number is not kept between steps (nothing personal waits in the session), so it is asked again."""
+    turn.say(turn._("For a new code, I need the number or the customer code once more."))
     await _begin(turn, turn.session.data.get("m") or turn.profile.identification[0])
 
 
@@ -287,7 +310,7 @@ async def code_word_given(turn: Turn) -> None:
 @router.state("id:name", free_text=True)
 async def name_given(turn: Turn) -> None:
     name = " ".join(turn.incoming.text.split())
-    if len(name) < 3 or len(name) > 200:
+    if not 3 <= len(name) <= 200 or any(ch.isdigit() for ch in name) or not any(ch.isalpha() for ch in name):
         turn.say(turn._("Please type the owner's full name as written in the passport."), [[_cancel(turn)]])
         return
     turn.session.data["name"] = name

@@ -28,15 +28,19 @@ async def choose_language(turn: Turn) -> None:
     if code not in turn.profile.languages:
         raise StalePayload(turn.payload)
     first_contact = turn.session.lang is None
+    unchanged = turn.session.lang == code
     await UserDirectory(turn.db).set_language(turn.user, code)
     turn.set_language(code)
     turn.finish()
     if first_contact:
-        turn.say(greeting(turn))
+        if turn.session.extra.pop("greeted_in", None) != code:  # greeted already, in this very language
+            turn.say(greeting(turn))
         user = await UserDirectory(turn.db).ensure(turn.user)
         if user.marketing_consent is None:
             ask_consent(turn)
             return
+    elif unchanged:
+        turn.say(greeting(turn))
     else:
         turn.say(turn._("Language changed to {language}.").format(language=LANGUAGES[code].native_name))
     await show_menu(turn)

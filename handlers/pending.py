@@ -28,9 +28,9 @@ def _register(feature: str) -> None:
         turn.finish()
         label = turn._(FEATURE_LABELS[feature])
         turn.say(
-            turn._("“{feature}” is not available in this chat yet. Until it is, we are glad to help you here:").format(
-                feature=label
-            )
+            turn._(
+                "The option “{feature}” is not available in this chat yet. Until it is, we can help you here:"
+            ).format(feature=label)
             + "\n"
             + contact_centre_line(turn),
             [[menu_button(turn)]],

@@ -33,6 +33,7 @@ def language_buttons(turn: Turn) -> list[list[Button]]:
 async def start(turn: Turn) -> None:
     turn.finish()
     if turn.session.lang is None:
+        turn.session.extra["greeted_in"] = turn.t.code
         turn.say(greeting(turn) + "\n" + turn._("Please choose your language."), language_buttons(turn))
         return
     turn.say(greeting(turn))

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
-from bot.core.replies import Reply, Text
+from bot.core.replies import Button, Reply, Text
 from bot.core.router import Handler, Router
 from bot.core.session import Session
 from bot.core.text import fold
@@ -30,6 +30,7 @@ MENU_INTENT = "menu"
 START_COMMAND = "start"
 LANGUAGE_PAYLOAD = "lang"
 MAX_REDIRECTS = 4
+MAX_CHOICE_DIGITS = 2
 
 
 class StalePayload(Exception):
@@ -47,6 +48,7 @@ PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
 TECHNICAL_PROBLEM = N_(
     "I can't do that right now because of a technical problem on our side. Please try again in a few minutes."
 )
+MENU_BUTTON = N_("⬅ Main menu")
 SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
 
 
@@ -186,11 +188,14 @@ class Engine:
         text = turn.incoming.text.strip()
         session = turn.session
         if not text:
-            turn.say(turn._(EMPTY_TEXT))
+            turn.say(turn._(EMPTY_TEXT), [[self._menu_button(turn)]])
             return
         limit = self.deps.settings.max_text_length
         if len(text) > limit:
-            turn.say(turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit)))
+            turn.say(
+                turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit)),
+                [[self._menu_button(turn)]],
+            )
             return
         if text.startswith("/"):
             command = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
@@ -262,7 +267,9 @@ class Engine:
         """A typed "2" picks the second button shown; a typed label picks that button."""
         if not buttons:
             return None
-        if numbers and folded.isdigit():
+        # Where digits are data (a code, a number), only a one- or two-digit number can be a button's: no customer
+        # code, one-time code or phone number is that short, and a user typing "2" means the second button.
+        if folded.isdigit() and (numbers or len(folded) <= MAX_CHOICE_DIGITS):
             index = int(folded) - 1
             return buttons[index][0] if 0 <= index < len(buttons) else None
         for payload, label in buttons:
@@ -276,6 +283,11 @@ class Engine:
             if isinstance(reply, Text) and reply.buttons:
                 return [[b.payload, b.label] for b in reply.all_buttons() if b.payload is not None]
         return []
+
+    @staticmethod
+    def _menu_button(turn: Turn) -> Button:
+        """The way back; the flow's own state is kept, so the user may also just send a shorter text."""
+        return Button(turn._(MENU_BUTTON), MENU_INTENT)
 
     async def show_menu(self, turn: Turn) -> None:
         await self.router.intents[MENU_INTENT].handler(turn)

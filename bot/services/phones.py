@@ -26,6 +26,16 @@ def normalize_phone(text: str, region: str) -> str:
     raise BadPhone(text)
 
 
+def can_receive_sms(e164: str) -> bool:
+    """Whether a one-time code can go to this number: a mobile line (or one the numbering plan can't tell)."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
 def mask_phone(e164: str) -> str:
     """'+381641234567' → '+381 64 ••• •• 67': enough for the owner to recognise it, not to learn it."""
     try:
@@ -39,7 +49,7 @@ def mask_phone(e164: str) -> str:
     area = area or 2
     hidden = len(national) - area - 2
     masked = "•" * max(hidden, 0)
-    grouped = " ".join([masked[:3], masked[3:]]).strip() if len(masked) > 3 else masked
+    grouped = " ".join([masked[:3], masked[3:]]) if len(masked) > 4 else masked
     return f"+{number.country_code} {national[:area]} {grouped} {national[-2:]}".replace("  ", " ")
 
 

@@ -203,7 +203,7 @@ async def test_five_failures_from_two_chats_lock_the_subscriber_everywhere(make_
         await chat.say("+993 65 123456")
         await chat.say("nädogry")
         if n < 4:
-            chat.expect("biziň maglumatlarymyza gabat gelmeýär")
+            chat.expect("gabat gelmeýär")
     first.expect("Şowsuz synanyşyklar gaty köp boldy", "0890")
     # The right code word from a third chat does not help now: the subscriber is locked, whoever asks.
     await third.press("Şahsy hasabym")
@@ -237,12 +237,12 @@ async def test_phone_and_code_word(make_app: AppFactory) -> None:
     chat = Chat(app.engine)
     await chat.first_contact("Türkmençe")
     await chat.press("Şahsy hasabym")
-    chat.expect_buttons("Telefon belgisi we kod sözi", "Telefon belgisi, F.A.Aa. we pasport")
+    chat.expect_buttons("Telefon belgisi we kod sözi", "Telefon belgisi, doly ady we pasport")
     await chat.press("Telefon belgisi we kod sözi")
     chat.expect("Belgiden soň kod sözüňizi soraryn.")
     await chat.say("+993 65 123456")
     chat.expect(
-        "Indi kod sözüňizi ýazyň.",
+        "Indi kod sözüňizi bellenişi ýaly, öz harplary bilen (meselem ä, ç, ň, ş, ý) ýazyň.",
         "Siz kompaniýanyň satuwlaryň we hyzmatlaryň islendik ofisinde şahsyýetiň şahsyýetnamasy bilen şahsy ýüz "
         "tutanyňyzda kod sözüni belläp bilersiňiz.",
     )
@@ -258,7 +258,7 @@ async def test_a_code_word_without_its_turkmen_letters_is_wrong(make_app: AppFac
     await chat.press("Telefon belgisi we kod sözi")
     await chat.say("+993 65 123456")
     await chat.say("gulalek")
-    chat.expect("Beren belgiňiz we maglumatlaryňyz biziň maglumatlarymyza gabat gelmeýär.")
+    chat.expect("Görkezen maglumatlaryňyz bizdäki maglumatlara gabat gelmeýär.")
 
 
 async def test_unknown_number_and_wrong_word_get_the_same_answer(make_app: AppFactory) -> None:
@@ -296,7 +296,7 @@ async def test_a_wrong_passport(make_app: AppFactory) -> None:
     chat = Chat(app.engine)
     await chat.first_contact("Türkmençe")
     await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi, F.A.Aa. we pasport")
+    await chat.press("Telefon belgisi, doly ady we pasport")
     await chat.say("+993 64 345678")
     await chat.say("Gülşat Nurmuhammedowa")
     await chat.say("I-MR 000000")
@@ -436,7 +436,7 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
     await _identified_by_code_word(chat)
     await chat.press("🔓 Çykmak")
     await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi, F.A.Aa. we pasport")
+    await chat.press("Telefon belgisi, doly ady we pasport")
     await chat.say("+993 64 345678")
     await chat.say("Gülşat Nurmuhammedowa")
     await chat.say("I-MR 112233")
@@ -469,3 +469,61 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
     haystack = "\n".join(stored) + "\n" + caplog.text
     for secret in (*SECRETS, code):
         assert secret not in haystack, f"{secret!r} was left in Redis or a log"
+
+
+async def test_typing_a_buttons_number_while_a_code_is_awaited_is_the_button_not_a_wrong_code(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.say("2")  # Šifrom korisnika, by its number
+    await chat.say("1234567")
+    await sms_code(app)
+    await chat.say("2")  # ✖ Odustani, by its number
+    chat.expect("Identifikacija je prekinuta.")
+    async with app.deps.sessionmaker() as db:
+        tries = (
+            await db.execute(select(AuditEntry.outcome).where(AuditEntry.action == "verify_one_time_code"))
+        ).scalars().all()  # fmt: skip
+    assert tries == []  # nothing counted against the subscriber
+
+
+async def test_a_number_typed_at_the_method_question_is_taken_as_that_method(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Şahsy hasabym")
+    await chat.say("+993 65 123456")  # no method chosen: a phone number means "by phone"
+    chat.expect("Indi kod sözüňizi")
+    await chat.say("Gülälek")
+    chat.expect("Sag boluň, Aýna!")
+
+    rs = await seeded(make_app, "rs")
+    serbian = Chat(rs.engine)
+    await serbian.first_contact("Srpski")
+    await serbian.press("Moj račun")
+    await serbian.say("1234567")  # a customer code
+    serbian.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
+
+
+async def test_a_number_is_not_a_name(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Broj telefona, ime i prezime i pasoš")
+    await chat.say("+993 64 345678")
+    await chat.say("+99361234567")
+    chat.expect("Upišite ime i prezime vlasnika kako piše u pasošu.")
+
+
+async def test_codes_for_a_customer_code_go_to_a_mobile_number(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Moj račun")
+    await chat.press("Šifrom korisnika")
+    await chat.say("4567890")  # the company's contact number is a fixed line: the code goes to its mobile line
+    chat.expect("+381 63 ••• •• 90")

@@ -64,7 +64,7 @@ def render(reply: Reply, out: TextIO, downloads: Path) -> None:
             number += 1
             out.write(f"   [{number}] {button.label}\n")
     if reply.share_phone:
-        out.write(f"   📱 {reply.share_phone}: /phone +…\n")
+        out.write(f"   {reply.share_phone}: /phone +…\n")
 
 
 class ConsoleChat:
