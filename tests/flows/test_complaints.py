@@ -32,7 +32,7 @@ async def smtp() -> AsyncIterator[SmtpServer]:
 
 
 def mail_worker(app: App, url: str) -> MailWorker:
-    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.01, SMTP_MAX_BACKOFF=0.05, SMTP_TIMEOUT=5)
+    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)
     return MailWorker(app.deps.sessionmaker, settings)
 
 
@@ -207,14 +207,14 @@ async def test_smtp_down_then_back_the_mail_arrives_once(make_app: AppFactory) -
 
     server = SmtpServer()  # its port is chosen, nothing listens yet: the mail server is down
     worker = mail_worker(app, server.url)
-    [failed] = await worker.run_once()
-    assert not failed.delivered and failed.error
+    tried = await worker.run_once()
+    assert tried and not any(a.delivered for a in tried) and all(a.error for a in tried)
     await chat.press("Status mog zahteva")
     chat.expect("Status: zaveden; prosleđuje se službi")
 
     await server.start()
     try:
-        for _ in range(200):  # the next attempt is due after a short backoff
+        for _ in range(500):  # the next attempt is due after a short backoff
             if any(a.delivered for a in await worker.run_once()):
                 break
             await asyncio.sleep(0.02)

@@ -37,7 +37,9 @@ async def test_tm_in_serbian(tm_chat: Chat) -> None:
     await chat.say("konsultacije")
     chat.expect("O čemu želite savet?")
     await chat.press("Razdvajanje računa")
-    chat.expect("O razdvajanju računa informacije daje Služba za pitanja i odgovore na 0890.", "Da li vam je ovo pomoglo?")
+    chat.expect(
+        "O razdvajanju računa informacije daje Služba za pitanja i odgovore na 0890.", "Da li vam je ovo pomoglo?"
+    )
     await chat.press("Ne")
     chat.expect("Žao mi je što odgovor nije pomogao.")
     chat.expect_buttons("Razgovor sa operaterom")
