@@ -265,3 +265,35 @@ async def test_a_corporate_customer_goes_to_the_corporate_department(database_ur
     assert mail.recipient == "info@telekom.rs"
     assert mail.subject.startswith("Poslovni korisnik: prigovor/zahtev R-")
     assert "Korisnik je pravno lice" in mail.body
+
+
+async def test_mila_outbox_run_once_sends_the_mail(
+    make_app: AppFactory,
+    sqlite_url: str,
+    smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line, in a thread of its own so that the SMTP server (on this test's loop) keeps answering."""
+    from bot.cli import main
+
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Arzlar we sorag-teklipler")
+    await chat.press("Täze arz ýa-da sorag-teklip")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 71 667788")
+    await chat.say("Ýaňy gün")
+    await chat.press("Mobil aragatnaşyk")
+    await chat.say("Jaňlar kesilýär.")
+    await chat.press("Goşundysyz iber")
+    reference = reference_in(chat.text)
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("PROVISIONING_URL", raising=False)
+    monkeypatch.setenv("SMTP_URL", smtp.url)
+    assert await asyncio.to_thread(main, ["outbox", "run", "--once"]) == 0
+    assert "delivered 1 e-mails" in capsys.readouterr().out
+    [mail] = smtp.received
+    assert reference in mail.subject and "F.A.Aa.: Žemal Täçmämmedowa" in mail.text
