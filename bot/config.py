@@ -160,6 +160,30 @@ class ProvisioningSettings(_Section):
         return value
 
 
+class MailSettings(_Section):
+    """Where complaint and request e-mails go out: an SMTP server. Unset `SMTP_URL`: they wait in the mail outbox.
+
+    `SMTP_URL` is `smtp://[user:password@]host:port` (STARTTLS when the server offers it) or `smtps://…` (TLS from
+    the start); it is a secret because it may carry the password.
+    """
+
+    smtp_url: SecretStr | None = Field(None, validation_alias="SMTP_URL")
+    sender: str = Field("mila@localhost", validation_alias="MAIL_FROM")
+    timeout_seconds: float = Field(30.0, gt=0, validation_alias="SMTP_TIMEOUT")
+    backoff_seconds: float = Field(30.0, gt=0, validation_alias="SMTP_BACKOFF")
+    max_backoff_seconds: float = Field(3600.0, gt=0, validation_alias="SMTP_MAX_BACKOFF")
+    max_attempts: int = Field(200, ge=1, validation_alias="SMTP_MAX_ATTEMPTS")
+
+    @field_validator("smtp_url", mode="after")
+    @classmethod
+    def _smtp(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("use smtp://host:port or smtps://host:port")
+        return value
+
+
 class IdentificationSettings(_Section):
     """How long identification lasts, one-time codes, lockouts against guessing, and the SMS gateway."""
 
@@ -189,6 +213,7 @@ class Settings(BaseSettings):
     identification: IdentificationSettings = Field(default_factory=IdentificationSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
 
 class ConfigError(Exception):

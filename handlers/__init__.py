@@ -7,9 +7,22 @@ from bot.core.router import Router
 
 def build_router() -> Router:
     """Every flow's router, merged; a payload, state or command registered twice fails here, at start-up."""
-    from handlers import account, consent, help, identify, language, menu, pending, privacy, start
+    from handlers import (
+        account,
+        complaints,
+        consent,
+        consultations,
+        help,
+        identify,
+        language,
+        menu,
+        pending,
+        privacy,
+        start,
+    )
 
     router = Router()
-    for module in (start, language, consent, menu, help, identify, account, pending, privacy):
+    for module in (start, language, consent, menu, help, identify, account, complaints, consultations, pending,
+                   privacy):  # fmt: skip
         router.include(module.router)
     return router

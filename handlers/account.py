@@ -1,15 +1,31 @@
-"""The subscriber's accounts: what they have, in what state, what they owe — after identification."""
+"""The subscriber's accounts — what they have, in what state, what they owe — and what the help desk does with them.
+
+After identification: the overview, the composition of the amount owed, and the seed's account actions, each an
+order through the backend's order/outbox path confirmed with its number: unblocking a line blocked for
+inactivity, temporary suspension (with the day to resume) and resumption, the favourite number, the discount
+package; the invoice for advance payment as a PDF in the chat; and PIN/PUK: the instructions for anyone, the PUK
+of a line only after a fresh identification (step-up), shown once and kept nowhere (not in the session, not in a
+log). Every account id in a payload is re-checked with `identity.owned_account`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from bot.core.engine import StalePayload
 from bot.core.i18n import N_
-from bot.core.replies import Button
+from bot.core.replies import Button, Document
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.db.models import AccountKind, AccountStatus, DisconnectReason, OrderKind
 from bot.services import identity
-from bot.services.backend import AccountInfo
-from bot.services.phones import mask_phone
-from handlers.common import menu_button
+from bot.services.backend import AccountInfo, OrderRequest, PlacedOrder
+from bot.services.invoice import InvoiceText, render_invoice
+from bot.services.phones import BadPhone, mask_phone, normalize_phone
+from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
 
 router = Router()
@@ -65,4 +81,412 @@ async def show_accounts(turn: Turn) -> None:
         if account.tariff:
             details.append(turn._("Tariff plan: {tariff}").format(tariff=account.tariff))
         lines.append("  " + "; ".join(details))
-    turn.say("\n".join(lines), [[menu_button(turn)], [Button(turn._("🔓 Log out"), "logout")]])
+    turn.say("\n".join(lines), [*_action_rows(turn), [menu_button(turn)], [Button(turn._("🔓 Log out"), "logout")]])
+
+
+def _action_rows(turn: Turn) -> list[list[Button]]:
+    return [
+        [Button(turn._("🧾 What makes up the amount"), "acomp")],
+        [Button(turn._("🔑 PIN and PUK"), "apin")],
+        [Button(turn._("🔓 Unblock a line blocked for inactivity"), "aunbl")],
+        [Button(turn._("⏸ Suspend or resume a line"), "asusp")],
+        [Button(turn._("⭐ Favourite number"), "afav")],
+        [Button(turn._("🎁 Discount package"), "adisc")],
+        [Button(turn._("📄 Invoice for advance payment"), "ainv")],
+    ]
+
+
+# --- composition of the amount -------------------------------------------------------------------------------------
+@router.payload("acomp")
+async def composition(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    turn.finish()
+    accounts = await identity.backend(turn).accounts(who.subscriber_id)
+    owing = [a for a in accounts if a.debt > 0]
+    if not owing:
+        turn.say(turn._("You owe nothing on any of your accounts."), [[menu_button(turn)]])
+        return
+    lines = [turn._("The amount you owe is the sum of the unpaid amounts of each account:")]
+    for account in owing:
+        lines.append(
+            "• "
+            + turn._("{account} ({kind}, tariff {tariff}): {amount}").format(
+                account=account.number,
+                kind=kind_label(turn, account),
+                tariff=account.tariff or "-",
+                amount=turn.money(account.debt, account.currency),
+            )
+        )
+    currencies = {a.currency for a in owing}
+    if len(currencies) == 1:
+        total = sum((a.debt for a in owing), start=Decimal(0))
+        lines.append(turn._("Total: {amount}").format(amount=turn.money(total, owing[0].currency)))
+    lines.append(
+        turn._(
+            "Each account's amount is what its bills since the last payment add up to: the monthly fee of the "
+            "tariff plan, the services you use and calls or data beyond the plan."
+        )
+    )
+    turn.say("\n".join(lines), [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]])
+
+
+# --- orders on a line ----------------------------------------------------------------------------------------------
+async def _choose(turn: Turn, prefix: str, accounts: list[AccountInfo], question: str, none: str) -> None:
+    """Ask which account (a button per account, its id in the payload), or say there is none that fits."""
+    turn.finish()
+    if not accounts:
+        turn.say(none, [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]])
+        return
+    rows = [[Button(account_line(turn, a), f"{prefix}:{a.id}")] for a in accounts]
+    turn.say(question, [*rows, [menu_button(turn)]])
+
+
+async def _place(turn: Turn, kind: OrderKind, account: AccountInfo, key: str, **extra: object) -> PlacedOrder:
+    """Place the order; the key is derived from what was confirmed, so a double tap places it once."""
+    due_at = extra.pop("due_at", None)
+    return await identity.backend(turn).place_order(
+        OrderRequest(
+            kind=kind,
+            account_id=account.id,
+            idempotency_key=f"{kind.value}:{account.id}:{key}",
+            requested_by=turn.user,
+            due_at=due_at if isinstance(due_at, datetime) else None,
+            payload=extra,
+        )
+    )
+
+
+def _confirmed(turn: Turn, order: PlacedOrder, text: str) -> None:
+    turn.finish()
+    turn.say(
+        text + "\n" + turn._("Order number: {number}.").format(number=order.number),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
+
+
+def _today(turn: Turn) -> str:
+    return turn.now.astimezone(turn.profile.zone).date().isoformat()
+
+
+@router.payload("aunbl")
+async def unblock(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if turn.arg:
+        account = await identity.owned_account(turn, who, turn.arg)
+        if not _blocked_for_inactivity(account):
+            raise StalePayload(turn.payload)
+        order = await _place(turn, OrderKind.UNBLOCK, account, _today(turn))
+        _confirmed(turn, order, turn._("I have ordered the unblocking of {account}.").format(account=account.number))
+        return
+    accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if _blocked_for_inactivity(a)]
+    await _choose(
+        turn,
+        "aunbl",
+        accounts,
+        turn._("Which line should I unblock?"),
+        turn._("None of your lines is blocked for inactivity."),
+    )
+
+
+def _blocked_for_inactivity(account: AccountInfo) -> bool:
+    return account.status == AccountStatus.DISCONNECTED and account.disconnect_reason == DisconnectReason.INACTIVITY
+
+
+SUSPEND_DAYS = (7, 14, 30, 90)
+
+
+@router.payload("asusp")
+async def suspend(turn: Turn) -> None:
+    """asusp → which line; asusp:<id> → until when (or resume it, if suspended); asusp:<id>:<days> → the order."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_days = turn.arg.partition(":")
+    if not raw_id:
+        accounts = [
+            a
+            for a in await identity.backend(turn).accounts(who.subscriber_id)
+            if a.status in (AccountStatus.ACTIVE, AccountStatus.SUSPENDED)
+        ]
+        await _choose(
+            turn,
+            "asusp",
+            accounts,
+            turn._("Which line do you want to suspend or resume?"),
+            turn._("You have no line that can be suspended or resumed."),
+        )
+        return
+    account = await identity.owned_account(turn, who, raw_id)
+    if account.status == AccountStatus.SUSPENDED:
+        order = await _place(turn, OrderKind.RESUME, account, _today(turn))
+        _confirmed(turn, order, turn._("I have ordered that {account} works again.").format(account=account.number))
+        return
+    if account.status != AccountStatus.ACTIVE:
+        raise StalePayload(turn.payload)
+    if not raw_days:
+        turn.finish()
+        rows = [
+            [Button(turn.ngettext("for {count} day", "for {count} days", d).format(count=d), f"asusp:{account.id}:{d}")]
+            for d in SUSPEND_DAYS
+        ]
+        turn.say(
+            turn._("For how long should {account} be suspended? It will work again on its own after that.").format(
+                account=account.number
+            ),
+            [*rows, [menu_button(turn)]],
+        )
+        return
+    if not raw_days.isdigit() or int(raw_days) not in SUSPEND_DAYS:
+        raise StalePayload(turn.payload)
+    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=int(raw_days))
+    resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
+    order = await _place(turn, OrderKind.SUSPEND, account, f"{_today(turn)}:{local.isoformat()}",
+                         due_at=resume_at, resume_on=local.isoformat())  # fmt: skip
+    _confirmed(
+        turn,
+        order,
+        turn._("I have ordered the suspension of {account}. It will work again on {date}.").format(
+            account=account.number, date=turn.date(resume_at)
+        ),
+    )
+
+
+def _active_mobile(account: AccountInfo) -> bool:
+    return account.kind == AccountKind.MOBILE and account.status == AccountStatus.ACTIVE
+
+
+def _mobile(accounts: list[AccountInfo]) -> list[AccountInfo]:
+    return [a for a in accounts if _active_mobile(a)]
+
+
+FAVOURITE_STATE = "account:favourite"
+
+
+@router.payload("afav")
+async def favourite(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not turn.arg:
+        await _choose(
+            turn,
+            "afav",
+            _mobile(await identity.backend(turn).accounts(who.subscriber_id)),
+            turn._("For which line do you want to set or change the favourite number?"),
+            turn._("You have no active mobile line for a favourite number."),
+        )
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    if not _active_mobile(account):
+        raise StalePayload(turn.payload)
+    turn.goto(FAVOURITE_STATE, acc=account.id)
+    turn.say(
+        turn._("Type the favourite number for {account}, with its area code.").format(account=account.number),
+        [[menu_button(turn)]],
+    )
+
+
+@router.state(FAVOURITE_STATE, free_text=True)
+async def favourite_typed(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    account = await identity.owned_account(turn, who, str(turn.session.data.get("acc", "")))
+    try:
+        number = normalize_phone(turn.incoming.text, turn.profile.country)
+    except BadPhone:
+        turn.say(turn._("That is not a valid phone number. Type it with its area code."), [[menu_button(turn)]])
+        return
+    order = await _place(turn, OrderKind.FAVOURITE_NUMBER, account, f"{_today(turn)}:{number}", number=number)
+    _confirmed(
+        turn,
+        order,
+        turn._("I have ordered {number} as the favourite number of {account}.").format(
+            number=number, account=account.number
+        ),
+    )
+
+
+@router.payload("adisc")
+async def discount(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not turn.arg:
+        await _choose(
+            turn,
+            "adisc",
+            _mobile(await identity.backend(turn).accounts(who.subscriber_id)),
+            turn._("On which line should I activate the discount package?"),
+            turn._("You have no active mobile line for the discount package."),
+        )
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    if not _active_mobile(account):
+        raise StalePayload(turn.payload)
+    order = await _place(turn, OrderKind.DISCOUNT_PACKAGE, account, _today(turn))
+    _confirmed(turn, order, turn._("I have ordered the discount package for {account}.").format(account=account.number))
+
+
+# --- PIN and PUK ---------------------------------------------------------------------------------------------------
+@router.payload("apin")
+async def pin_and_puk(turn: Turn) -> None:
+    turn.finish()
+    instructions = turn.profile.texts.get("pin_unblock")
+    text = turn.content(instructions) if instructions else contact_centre_line(turn)
+    turn.say(text, [[Button(turn._("🔑 Show the PUK of my line"), "apuk")], [menu_button(turn)]])
+
+
+@router.payload("apuk")
+async def puk(turn: Turn) -> None:
+    """The PUK unlocks a SIM card, so whoever holds it controls the line: a fresh identification first, every time."""
+    who = await require_identity(turn, fresh=True)
+    if who is None:
+        return
+    if not turn.arg:
+        lines = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.kind == AccountKind.MOBILE]
+        await _choose(
+            turn,
+            "apuk",
+            lines,
+            turn._("The PUK of which line do you need?"),
+            turn._("You have no mobile line, so there is no PUK to show."),
+        )
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    if account.kind != AccountKind.MOBILE:
+        raise StalePayload(turn.payload)
+    turn.finish()
+    code = await identity.backend(turn).puk(account.id)
+    if code is None:
+        turn.say(
+            turn._("I can't show the PUK of {account} here. You can get it here:").format(account=account.number)
+            + "\n"
+            + contact_centre_line(turn),
+            [[menu_button(turn)]],
+        )
+        return
+    turn.say(
+        turn._("PUK of {account}: {puk}").format(account=account.number, puk=code)
+        + "\n"
+        + turn._("I show it only this once and keep it nowhere. Delete this message when you have used it."),
+        [[menu_button(turn)]],
+    )
+
+
+# --- invoice for advance payment -----------------------------------------------------------------------------------
+INVOICE_STATE = "account:invoice"
+MAX_ADVANCE = Decimal("1000000")
+
+
+@router.payload("ainv")
+async def invoice(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not turn.arg:
+        await _choose(
+            turn,
+            "ainv",
+            await identity.backend(turn).accounts(who.subscriber_id),
+            turn._("For which account do you want an invoice for advance payment?"),
+            turn._("I found no accounts for you."),
+        )
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    turn.goto(INVOICE_STATE, acc=account.id)
+    turn.say(
+        turn._("How much do you want to pay in advance for {account}? Type the amount in {currency}.").format(
+            account=account.number, currency=account.currency
+        ),
+        [[menu_button(turn)]],
+    )
+
+
+def parse_amount(typed: str) -> Decimal | None:
+    """'1500', '1.500', '1 500,50', '1500.50', '12,4 TMT' → Decimal; None when it is not an amount."""
+    cleaned = re.sub(r"[^\d.,]", "", typed)
+    if not cleaned or not re.search(r"\d", cleaned):
+        return None
+    last = max(cleaned.rfind("."), cleaned.rfind(","))
+    if last >= 0 and not ("," not in cleaned and len(cleaned) - last - 1 == 3):
+        whole, fraction = cleaned[:last], cleaned[last + 1 :]
+    else:  # no separator, or dots that group thousands ("1.500")
+        whole, fraction = cleaned, ""
+    whole = whole.replace(".", "").replace(",", "")
+    if len(fraction) > 2 or not (whole + fraction).isdigit():
+        return None
+    try:
+        return Decimal(f"{whole or 0}.{fraction or 0}").quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+@router.state(INVOICE_STATE, free_text=True)
+async def invoice_amount(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    account = await identity.owned_account(turn, who, str(turn.session.data.get("acc", "")))
+    amount = parse_amount(turn.incoming.text)
+    if amount is None or not 0 < amount <= MAX_ADVANCE:
+        turn.say(
+            turn._("Type an amount between {low} and {high}, for example 1500 or 1.500,50.").format(
+                low=turn.money(Decimal("0.01"), account.currency), high=turn.money(MAX_ADVANCE, account.currency)
+            ),
+            [[menu_button(turn)]],
+        )
+        return
+    subscriber = await identity.backend(turn).subscriber(who.subscriber_id)
+    if subscriber is None:
+        raise StalePayload(turn.payload)
+    order = await _place(turn, OrderKind.INVOICE, account, f"{_today(turn)}:{amount}", amount=str(amount))
+    profile = turn.profile
+    seller = [profile.operator]
+    if profile.postal_address:
+        seller.append(turn.t.script(profile.postal_address))
+    seller.append(
+        turn._("{label}: {number}").format(
+            label=turn.content(profile.contact_centre.label), number=profile.contact_centre.number
+        )
+    )
+    seller.append(", ".join(e.address for e in profile.emails))
+    text = InvoiceText(
+        title=turn._("Invoice for advance payment"),
+        number_line=turn._("No. {number} of {date}").format(number=order.number, date=turn.date(turn.now)),
+        seller=seller,
+        buyer_heading=turn._("Customer"),
+        buyer=[
+            turn.t.script(subscriber.full_name),
+            turn._("Customer code: {code}").format(code=subscriber.customer_code),
+        ],
+        rows=[
+            (turn._("Account"), f"{account.number} · {kind_label(turn, account)}"),
+            (turn._("Tariff plan"), account.tariff or "-"),
+            (turn._("Current debt"), turn.money(account.debt, account.currency)),
+        ],
+        total=(turn._("Amount to pay in advance"), turn.money(amount, account.currency)),
+        notes=[
+            turn._("Quote the account number {account} when you pay.").format(account=account.number),
+            turn._("The advance is credited to the account and settles the next bills."),
+        ],
+    )
+    content = await asyncio.to_thread(render_invoice, text)
+    turn.finish()
+    turn.send(
+        Document(
+            file_name=f"{order.number}.pdf",
+            content=content,
+            caption=turn._("Invoice for advance payment {number}").format(number=order.number),
+        )
+    )
+    turn.say(
+        turn._("Here is the invoice for advance payment for {account}: {amount}.").format(
+            account=account.number, amount=turn.money(amount, account.currency)
+        ),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -200,7 +201,20 @@ class Order(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class OutboxMessage(Base):
+class DeliveryState:
+    """When a row waiting to be delivered elsewhere (an order's POST, a complaint's e-mail) was tried and how it went.
+
+    One set of columns for every outbox, so one retry loop (bot.services.delivery) serves them all.
+    """
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # gave up after the last attempt
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutboxMessage(DeliveryState, Base):
     """An order waiting to be delivered to the provisioning system, written in the order's own transaction.
 
     Writing both at once means an order is never lost (the chat said "done" and nothing was sent) nor sent
@@ -214,11 +228,60 @@ class OutboxMessage(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(128))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # gave up after the last attempt
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class TicketStatus(StrEnum):
+    RECEIVED = "received"  # stored; its e-mail to the department waits in the mail outbox
+    FORWARDED = "forwarded"  # the e-mail was accepted by the operator's mail server
+
+
+class Ticket(Base):
+    """A complaint or written request made in the chat, kept as the operator must keep them.
+
+    Only identified subscribers file one (anonymous requests are not processed, per the operator's rules). The
+    public `reference` is what the user quotes to ask for the status; it is random, like order numbers.
+    `recipient` is the department's address chosen at filing time (by category, or the corporate department).
+    An attachment is kept as the messenger's own file reference: the bytes stay with the messenger.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (CheckConstraint(f"status IN ({_values(TicketStatus)})", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    category: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.RECEIVED.value)
+    description: Mapped[str] = mapped_column(Text)
+    attachment_kind: Mapped[str | None] = mapped_column(String(8))
+    attachment_ref: Mapped[str | None] = mapped_column(String(512))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    corporate: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipient: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MailMessage(DeliveryState, Base):
+    """A ticket's e-mail to the department, written in the ticket's transaction and sent by the mail worker.
+
+    The text is rendered when the ticket is filed, so a retry days later sends exactly what was stored; the
+    `message_id` is fixed too, so a mail server or the department can drop a copy sent twice after a crash.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -62,6 +62,30 @@ class Topic(_Model):
     answer: Localized
 
 
+EMAIL_PATTERN = r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"
+
+
+class ComplaintCategory(_Model):
+    """What a complaint is about, and the operator's address that handles it (from the operator's rules)."""
+
+    code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
+    title: Localized
+    email: str = Field(pattern=EMAIL_PATTERN)
+
+
+class Complaints(_Model):
+    """Complaints and written requests in the chat: categories, the longest description, the corporate desk."""
+
+    max_length: int = Field(1000, ge=50, le=4000)
+    categories: list[ComplaintCategory] = Field(min_length=1)
+    # Requests of corporate customers go to the department that works with them; unset: the category's address,
+    # marked as corporate in the subject so the receiving desk forwards it.
+    corporate_email: str | None = Field(None, pattern=EMAIL_PATTERN)
+
+    def category(self, code: str) -> ComplaintCategory | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+
 class Policies(_Model):
     promise_days: int = Field(ge=1, le=60)  # days to pay after a reconnection on promise
     promise_period_days: int = Field(30, ge=1)  # at most one promise per account in this period
@@ -86,6 +110,7 @@ class Profile(_Model):
     services: list[Service]
     consultations: list[Topic] = []
     account_actions: list[Topic] = []
+    complaints: Complaints | None = None
     texts: dict[str, Localized]
     policies: Policies
 
@@ -113,6 +138,8 @@ class Profile(_Model):
         missing = [name for name in REQUIRED_TEXTS if name not in self.texts]
         if missing:
             raise ValueError(f"texts is missing {', '.join(missing)}")
+        if "complaints" in self.menu and self.complaints is None:
+            raise ValueError("the menu offers complaints but there is no complaints section")
         codes = {s.code for s in self.services}
         for service in self.services:
             for needed in service.requires:

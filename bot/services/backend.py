@@ -140,6 +140,9 @@ class OperatorBackend(Protocol):
     ) -> None:
         """Note an attempt the flows judged themselves (e.g. a one-time code typed): never with the secret."""
 
+    async def puk(self, account_id: int) -> str | None:
+        """The PUK of a mobile line's SIM card, or None when this backend cannot tell it."""
+
 
 BackendFactory = Callable[[AsyncSession], OperatorBackend]
 
@@ -296,6 +299,11 @@ class TableBackend:
             log.info("order placed", extra={"order": order.number, "kind": order.kind})
             return _placed(order, created=True)
         raise RuntimeError("could not draw a free order number")
+
+    async def puk(self, account_id: int) -> str | None:
+        """mila's copy of the billing data holds no SIM codes (they stay in the operator's SIM system and are never
+        imported), so this backend cannot tell a PUK; a live adapter to the operator's systems answers it."""
+        return None
 
     async def _order_by_key(self, key: str) -> Order | None:
         return (await self.db.execute(select(Order).where(Order.idempotency_key == key))).scalar_one_or_none()

@@ -1,0 +1,77 @@
+"""Sends the stored complaint e-mails over SMTP (`SMTP_URL`), through the shared retry loop.
+
+A mail server that is down, refuses the connection or answers with an error only delays a message: it stays in
+`mail_outbox` and is tried again with backoff, so nothing a subscriber filed is lost. Each message carries the
+Message-ID fixed when it was stored, so a copy sent twice after a crash can be recognised downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import MailSettings
+from bot.db.base import utcnow
+from bot.db.models import MailMessage, Ticket, TicketStatus
+from bot.services.delivery import RetryingWorker
+
+
+class MailWorker(RetryingWorker[MailMessage]):
+    model = MailMessage
+    what = "mail"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: MailSettings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__(sessionmaker, settings, clock=clock)
+        self.settings = settings
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.smtp_url is not None
+
+    def compose(self, row: MailMessage) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.sender
+        message["To"] = row.recipient
+        message["Subject"] = row.subject
+        message["Message-ID"] = row.message_id
+        message["Date"] = format_datetime(row.created_at)
+        message.set_content(row.body)
+        return message
+
+    async def send(self, row: MailMessage) -> str | None:
+        assert self.settings.smtp_url is not None
+        url = urlsplit(self.settings.smtp_url.get_secret_value())
+        try:
+            await aiosmtplib.send(
+                self.compose(row),
+                hostname=url.hostname or "localhost",
+                port=url.port or (465 if url.scheme == "smtps" else 25),
+                username=unquote(url.username) if url.username else None,
+                password=unquote(url.password) if url.password else None,
+                use_tls=url.scheme == "smtps",
+                timeout=self.settings.timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return type(exc).__name__  # never the server's text: it may quote the message
+        return None
+
+    async def delivered(self, db: AsyncSession, row: MailMessage, at: datetime) -> None:
+        if row.ticket_id is not None:
+            await db.execute(
+                update(Ticket)
+                .where(Ticket.id == row.ticket_id, Ticket.status == TicketStatus.RECEIVED.value)
+                .values(status=TicketStatus.FORWARDED.value, forwarded_at=at)
+            )

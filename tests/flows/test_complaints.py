@@ -1,0 +1,299 @@
+"""Complaints and written requests: identification first, category, description, an optional photo, a reference;
+stored and e-mailed to the department's address through the mail outbox, to a real SMTP server on localhost."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.config import MailSettings
+from bot.core.incoming import UserRef
+from bot.db.models import MailMessage, Subscriber, Ticket
+from bot.services.backend import SubscriberInfo
+from bot.services.mail import MailWorker
+from bot.services.tickets import file_ticket
+from tests.chat import Chat
+from tests.conftest import AppFactory
+from tests.helpers import seeded
+from tests.smtp import SmtpServer
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def mail_worker(app: App, url: str) -> MailWorker:
+    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)
+    return MailWorker(app.deps.sessionmaker, settings)
+
+
+def reference_in(text: str) -> str:
+    match = re.search(r"R-\d{8}", text)
+    assert match, text
+    return match.group(0)
+
+
+async def identified_rs(app: App, language: str = "Srpski") -> Chat:
+    """Petar, identified by the number his messenger vouches for, standing in the complaints entry."""
+    chat = Chat(app.engine)
+    await chat.first_contact(language)
+    await chat.press_payload("complaints")
+    return chat
+
+
+# --- rs ------------------------------------------------------------------------------------------------------------
+async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
+    make_app: AppFactory, smtp: SmtpServer
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Prigovori i zahtevi")
+    chat.expect("Anonimni zahtevi se ne obrađuju")
+    await chat.press("Novi prigovor ili zahtev")
+    chat.expect("Da bismo nastavili, treba da znam ko ste.")  # anonymous requests are not processed
+    await chat.press("Brojem telefona")
+    await chat.share_phone("+381641234567", own=True)
+    chat.expect("Hvala, Petar! Identifikovani ste.", "Na šta se odnosi vaš prigovor ili zahtev?")
+    chat.expect_buttons("Usluge mobilne mreže", "Fiksna mreža, mts TV, internet i paketi usluga")
+    await chat.press("Usluge mobilne mreže")
+    chat.expect("Opišite svoj prigovor ili zahtev u jednoj poruci, sa najviše 1.000 znakova.")
+    await chat.say("Od juče nemam signal u stanu, Bulevar 12. Pozivi se prekidaju.")
+    chat.expect("Ako imate fotografiju ili fajl koji pokazuje problem")
+    await chat.press("Pošalji bez priloga")
+    chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
+    reference = reference_in(chat.text)
+
+    # pressing "send" again does not file a second request
+    await chat.press_payload("csend")
+    chat.expect("To dugme pripada ranijem razgovoru")
+    async with app.deps.sessionmaker() as db:
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+    attempts = await mail_worker(app, smtp.url).run_once()
+    assert [a.delivered for a in attempts] == [True]
+    [mail] = smtp.received
+    assert mail.recipients == ["mtsinfo@telekom.rs"]
+    assert mail.subject == f"Prigovor/zahtev {reference}: Usluge mobilne mreže"
+    assert "Šifra korisnika: 1234567" in mail.text
+    assert "Ime i prezime: Petar Petrović" in mail.text
+    assert "Od juče nemam signal u stanu, Bulevar 12. Pozivi se prekidaju." in mail.text
+    assert "Prilog: nema" in mail.text
+
+    await chat.press_payload("menu")
+    await chat.press("Prigovori i zahtevi")
+    await chat.press("Status mog zahteva")
+    chat.expect("Upišite broj svog zahteva (na primer R-12345678).")
+    await chat.say(reference.lower().replace("-", " "))  # typed however
+    chat.expect(f"Zahtev {reference}", "Kategorija: Usluge mobilne mreže", "Status: prosleđen službi")
+
+
+async def test_rs_an_over_long_description_is_refused_with_the_numbers(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await identified_rs(app)
+    await chat.press("Novi prigovor ili zahtev")
+    await chat.press("Brojem telefona")
+    await chat.share_phone("+381652345678", own=True)
+    await chat.press("Fiksna mreža")
+    await chat.say("Internet ne radi. " * 80)  # 1,440 characters
+    chat.expect("Vaš opis ima 1.439 znakova, a zahtev može da ima najviše 1.000. Skratite ga i pošaljite ponovo.")
+    await chat.say("Internet ne radi od ponedeljka.")
+    chat.expect("Ako imate fotografiju ili fajl")
+
+
+async def test_rs_cyrillic_other_channels_exactly_as_the_operator_lists_them(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await identified_rs(app, "Српски")
+    await chat.press("Други начини")
+    chat.expect(
+        "Пословнице: Приговор/рекламацију можете да поднесете у mts пословници",
+        "Булевар Уметности 16, 11000 Београд",
+        "mtsinfo@telekom.rs",
+        "info@telekom.rs",
+        "0800 100 100",
+    )
+
+
+async def test_rs_status_is_only_for_the_subscriber_who_filed(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    petar = await identified_rs(app)
+    await petar.press("Novi prigovor ili zahtev")
+    await petar.press("Brojem telefona")
+    await petar.share_phone("+381641234567", own=True)
+    await petar.press("Usluge mobilne mreže")
+    await petar.say("Račun za oktobar je previsok.")
+    await petar.press("Pošalji bez priloga")
+    reference = reference_in(petar.text)
+
+    jelena = await identified_rs(app)
+    await jelena.press("Status mog zahteva")
+    await jelena.press("Brojem telefona")
+    await jelena.share_phone("+381652345678", own=True)
+    jelena.expect("Upišite broj svog zahteva")
+    await jelena.say(reference)
+    jelena.expect(f"Među vašim zahtevima nema nijednog sa brojem {reference}.")
+    await jelena.press_payload(f"cref:{reference}")  # a forged button
+    jelena.expect("To dugme pripada ranijem razgovoru")
+    await jelena.press_payload("cstatus")
+    await jelena.say("nije broj")
+    jelena.expect("To nije broj zahteva. Broj zahteva izgleda ovako: R-12345678.")
+
+
+# --- tm ------------------------------------------------------------------------------------------------------------
+async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp: SmtpServer) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Arzlar we sorag-teklipler")
+    chat.expect("Atsyz sorag-teklipler işlenilmeýär")
+    await chat.press("Täze arz ýa-da sorag-teklip")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 65 123456")
+    await chat.say("Gülälek")
+    chat.expect("Sag boluň, Aýna!", "Arzyňyz ýa-da sorag-teklibiňiz näme barada?")
+    await chat.press("Şäher telefony")
+    await chat.say("Öýdäki internet agşamlar haýal işleýär, suraty goşýaryn.")
+    chat.expect("Meseläni görkezýän suratyňyz ýa-da faýlyňyz")
+    await chat.say("salam")  # words are not a picture
+    chat.expect("Surat ýa-da faýl iberiň")
+    await chat.send_photo("speedtest.jpg")
+    chat.expect("Sag boluň. Sorag-teklibiňiz R-", "Goşundy sorag-teklibe goşuldy.")
+    reference = reference_in(chat.text)
+
+    assert [a.delivered for a in await mail_worker(app, smtp.url).run_once()] == [True]
+    [mail] = smtp.received
+    assert mail.recipients == ["0890@mts.tm"]
+    assert mail.subject == f"Arz/sorag-teklip {reference}: Şäher telefony, telewideniýe, internet we bukjalar"
+    assert "F.A.Aa.: Aýna Öwezowa" in mail.text
+    assert "Goşundy: photo „speedtest.jpg“" in mail.text
+    assert "Öýdäki internet agşamlar haýal işleýär" in mail.text
+
+    await chat.press("Sorag-teklibimiň ýagdaýy")
+    chat.expect(f"Sorag-teklip {reference}", "Ýagdaýy: bölüme ugradyldy")
+
+
+async def test_tm_in_serbian_the_operators_rules_for_written_requests(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Prigovori i zahtevi")
+    await chat.press("Drugi načini")
+    chat.expect(
+        "1. Svoje pitanje ili predlog šaljete na našu e-mail adresu 0890@mts.tm;",
+        "Anonimna pitanja i predlozi se ne obrađuju.",
+    )
+
+
+# --- delivery ------------------------------------------------------------------------------------------------------
+async def test_smtp_down_then_back_the_mail_arrives_once(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await identified_rs(app)
+    await chat.press("Novi prigovor ili zahtev")
+    await chat.press("Brojem telefona")
+    await chat.share_phone("+381641234567", own=True)
+    await chat.press("Fiksna mreža")
+    await chat.say("TV slika se zamrzava.")
+    await chat.press("Pošalji bez priloga")
+    reference = reference_in(chat.text)
+
+    server = SmtpServer()  # its port is chosen, nothing listens yet: the mail server is down
+    worker = mail_worker(app, server.url)
+    tried = await worker.run_once()
+    assert tried and not any(a.delivered for a in tried) and all(a.error for a in tried)
+    await chat.press("Status mog zahteva")
+    chat.expect("Status: zaveden; prosleđuje se službi")
+
+    await server.start()
+    try:
+        for _ in range(500):  # the next attempt is due after a short backoff
+            if any(a.delivered for a in await worker.run_once()):
+                break
+            await asyncio.sleep(0.02)
+        for _ in range(3):  # and nothing is sent again
+            assert await worker.run_once() == []
+            await asyncio.sleep(0.02)
+    finally:
+        await server.stop()
+    assert len(server.received) == 1
+    assert server.received[0].recipients == ["info@telekom.rs"]
+    assert reference in server.received[0].subject
+    async with app.deps.sessionmaker() as db:
+        row = (await db.execute(select(MailMessage))).scalar_one()
+        assert row.attempts >= 2 and row.delivered_at is not None
+    await chat.press_payload(f"cref:{reference}")
+    chat.expect("Status: prosleđen službi", "Prosleđeno:")
+
+
+async def test_without_smtp_url_mails_wait(make_app: AppFactory) -> None:
+    app = await make_app("rs")
+    worker = MailWorker(app.deps.sessionmaker, MailSettings())
+    assert not worker.enabled and await worker.run_once() == []
+
+
+async def test_a_corporate_customer_goes_to_the_corporate_department(database_url: str, make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs", database_url=database_url)
+    profile = app.deps.profile
+    assert profile.complaints is not None
+    async with app.deps.sessionmaker() as db:
+        company_id = await db.scalar(select(Subscriber.id).where(Subscriber.customer_code == "4567890"))
+        assert company_id is not None
+        company = SubscriberInfo(company_id, "4567890", "Telekom Servis d.o.o.", "corporate", False, False)
+        filed = await file_ticket(
+            db,
+            profile,
+            app.deps.i18n.get("sr"),
+            subscriber=company,
+            accounts=[],
+            category=profile.complaints.categories[0],
+            description="Zahtev za novu liniju.",
+            attachment=None,
+            user=UserRef("test", "company"),
+            language="sr",
+        )
+        await db.commit()
+        mail = (await db.execute(select(MailMessage))).scalar_one()
+    assert filed.corporate
+    assert mail.recipient == "info@telekom.rs"
+    assert mail.subject.startswith("Poslovni korisnik: prigovor/zahtev R-")
+    assert "Korisnik je pravno lice" in mail.body
+
+
+async def test_mila_outbox_run_once_sends_the_mail(
+    make_app: AppFactory,
+    sqlite_url: str,
+    smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line, in a thread of its own so that the SMTP server (on this test's loop) keeps answering."""
+    from bot.cli import main
+
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Arzlar we sorag-teklipler")
+    await chat.press("Täze arz ýa-da sorag-teklip")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 71 667788")
+    await chat.say("Ýaňy gün")
+    await chat.press("Mobil aragatnaşyk")
+    await chat.say("Jaňlar kesilýär.")
+    await chat.press("Goşundysyz iber")
+    reference = reference_in(chat.text)
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("PROVISIONING_URL", raising=False)
+    monkeypatch.setenv("SMTP_URL", smtp.url)
+    assert await asyncio.to_thread(main, ["outbox", "run", "--once"]) == 0
+    assert "delivered 1 e-mails" in capsys.readouterr().out
+    [mail] = smtp.received
+    assert reference in mail.subject and "F.A.Aa.: Žemal Täçmämmedowa" in mail.text
