@@ -7,9 +7,9 @@ from bot.core.router import Router
 
 def build_router() -> Router:
     """Every flow's router, merged; a payload, state or command registered twice fails here, at start-up."""
-    from handlers import account, consent, help, identify, language, menu, pending, privacy, start
+    from handlers import account, consent, help, identify, language, menu, pending, privacy, reconnect, services, start
 
     router = Router()
-    for module in (start, language, consent, menu, help, identify, account, pending, privacy):
+    for module in (start, language, consent, menu, help, identify, account, reconnect, services, pending, privacy):
         router.include(module.router)
     return router

@@ -113,6 +113,8 @@ class Profile(_Model):
         missing = [name for name in REQUIRED_TEXTS if name not in self.texts]
         if missing:
             raise ValueError(f"texts is missing {', '.join(missing)}")
+        if "reconnect" in self.menu and "payment_info" not in self.texts:
+            raise ValueError("texts is missing payment_info (how to pay), which the reconnect flow shows")
         codes = {s.code for s in self.services}
         for service in self.services:
             for needed in service.requires:

@@ -28,9 +28,9 @@ async def test_a_conversation_in_serbian(make_viber: ViberFactory) -> None:
     assert [m.get("keyboard") is not None for m in ana.replies] == [False, True]  # keyboard on the last message
 
     assert await ana.press("Uključenje na reč") == 200
-    ana.expect("0800 100 100")
-    assert await ana.press("Glavni meni") == 200
-    ana.expect("Kako mogu da vam pomognem?")
+    ana.expect("Da bismo nastavili, treba da znam ko ste.")
+    assert await ana.press("Odustani") == 200
+    ana.expect("Identifikacija je prekinuta.", "Kako mogu da vam pomognem?")
 
     assert await ana.press("❓ Pomoć") == 200
     ana.expect("uključenje na reč", "/menu")
