@@ -79,8 +79,14 @@ async def list_page(turn: Turn) -> None:
     show_list(turn, account, int(raw_page))
 
 
+def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
+    """The catalogue's services this line has (on or off), in the catalogue's order: the operator's data says
+    which services a line can have, so a fixed line is not offered GPRS."""
+    return [s for s in turn.profile.services if account.service(s.code) is not None]
+
+
 def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
-    catalogue = turn.profile.services
+    catalogue = line_services(turn, account)
     pages = max(1, -(-len(catalogue) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = catalogue[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -117,9 +123,9 @@ async def ask(turn: Turn) -> None:
     raw_id, _, code = turn.arg.partition(":")
     account = await identity.owned_account(turn, who, raw_id)
     change = check_change(turn.profile, account, code)
-    if change.service is None:
+    if change.service is None or account.service(code) is None:
         raise StalePayload(turn.payload)
-    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, code)}")
+    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     if not change.allowed:
         turn.say(
             refusal_text(turn, account, change.service, change.refusal, change.others), [[back], [menu_button(turn)]]
@@ -145,13 +151,13 @@ async def do(turn: Turn) -> None:
         raise StalePayload(turn.payload)
     raw_id, code, on, round_ = parts
     account = await identity.owned_account(turn, who, raw_id)
-    if turn.profile.service(code) is None:
+    if turn.profile.service(code) is None or account.service(code) is None:
         raise StalePayload(turn.payload)
     change, order = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).order(
         account, code, on == "1", int(round_), turn.user
     )
     turn.finish()
-    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, code)}")
+    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     service = change.service
     assert service is not None  # checked above
     if order is None:
@@ -187,6 +193,6 @@ def refusal_text(
     return turn._("This service cannot be changed here.")
 
 
-def _page_of(turn: Turn, code: str) -> int:
-    codes = [s.code for s in turn.profile.services]
+def _page_of(turn: Turn, account: AccountInfo, code: str) -> int:
+    codes = [s.code for s in line_services(turn, account)]
     return codes.index(code) // PAGE_SIZE if code in codes else 0

@@ -82,6 +82,11 @@ async def test_mms_needs_gprs(make_app: AppFactory) -> None:
         await db.commit()
     chat = await serbian_services(app, "1234567")
     chat.expect("Izaberite broj čije usluge želite da vidite:")  # a mobile and a fixed line
+    await chat.press("1234567/2")
+    assert service_buttons(chat) == ["⚪ AntiAON (zabrana prikaza broja)", "⚪ Preusmeravanje poziva"]  # no GPRS here
+    await chat.press_payload(f"svc:{(await account_ids(app))['1234567/2']}:gprs")
+    chat.expect("To dugme pripada ranijem razgovoru")
+    await chat.press("Usluge: uključi ili isključi")
     await chat.press("1234567/1")
     await chat.press("Dalje ▶")
     await chat.press("MMS")
@@ -96,7 +101,10 @@ async def test_mms_needs_gprs(make_app: AppFactory) -> None:
 async def test_a_service_the_tariff_does_not_allow(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await serbian_services(app, "5678901")
-    await chat.press("Dalje ▶")
+    # the five services of this line fit on one page
+    assert service_buttons(chat) == ["✅ SMS", "✅ GPRS (mobilni prenos podataka)", "⚪ MMS", "⚪ Internet paket",
+                                     "⚪ SMS paketi"]  # fmt: skip
+    chat.expect_not("strana", "Dalje")
     await chat.press("Internet paket")
     chat.expect("Usluga Internet paket ne može da se uključi na vašem tarifnom planu Prepaid Basic.")
     assert await orders(app) == []
