@@ -92,7 +92,7 @@ def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
     shown = catalogue[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     lines = [turn._("Services on {line}:").format(line=account_line(turn, account))]
     if pages > 1:
-        lines[0] += " " + turn._("(page {page} of {pages})").format(page=page + 1, pages=pages)
+        lines.append(turn._("(page {page} of {pages})").format(page=page + 1, pages=pages))
     for service in shown:
         on = is_on(account, service.code)
         lines.append("")

@@ -71,7 +71,7 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
     chat.expect(
         "Izdat je nalog za uključenje usluga (račun 1234567/1).",
         f"Broj naloga: {order.number}.",
-        f"Molimo vas da dug platite do {local_date(app, order)}.",
+        f"Molimo vas da dug platite najkasnije do {local_date(app, order)}, kako usluge ne bi ponovo bile isključene.",
     )
     async with app.deps.sessionmaker() as db:
         audit = (await db.execute(select(AuditEntry).where(AuditEntry.action == "order"))).scalar_one()
