@@ -10,6 +10,7 @@ only asks and tells. "DA" asks for a fresh identification (step-up), because it 
 
 from __future__ import annotations
 
+from bot.core.engine import StalePayload
 from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
@@ -29,6 +30,8 @@ FEATURE = "reconnect"
 CHOOSE = "rcacc"  # rcacc:<account id>
 YES = "rcyes"  # rcyes:<account id>
 NO = "rcno"
+BY_PHONE = "rcphone"
+PHONE_TEXTS = ("reconnect_phone_mobile", "reconnect_phone_fixed")  # the contact centre's menu, from the profile
 CONFIRM_STATE = "reconnect.confirm"
 
 KEYWORDS = N_("reconnect on promise|reconnect me|turn me back on")
@@ -80,10 +83,21 @@ async def start(turn: Turn) -> None:
         )
         await show_menu(turn)
         return
-    turn.say(
-        turn._("Choose the account (“Select account”) with the status “disconnected”:") + "\n\n" + lines,
-        [[Button(account_line(turn, a), f"{CHOOSE}:{a.id}")] for a in disconnected] + [[menu_button(turn)]],
-    )
+    rows = [[Button(account_line(turn, a), f"{CHOOSE}:{a.id}")] for a in disconnected]
+    if any(name in turn.profile.texts for name in PHONE_TEXTS):
+        rows.append([Button(turn._("📞 By phone instead"), BY_PHONE)])
+    rows.append([menu_button(turn)])
+    turn.say(turn._("Choose the account (“Select account”) with the status “disconnected”:") + "\n\n" + lines, rows)
+
+
+@router.payload(BY_PHONE)
+async def by_phone(turn: Turn) -> None:
+    """The same reconnection through the contact centre's voice menu, mobile and fixed, as the operator wrote it."""
+    texts = [turn.content(turn.profile.texts[name]) for name in PHONE_TEXTS if name in turn.profile.texts]
+    if not texts:
+        raise StalePayload(turn.payload)
+    turn.finish()
+    turn.say("\n\n".join(texts), [[menu_button(turn)]])
 
 
 @router.payload(CHOOSE)
@@ -100,9 +114,13 @@ async def choose(turn: Turn) -> None:
     terms = verdict.terms
     amount = turn.money(terms.debt, terms.currency)
     days = turn.profile.policies.promise_days
+    services = [turn.content(s.name) for s in turn.profile.services if (on := account.service(s.code)) and on.enabled]
+    about = account_line(turn, account)
+    if services:
+        about += "\n" + turn._("Services on this account: {services}").format(services=", ".join(services))
     text = "\n\n".join(
         [
-            account_line(turn, account),
+            about,
             turn._("Debt: {amount}").format(amount=amount),
             turn.content(turn.profile.text("payment_info")),
             turn.ngettext(

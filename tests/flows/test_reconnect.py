@@ -59,7 +59,9 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
         "1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena"
     ]
 
+    chat.expect_buttons("📞 Preko telefona")
     await chat.press("1234567/1")
+    chat.expect("Usluge na ovom računu: SMS, Poziv na čekanju / zadržavanje poziva, GPRS (mobilni prenos podataka)")
     chat.expect("Dug: 2.340,50 RSD", "Način uplate:", "5 dana", "usluge će ponovo biti isključene")
     chat.expect("Da li želite uključenje na reč?")
     assert chat.labels == ["DA", "NE"]
@@ -113,6 +115,19 @@ async def test_in_turkmen_no_issues_no_order(make_app: AppFactory) -> None:
     await chat.press("ÝOK")
     chat.expect("Bolýar, hiç hili sargyt bermedim.")
     assert await orders(app) == []
+
+
+async def test_the_same_by_phone(make_app: AppFactory) -> None:
+    """The operator's voice menu, for mobile and for fixed services, for those who prefer to call."""
+    app = await seeded(make_app, "rs")
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Uključenje na reč")
+    await identify_by_customer_code(chat, app, "3456789", method_label=SR_CODE)
+    await chat.press("Preko telefona")
+    chat.expect("Uključenje usluga mobilne telefonije", "Odaberite opciju 2 – za Mobilne usluge")
+    chat.expect("Uključenje usluga fiksne telefonije", "BOX pakete", "Automat će Vam potvrditi da je izdat nalog")
+    chat.expect_buttons("Glavni meni")
 
 
 async def test_no_disconnected_account(make_app: AppFactory) -> None:
