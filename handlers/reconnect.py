@@ -51,6 +51,12 @@ REFUSALS = {
 }
 
 
+def offered(turn: Turn) -> None:
+    """A button of this flow from an operator that does not offer it can only be forged: nothing is ordered."""
+    if FEATURE not in turn.profile.menu:
+        raise StalePayload(turn.payload)
+
+
 def rules(turn: Turn) -> PromiseRules:
     return PromiseRules(turn.db, identity.backend(turn), turn.profile.policies)
 
@@ -103,6 +109,7 @@ async def by_phone(turn: Turn) -> None:
 @router.payload(CHOOSE)
 async def choose(turn: Turn) -> None:
     """Step 4: the debt, how to pay, the terms; then the question with DA / NE."""
+    offered(turn)
     who = await require_identity(turn)
     if who is None:
         return
@@ -140,6 +147,7 @@ async def choose(turn: Turn) -> None:
 @router.payload(YES)
 async def confirm(turn: Turn) -> None:
     """Step 5: the order. A fresh identification first; a second "DA" finds the order the first one placed."""
+    offered(turn)
     who = await require_identity(turn, fresh=True)
     if who is None:
         return

@@ -233,6 +233,13 @@ async def test_not_offered_in_turkmenistan(make_app: AppFactory) -> None:
     await chat.press("⬅")
     chat.expect_buttons("Hyzmatlary birikdirmek we öçürmek")
 
+    # a forged button of the flow orders nothing there either
+    gulsat = (await account_ids(app))["8100003/1"]  # disconnected for debt
+    for payload in (f"rcacc:{gulsat}", f"rcyes:{gulsat}"):
+        await chat.press_payload(payload)
+        chat.expect("Bu düwme öňki gepleşige degişli we indi işlemeýär.")
+    assert await orders(app) == []
+
     serbian = Chat(app.engine)
     await serbian.first_contact("Srpski")
     await serbian.say("uključi me")
