@@ -18,11 +18,13 @@ def build_router() -> Router:
         menu,
         pending,
         privacy,
+        reconnect,
+        services,
         start,
     )
 
     router = Router()
-    for module in (start, language, consent, menu, help, identify, account, complaints, consultations, pending,
-                   privacy):  # fmt: skip
+    for module in (start, language, consent, menu, help, identify, account, reconnect, services, complaints,
+                   consultations, pending, privacy):  # fmt: skip
         router.include(module.router)
     return router

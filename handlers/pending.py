@@ -14,8 +14,6 @@ from handlers.menu import FEATURE_LABELS
 router = Router()
 
 KEYWORDS = {
-    "reconnect": N_("reconnect on promise|reconnect me|turn me back on"),
-    "services": N_("services|turn on a service|turn off a service"),
     "operator": N_("operator|agent|human|person"),
 }
 COMMANDS = {"operator": ("operator",)}

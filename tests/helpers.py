@@ -1,13 +1,17 @@
-"""What many flow tests need: the demo subscribers loaded, the one-time code the SMS gateway was asked to send."""
+"""What flow tests share: demo data in the database, the SMS the bot sent, identifying a chat in a few steps."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 
+from sqlalchemy import select
+
 from bot.app import App
+from bot.db.models import Account
 from bot.services.demo import seed_demo
 from bot.services.sms import OutboxSmsGateway
+from tests.chat import Chat
 from tests.conftest import AppFactory
 
 
@@ -37,3 +41,29 @@ async def no_sms(app: App) -> None:
     await asyncio.sleep(0.1)
     outbox = app.deps.services["sms"]
     assert isinstance(outbox, OutboxSmsGateway) and outbox.drain() == []
+
+
+async def account_ids(app: App) -> dict[str, int]:
+    """Account number → id, to forge payloads the way an attacker would."""
+    async with app.deps.sessionmaker() as db:
+        return {number: id_ for number, id_ in (await db.execute(select(Account.number, Account.id))).all()}
+
+
+async def identify_by_customer_code(chat: Chat, app: App, code: str, *, method_label: str) -> None:
+    """Answer identification (already asked) with a customer code and the SMS code (rs)."""
+    await chat.press(method_label)
+    await chat.say(code)
+    await chat.say(await sms_code(app))
+
+
+async def identify_by_code_word(chat: Chat, phone: str, word: str, *, method_label: str) -> None:
+    """Answer identification (already asked) with a phone number and the code word (tm)."""
+    await chat.press(method_label)
+    await chat.say(phone)
+    await chat.say(word)
+
+
+async def age_identification(app: App, chat: Chat, seconds: float) -> None:
+    """Make this chat's identification `seconds` older, as if time had passed."""
+    async with app.deps.sessions.locked(chat.user) as session:
+        session.extra["id"]["at"] -= seconds

@@ -68,4 +68,4 @@ def test_the_demo_runs_without_a_redis_server(tmp_path: Path) -> None:
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
     out = chat(["2", "2", "/quit"], "--profile", "rs", "--lang", "sr", env=env)
     assert "Kako mogu da vam pomognem?" in out
-    assert "Opcija „Usluge: uključi ili isključi“ još nije dostupna u četu." in out
+    assert "Da bismo nastavili, treba da znam ko ste." in out  # "Usluge" asks who you are, from the SQLite file

@@ -104,6 +104,7 @@ def _broken(tmp_path: Path, edit: str, replacement: str) -> Path:
         ("  promise_days: 5", "  promise_days: 500", "policies.promise_days"),
         ("menu: [reconnect,", "menu: [teleport,", "menu.0"),
         ("currency: RSD", "currency: dinar", "currency"),
+        ("  payment_info:\n", "  payment_info_old:\n", "texts is missing payment_info"),
     ],
 )
 def test_a_broken_profile_names_the_file_and_the_field(tmp_path: Path, edit: str, replacement: str, named: str) -> None:

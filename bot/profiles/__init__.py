@@ -140,6 +140,8 @@ class Profile(_Model):
             raise ValueError(f"texts is missing {', '.join(missing)}")
         if "complaints" in self.menu and self.complaints is None:
             raise ValueError("the menu offers complaints but there is no complaints section")
+        if "reconnect" in self.menu and "payment_info" not in self.texts:
+            raise ValueError("texts is missing payment_info (how to pay), which the reconnect flow shows")
         codes = {s.code for s in self.services}
         for service in self.services:
             for needed in service.requires:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import select
+
 from bot.core.incoming import Kind
 from bot.core.replies import Button, Document
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.db.models import Order
+from bot.services.demo import seed_demo
 from handlers import build_router
 from tests.viber.conftest import ViberFactory
 
@@ -28,9 +32,9 @@ async def test_a_conversation_in_serbian(make_viber: ViberFactory) -> None:
     assert [m.get("keyboard") is not None for m in ana.replies] == [False, True]  # keyboard on the last message
 
     assert await ana.press("Uključenje na reč") == 200
-    ana.expect("0800 100 100")
-    assert await ana.press("Glavni meni") == 200
-    ana.expect("Kako mogu da vam pomognem?")
+    ana.expect("Da bismo nastavili, treba da znam ko ste.")
+    assert await ana.press("Odustani") == 200
+    ana.expect("Identifikacija je prekinuta.", "Kako mogu da vam pomognem?")
 
     assert await ana.press("❓ Pomoć") == 200
     ana.expect("uključenje na reč", "/menu")
@@ -234,3 +238,29 @@ async def test_answers_to_one_users_quick_messages_arrive_in_order(make_viber: V
     release.set()
     assert [status for status, _ in await asyncio.gather(first, second)] == [200, 200]
     assert [m["text"] for m in viber.api.messages(user.id)][-2:] == ["prvi", "drugi"]
+
+
+async def test_the_service_list_pages_on_a_viber_keyboard(make_viber: ViberFactory) -> None:
+    """The paged list of services reaches Viber as a keyboard Viber accepts, and an order is placed from it."""
+    viber = await make_viber("tm")
+    async with viber.app.deps.sessionmaker() as db:
+        await seed_demo(db, viber.app.deps.profile, viber.app.settings.security.key())
+        await db.commit()
+    ayna = viber.user(language="tk")
+    await ayna.open()
+    await ayna.press("Türkmençe")
+    await ayna.press("Ýok, sag boluň")
+    await ayna.press("Hyzmatlary birikdirmek we öçürmek")
+    await ayna.press("Telefon belgisi we kod sözi")
+    await ayna.say("+993 65 123456")
+    await ayna.say("Gülälek")
+    ayna.expect("Sag boluň, Aýna!", "(1/2 sahypa)")
+    assert len(ayna.keyboard()) == 8 + 2  # eight services, "next", the menu
+    await ayna.press("Indiki ▶")
+    ayna.expect("(2/2 sahypa)", "MMS")
+    await ayna.press("MMS")
+    await ayna.press("Hawa, birikdir")
+    async with viber.app.deps.sessionmaker() as db:
+        order = (await db.execute(select(Order))).scalar_one()
+    ayna.expect(order.number)
+    assert order.kind == "service_on" and order.payload == {"service": "mms"}

@@ -1,0 +1,115 @@
+"""Turning a line's services on and off: the catalogue's rules, enforced here rather than in the chat flow.
+
+The catalogue is the profile's `services`. A change is refused, with the reason the subscriber is told, when the
+tariff plan does not allow the service (`not_in_tariffs`), when it needs another service that is off (`requires`:
+MMS needs GPRS), or when turning it off would leave a service that depends on it without it (GPRS while MMS is on).
+
+The idempotency key names the account, the service, the direction and a `round` fixed when the confirmation was
+shown (how many changes of this service were ordered before): the same "yes" pressed twice, or delivered twice,
+places one order, while a later change of mind gets a key of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.incoming import UserRef
+from bot.db.models import Order, OrderKind
+from bot.profiles import Profile, Service
+from bot.services.backend import AccountInfo, OperatorBackend, OrderRequest, PlacedOrder
+
+
+class Refusal(StrEnum):
+    UNKNOWN = "unknown"  # not in this operator's catalogue (a forged or stale button)
+    NOT_IN_TARIFF = "not_in_tariff"
+    NEEDS = "needs"  # turning on: a required service is off
+    NEEDED_BY = "needed_by"  # turning off: a service that is on depends on it
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A requested change and whether it is allowed; `others` are the services a NEEDS/NEEDED_BY names."""
+
+    service: Service | None
+    turn_on: bool
+    refusal: Refusal | None = None
+    others: tuple[Service, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def is_on(account: AccountInfo, code: str) -> bool:
+    found = account.service(code)
+    return bool(found and found.enabled)
+
+
+def check_change(profile: Profile, account: AccountInfo, code: str, *, turn_on: bool | None = None) -> Change:
+    """What turning `code` over on this account would do; `turn_on=None` means "the opposite of its state"."""
+    service = profile.service(code)
+    target = (not is_on(account, code)) if turn_on is None else turn_on
+    if service is None:
+        return Change(None, target, Refusal.UNKNOWN)
+    if target:
+        if account.tariff and account.tariff in service.not_in_tariffs:
+            return Change(service, target, Refusal.NOT_IN_TARIFF)
+        missing = tuple(s for s in (profile.service(c) for c in service.requires) if s and not is_on(account, s.code))
+        if missing:
+            return Change(service, target, Refusal.NEEDS, missing)
+        return Change(service, target)
+    dependants = tuple(s for s in profile.services if code in s.requires and is_on(account, s.code))
+    if dependants:
+        return Change(service, target, Refusal.NEEDED_BY, dependants)
+    return Change(service, target)
+
+
+class ServiceChanges:
+    """Places service orders for one turn, in its transaction."""
+
+    def __init__(self, db: AsyncSession, backend: OperatorBackend, profile: Profile) -> None:
+        self.db = db
+        self.backend = backend
+        self.profile = profile
+
+    async def round(self, account: AccountInfo, code: str) -> int:
+        """How many changes of this service on this account were ordered so far: part of the next key."""
+        count = await self.db.scalar(
+            select(func.count(Order.id)).where(
+                Order.account_id == account.id,
+                Order.kind.in_((OrderKind.SERVICE_ON.value, OrderKind.SERVICE_OFF.value)),
+                Order.payload["service"].as_string() == code,
+            )
+        )
+        return int(count or 0)
+
+    async def order(
+        self, account: AccountInfo, code: str, turn_on: bool, round_: int, requested_by: UserRef
+    ) -> tuple[Change, PlacedOrder | None]:
+        """Check again (the line may have changed since the question) and place the order once."""
+        key = f"service:{account.id}:{code}:{'on' if turn_on else 'off'}:{round_}"
+        existing = await self.db.scalar(select(Order).where(Order.idempotency_key == key))
+        change = check_change(self.profile, account, code, turn_on=turn_on)
+        if existing is not None:
+            return Change(change.service, turn_on), await self.backend.place_order(_same(existing, key))
+        if not change.allowed:
+            return change, None
+        placed = await self.backend.place_order(
+            OrderRequest(
+                kind=OrderKind.SERVICE_ON if turn_on else OrderKind.SERVICE_OFF,
+                account_id=account.id,
+                idempotency_key=key,
+                requested_by=requested_by,
+                payload={"service": code},
+            )
+        )
+        return change, placed
+
+
+def _same(order: Order, key: str) -> OrderRequest:
+    """A request the backend answers with the order already placed under `key`."""
+    return OrderRequest(kind=OrderKind(order.kind), account_id=order.account_id or 0, idempotency_key=key)

@@ -1,0 +1,204 @@
+"""Reconnection on promise ("uključenje na reč"), as the operator's instructions describe it for Mila:
+
+identification (phone number or customer code) → "Odaberi račun": the accounts with their status, only the
+disconnected ones can be chosen → the debt, how to pay and the terms of the promise → "DA" / "NE" → "izdat je nalog
+za uključenje usluga", with the order number and the day the debt falls due.
+
+The rules (one promise per period, the maximum debt, only for debt) live in `bot.services.promises`; this module
+only asks and tells. "DA" asks for a fresh identification (step-up), because it commits the subscriber to pay.
+"""
+
+from __future__ import annotations
+
+from bot.core.engine import StalePayload
+from bot.core.i18n import N_
+from bot.core.replies import Button
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.db.models import AccountStatus
+from bot.services import identity
+from bot.services.backend import AccountInfo
+from bot.services.promises import PromiseRules, Refusal, Verdict
+from handlers.account import account_line
+from handlers.common import contact_centre_line, menu_button
+from handlers.identify import require_identity
+from handlers.menu import show_menu
+
+router = Router()
+
+FEATURE = "reconnect"
+CHOOSE = "rcacc"  # rcacc:<account id>
+YES = "rcyes"  # rcyes:<account id>
+NO = "rcno"
+BY_PHONE = "rcphone"
+PHONE_TEXTS = ("reconnect_phone_mobile", "reconnect_phone_fixed")  # the contact centre's menu, from the profile
+CONFIRM_STATE = "reconnect.confirm"
+
+KEYWORDS = N_("reconnect on promise|reconnect me|turn me back on")
+
+REFUSALS = {
+    Refusal.NOT_DISCONNECTED: N_(
+        "The account {account} is not disconnected, so there is nothing to reconnect on promise."
+    ),
+    Refusal.NOT_FOR_DEBT: N_(
+        "The account {account} was not disconnected because of a debt, so it cannot be reconnected on promise. "
+        "Our contact centre will tell you how to have it switched on again:"
+    ),
+    Refusal.NO_DEBT: N_(
+        "There is no debt left on the account {account}: your payment has arrived and the services will be "
+        "switched on shortly. If they are not, call us:"
+    ),
+}
+
+
+def offered(turn: Turn) -> None:
+    """A button of this flow from an operator that does not offer it can only be forged: nothing is ordered."""
+    if FEATURE not in turn.profile.menu:
+        raise StalePayload(turn.payload)
+
+
+def rules(turn: Turn) -> PromiseRules:
+    return PromiseRules(turn.db, identity.backend(turn), turn.profile.policies)
+
+
+@router.intent(FEATURE, KEYWORDS)
+@router.command("reconnect", "ukljucenje")
+@router.payload(FEATURE)
+async def start(turn: Turn) -> None:
+    """Step 3 of the instructions: the subscriber's accounts with their status; choose a disconnected one."""
+    if FEATURE not in turn.profile.menu:
+        turn.finish()
+        turn.say(
+            turn._("Reconnection on promise is not offered by {operator}. For a disconnected line, please contact:")
+            .format(operator=turn.t.script(turn.profile.operator))
+            + "\n" + contact_centre_line(turn),
+            [[menu_button(turn)]],
+        )  # fmt: skip
+        return
+    who = await require_identity(turn)
+    if who is None:
+        return
+    turn.finish()
+    accounts = await identity.backend(turn).accounts(who.subscriber_id)
+    disconnected = [a for a in accounts if a.status == AccountStatus.DISCONNECTED.value]
+    lines = "\n".join("• " + account_line(turn, a) for a in accounts)
+    if not disconnected:
+        turn.say(
+            turn._("None of your services is disconnected, so there is nothing to reconnect on promise.")
+            + ("\n\n" + lines if lines else "")
+        )
+        await show_menu(turn)
+        return
+    rows = [[Button(account_line(turn, a), f"{CHOOSE}:{a.id}")] for a in disconnected]
+    if any(name in turn.profile.texts for name in PHONE_TEXTS):
+        rows.append([Button(turn._("📞 By phone instead"), BY_PHONE)])
+    rows.append([menu_button(turn)])
+    turn.say(turn._("Choose the account (“Select account”) with the status “disconnected”:") + "\n\n" + lines, rows)
+
+
+@router.payload(BY_PHONE)
+async def by_phone(turn: Turn) -> None:
+    """The same reconnection through the contact centre's voice menu, mobile and fixed, as the operator wrote it."""
+    texts = [turn.content(turn.profile.texts[name]) for name in PHONE_TEXTS if name in turn.profile.texts]
+    if not texts:
+        raise StalePayload(turn.payload)
+    turn.finish()
+    turn.say("\n\n".join(texts), [[menu_button(turn)]])
+
+
+@router.payload(CHOOSE)
+async def choose(turn: Turn) -> None:
+    """Step 4: the debt, how to pay, the terms; then the question with DA / NE."""
+    offered(turn)
+    who = await require_identity(turn)
+    if who is None:
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    verdict = await rules(turn).check(account, turn.now)
+    if verdict.terms is None:
+        refuse(turn, account, verdict)
+        return
+    terms = verdict.terms
+    amount = turn.money(terms.debt, terms.currency)
+    days = turn.profile.policies.promise_days
+    services = [turn.content(s.name) for s in turn.profile.services if (on := account.service(s.code)) and on.enabled]
+    about = account_line(turn, account)
+    if services:
+        about += "\n" + turn._("Services on this account: {services}").format(services=", ".join(services))
+    text = "\n\n".join(
+        [
+            about,
+            turn._("Debt: {amount}").format(amount=amount),
+            turn.content(turn.profile.text("payment_info")),
+            turn.ngettext(
+                "If you promise to pay, your services will be switched on again now and you have {count} day to pay "
+                "{amount}, by {date}. If the debt is not paid by then, the services will be disconnected again.",
+                "If you promise to pay, your services will be switched on again now and you have {count} days to pay "
+                "{amount}, by {date}. If the debt is not paid by then, the services will be disconnected again.",
+                days,
+            ).format(count=days, amount=amount, date=turn.date(terms.due_at)),
+            turn._("Do you want the reconnection on promise?"),
+        ]
+    )
+    turn.goto(CONFIRM_STATE, a=account.id)
+    turn.say(text, [[Button(turn._("YES"), f"{YES}:{account.id}"), Button(turn._("NO"), NO)]])
+
+
+@router.payload(YES)
+async def confirm(turn: Turn) -> None:
+    """Step 5: the order. A fresh identification first; a second "DA" finds the order the first one placed."""
+    offered(turn)
+    who = await require_identity(turn, fresh=True)
+    if who is None:
+        return
+    account = await identity.owned_account(turn, who, turn.arg)
+    outcome = await rules(turn).promise(account, turn.now, turn.user)
+    turn.finish()
+    order = outcome.order
+    if order is None:
+        refuse(turn, account, outcome.verdict)
+        return
+    due = turn.date(order.due_at) if order.due_at else ""
+    turn.say(
+        turn._(
+            "An order has been issued to switch your services on again (account {account}). Order number: {number}. "
+            "Please pay the debt by {date}."
+        ).format(account=account.number, number=order.number, date=due),
+        [[menu_button(turn)]],
+    )
+
+
+@router.payload(NO)
+async def decline(turn: Turn) -> None:
+    turn.finish()
+    turn.say(turn._("All right, I have not issued any order. The services stay disconnected."))
+    await show_menu(turn)
+
+
+def refuse(turn: Turn, account: AccountInfo, verdict: Verdict) -> None:
+    """Every rule that stops a promise has its own answer, and the way back to the menu."""
+    turn.finish()
+    if verdict.refusal is Refusal.ALREADY_USED and verdict.again_at is not None:
+        days = turn.profile.policies.promise_period_days
+        text = turn.ngettext(
+            "A reconnection on promise for the account {account} was already given in the last {count} day. "
+            "The next one is possible from {date}; until then the services are switched on after payment.",
+            "A reconnection on promise for the account {account} was already given in the last {count} days. "
+            "The next one is possible from {date}; until then the services are switched on after payment.",
+            days,
+        ).format(account=account.number, count=days, date=turn.date(verdict.again_at))
+    elif verdict.refusal is Refusal.OVER_LIMIT and verdict.limit is not None:
+        text = turn._(
+            "The debt on the account {account} is {amount}, more than the {limit} up to which a reconnection on "
+            "promise is possible. The services are switched on after payment."
+        ).format(
+            account=account.number,
+            amount=turn.money(account.debt, account.currency),
+            limit=turn.money(verdict.limit, account.currency),
+        )
+    else:
+        message = REFUSALS.get(verdict.refusal or Refusal.NOT_DISCONNECTED, REFUSALS[Refusal.NOT_DISCONNECTED])
+        text = turn._(message).format(account=account.number)
+        if verdict.refusal in (Refusal.NOT_FOR_DEBT, Refusal.NO_DEBT):
+            text += "\n" + contact_centre_line(turn)
+    turn.say(text, [[menu_button(turn)]])

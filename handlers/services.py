@@ -1,0 +1,198 @@
+"""Turning services on and off ("Hyzmatlary birikdirmek we öçürmek"): the chosen line's services with their
+state and a short description, a confirmation, then the order.
+
+Keyboards stay short on every channel: at most `PAGE_SIZE` service buttons per message, with ◀ ▶ to page. The
+rules (tariff, `requires`) live in `bot.services.service_changes`; every payload that names an account is checked
+against the identified subscriber.
+
+Payloads: `svl:<account>:<page>` the list, `svc:<account>:<code>` the question, `svy:<account>:<code>:<1|0>:<round>`
+the confirmed change (the round makes a double "yes" one order, see `service_changes`).
+"""
+
+from __future__ import annotations
+
+from bot.core.engine import StalePayload
+from bot.core.i18n import N_
+from bot.core.replies import Button
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.profiles import Service
+from bot.services import identity
+from bot.services.backend import AccountInfo
+from bot.services.service_changes import Refusal, ServiceChanges, check_change, is_on
+from handlers.account import account_line
+from handlers.common import menu_button
+from handlers.identify import require_identity
+
+router = Router()
+
+FEATURE = "services"
+LIST = "svl"
+ASK = "svc"
+DO = "svy"
+PAGE_SIZE = 8  # service buttons per message; with navigation and the menu button it stays under Viber's rows
+
+KEYWORDS = N_("services|turn on a service|turn off a service")
+
+
+def _names(turn: Turn, services: tuple[Service, ...]) -> str:
+    return ", ".join(turn.content(s.name) for s in services)
+
+
+def _state(turn: Turn, on: bool) -> str:
+    return turn._("on") if on else turn._("off")
+
+
+@router.intent(FEATURE, KEYWORDS)
+@router.command("services", "usluge", "hyzmatlar")
+@router.payload(FEATURE)
+async def start(turn: Turn) -> None:
+    """Which line? Skipped when the subscriber has only one line with services."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    turn.finish()
+    accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.services]
+    if not accounts:
+        turn.say(turn._("None of your accounts has services that can be turned on or off here."),
+                 [[menu_button(turn)]])  # fmt: skip
+        return
+    if len(accounts) == 1:
+        show_list(turn, accounts[0], 0)
+        return
+    turn.say(
+        turn._("Choose the line whose services you want to see:"),
+        [[Button(account_line(turn, a), f"{LIST}:{a.id}:0")] for a in accounts] + [[menu_button(turn)]],
+    )
+
+
+@router.payload(LIST)
+async def list_page(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_page = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    if not raw_page.isdigit():
+        raise StalePayload(turn.payload)
+    turn.finish()
+    show_list(turn, account, int(raw_page))
+
+
+def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
+    """The catalogue's services this line has (on or off), in the catalogue's order: the operator's data says
+    which services a line can have, so a fixed line is not offered GPRS."""
+    return [s for s in turn.profile.services if account.service(s.code) is not None]
+
+
+def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
+    catalogue = line_services(turn, account)
+    pages = max(1, -(-len(catalogue) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = catalogue[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    lines = [turn._("Services on {line}:").format(line=account_line(turn, account))]
+    if pages > 1:
+        lines.append(turn._("(page {page} of {pages})").format(page=page + 1, pages=pages))
+    for service in shown:
+        on = is_on(account, service.code)
+        lines.append("")
+        lines.append(("✅ " if on else "⚪ ") + f"{turn.content(service.name)} — {_state(turn, on)}")
+        lines.append("   " + turn.content(service.description))
+    lines.append("")
+    lines.append(turn._("Choose a service to turn it on or off."))
+    rows = [
+        [Button(("✅ " if is_on(account, s.code) else "⚪ ") + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")]
+        for s in shown
+    ]
+    navigation = []
+    if page > 0:
+        navigation.append(Button(turn._("◀ Previous"), f"{LIST}:{account.id}:{page - 1}"))
+    if page < pages - 1:
+        navigation.append(Button(turn._("Next ▶"), f"{LIST}:{account.id}:{page + 1}"))
+    if navigation:
+        rows.append(navigation)
+    rows.append([menu_button(turn)])
+    turn.say("\n".join(lines), rows)
+
+
+@router.payload(ASK)
+async def ask(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, code = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    change = check_change(turn.profile, account, code)
+    if change.service is None or account.service(code) is None:
+        raise StalePayload(turn.payload)
+    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
+    if not change.allowed:
+        turn.say(
+            refusal_text(turn, account, change.service, change.refusal, change.others), [[back], [menu_button(turn)]]
+        )
+        return
+    round_ = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).round(account, code)
+    name = turn.content(change.service.name)
+    question = (
+        turn._("Turn on {service} on {line}?") if change.turn_on else turn._("Turn off {service} on {line}?")
+    ).format(service=name, line=account.number)
+    yes = Button(turn._("Yes, turn it on") if change.turn_on else turn._("Yes, turn it off"),
+                 f"{DO}:{account.id}:{code}:{int(change.turn_on)}:{round_}")  # fmt: skip
+    turn.say(question + "\n" + turn.content(change.service.description), [[yes], [back]])
+
+
+@router.payload(DO)
+async def do(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    parts = turn.arg.split(":")
+    if len(parts) != 4 or parts[2] not in ("0", "1") or not parts[3].isdigit():
+        raise StalePayload(turn.payload)
+    raw_id, code, on, round_ = parts
+    account = await identity.owned_account(turn, who, raw_id)
+    if turn.profile.service(code) is None or account.service(code) is None:
+        raise StalePayload(turn.payload)
+    change, order = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).order(
+        account, code, on == "1", int(round_), turn.user
+    )
+    turn.finish()
+    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
+    service = change.service
+    assert service is not None  # checked above
+    if order is None:
+        turn.say(refusal_text(turn, account, service, change.refusal, change.others), [[back], [menu_button(turn)]])
+        return
+    text = (
+        turn._("Done: the order to turn on {service} on {line} has been placed. Order number: {number}.")
+        if change.turn_on
+        else turn._("Done: the order to turn off {service} on {line} has been placed. Order number: {number}.")
+    )
+    turn.say(
+        text.format(service=turn.content(service.name), line=account.number, number=order.number),
+        [[back], [menu_button(turn)]],
+    )
+
+
+def refusal_text(
+    turn: Turn, account: AccountInfo, service: Service, refusal: Refusal | None, others: tuple[Service, ...]
+) -> str:
+    name = turn.content(service.name)
+    if refusal is Refusal.NOT_IN_TARIFF:
+        return turn._("{service} cannot be turned on in your tariff plan {tariff}.").format(
+            service=name, tariff=account.tariff or ""
+        )
+    if refusal is Refusal.NEEDS:
+        return turn._("{service} needs {needed}. Please turn on {needed} first.").format(
+            service=name, needed=_names(turn, others)
+        )
+    if refusal is Refusal.NEEDED_BY:
+        return turn._("{dependants} depends on {service}. Please turn off {dependants} first.").format(
+            service=name, dependants=_names(turn, others)
+        )
+    return turn._("This service cannot be changed here.")
+
+
+def _page_of(turn: Turn, account: AccountInfo, code: str) -> int:
+    codes = [s.code for s in line_services(turn, account)]
+    return codes.index(code) // PAGE_SIZE if code in codes else 0

@@ -1,0 +1,159 @@
+"""Turning services on and off: the line's services with their state, paged; a confirmation; one order; and the
+catalogue's rules (tariff plan, MMS needs GPRS, GPRS is needed by MMS) in both profiles."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from bot.app import App
+from bot.core.incoming import Incoming, Kind
+from bot.db.models import AccountService, Order
+from handlers.services import PAGE_SIZE
+from tests.chat import Chat
+from tests.conftest import AppFactory
+from tests.helpers import account_ids, identify_by_code_word, identify_by_customer_code, seeded
+
+SR_CODE = "Šifrom korisnika"
+
+
+async def orders(app: App) -> list[Order]:
+    async with app.deps.sessionmaker() as db:
+        return list((await db.execute(select(Order).order_by(Order.id))).scalars())
+
+
+def service_buttons(chat: Chat) -> list[str]:
+    return [b.label for b in chat.buttons_shown() if (b.payload or "").startswith("svc:")]
+
+
+async def serbian_services(app: App, code: str) -> Chat:
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Usluge: uključi ili isključi")
+    await identify_by_customer_code(chat, app, code, method_label=SR_CODE)
+    return chat
+
+
+async def test_the_list_is_paged_and_a_service_is_turned_on(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await serbian_services(app, "2345678")  # one line with services: straight to its list
+    chat.expect("Usluge za 2345678/1 · mobilna telefonija", "(strana 1 od 2)")
+    chat.expect("✅ SMS — uključena", "Slanje i primanje SMS poruka.", "⚪ Preusmeravanje poziva — isključena")
+    assert len(service_buttons(chat)) == PAGE_SIZE <= 8
+    chat.expect_buttons("Dalje ▶", "Glavni meni")
+    await chat.press("Dalje ▶")
+    chat.expect("(strana 2 od 2)", "✅ MMS — uključena", "⚪ SMS paketi — isključena")
+    assert service_buttons(chat) == ["✅ MMS", "✅ Internet paket", "⚪ SMS paketi"]
+    chat.expect_buttons("◀ Prethodne")
+    await chat.press("◀ Prethodne")
+    chat.expect("(strana 1 od 2)")
+
+    await chat.press("Preusmeravanje poziva")
+    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1?", "Pozivi se preusmeravaju na drugi broj.")
+    await chat.press("Da, uključi")
+    [order] = await orders(app)
+    assert order.kind == "service_on" and order.payload == {"service": "forwarding"}
+    chat.expect(f"Gotovo: izdat je nalog za uključenje usluge Preusmeravanje poziva na 2345678/1. Broj naloga: "
+                f"{order.number}.")  # fmt: skip
+
+    await chat.press("Nazad na usluge")
+    await chat.press("Poziv na čekanju")
+    chat.expect("Da isključim uslugu Poziv na čekanju / zadržavanje poziva na 2345678/1?")
+    await chat.press("Da, isključi")
+    assert [o.kind for o in await orders(app)] == ["service_on", "service_off"]
+
+
+async def test_gprs_cannot_be_turned_off_while_mms_is_on(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await serbian_services(app, "2345678")
+    await chat.press("GPRS")
+    chat.expect("Usluga MMS, Internet paket zavisi od usluge GPRS (mobilni prenos podataka).", "Prvo isključite MMS")
+    assert await orders(app) == []
+
+
+async def test_mms_needs_gprs(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    petar = (await account_ids(app))["1234567/1"]
+    async with app.deps.sessionmaker() as db:
+        await db.execute(
+            update(AccountService)
+            .where(AccountService.account_id == petar, AccountService.code == "gprs")
+            .values(enabled=False)
+        )
+        await db.commit()
+    chat = await serbian_services(app, "1234567")
+    chat.expect("Izaberite broj čije usluge želite da vidite:")  # a mobile and a fixed line
+    await chat.press("1234567/2")
+    assert service_buttons(chat) == ["⚪ AntiAON (zabrana prikaza broja)", "⚪ Preusmeravanje poziva"]  # no GPRS here
+    await chat.press_payload(f"svc:{(await account_ids(app))['1234567/2']}:gprs")
+    chat.expect("To dugme pripada ranijem razgovoru")
+    await chat.press("Usluge: uključi ili isključi")
+    await chat.press("1234567/1")
+    await chat.press("Dalje ▶")
+    await chat.press("MMS")
+    chat.expect("Za uslugu MMS potrebna je usluga GPRS (mobilni prenos podataka). Prvo uključite GPRS")
+    chat.expect_buttons("Nazad na usluge")
+    # a forged "yes" is checked again
+    await chat.press_payload(f"svy:{petar}:mms:1:0")
+    chat.expect("Za uslugu MMS potrebna je usluga GPRS")
+    assert await orders(app) == []
+
+
+async def test_a_service_the_tariff_does_not_allow(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await serbian_services(app, "5678901")
+    # the five services of this line fit on one page
+    assert service_buttons(chat) == ["✅ SMS", "✅ GPRS (mobilni prenos podataka)", "⚪ MMS", "⚪ Internet paket",
+                                     "⚪ SMS paketi"]  # fmt: skip
+    chat.expect_not("strana", "Dalje")
+    await chat.press("Internet paket")
+    chat.expect("Usluga Internet paket ne može da se uključi na vašem tarifnom planu Prepaid Basic.")
+    assert await orders(app) == []
+
+
+async def test_turkmen_double_yes_and_the_same_update_twice_place_one_order(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Hyzmatlary birikdirmek we öçürmek")
+    await identify_by_code_word(chat, "+993 65 123456", "Gülälek", method_label="Telefon belgisi we kod sözi")
+    chat.expect("Sag boluň, Aýna!", "Hyzmatlar – 8100001/1 · mobil telefon", "(1/2 sahypa)", "öçürilen")
+    await chat.press("Indiki ▶")
+    await chat.press("MMS")
+    chat.expect("8100001/1 belgide MMS hyzmatyny birikdireýinmi?")
+    yes = next(b.payload for b in chat.buttons_shown() if b.label == "Hawa, birikdir")
+    await chat.press("Hawa, birikdir")
+    [order] = await orders(app)
+    chat.expect(f"Taýýar: 8100001/1 belgide MMS hyzmatyny birikdirmek üçin sargyt berildi. Sargydyň belgisi: "
+                f"{order.number}.")  # fmt: skip
+    await chat.press_payload(yes or "")  # the second tap
+    chat.expect(order.number)
+    update_ = Incoming(chat.user, Kind.BUTTON, payload=yes or "")
+    await app.engine.handle(update_)
+    await app.engine.handle(update_)  # delivered twice
+    assert [o.number for o in await orders(app)] == [order.number]
+
+    # a new question for the same change is a new order (the subscriber asked again, later)
+    await chat.press("⬅ Hyzmatlara dolan")
+    await chat.press("MMS")
+    await chat.press("Hawa, birikdir")
+    assert len(await orders(app)) == 2
+
+
+async def test_serbian_cyrillic_in_turkmenistan(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = Chat(app.engine)
+    await chat.first_contact("Српски")
+    await chat.press("Услуге")
+    await identify_by_code_word(chat, "+993 65 123456", "Gülälek", method_label="Број телефона и кодна реч")
+    chat.expect("Услуге за 8100001/1", "✅ SMS — укључена", "(страна 1 од 2)")
+
+
+async def test_a_forged_payload_naming_another_subscribers_line(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await serbian_services(app, "2345678")
+    petar = (await account_ids(app))["1234567/1"]
+    for payload in (f"svl:{petar}:0", f"svc:{petar}:sms", f"svy:{petar}:sms:0:0", "svy:1:2", "svc:x:sms"):
+        await chat.press_payload(payload)
+        chat.expect("To dugme pripada ranijem razgovoru i više ne radi.")
+        chat.expect_not("1234567")
+    assert await orders(app) == []
