@@ -263,6 +263,21 @@ def _mobile(accounts: list[AccountInfo]) -> list[AccountInfo]:
     return [a for a in accounts if _active_mobile(a)]
 
 
+async def _chosen_mobile_line(
+    turn: Turn, who: identity.Identity, prefix: str, question: str, none_text: str
+) -> AccountInfo | None:
+    """The active mobile line a payload names (re-checked against the subscriber), or None after asking which."""
+    if not turn.arg:
+        await _choose(
+            turn, prefix, _mobile(await identity.backend(turn).accounts(who.subscriber_id)), question, none_text
+        )
+        return None
+    account = await identity.owned_account(turn, who, turn.arg)
+    if not _active_mobile(account):
+        raise StalePayload(turn.payload)
+    return account
+
+
 FAVOURITE_STATE = "account:favourite"
 
 
@@ -271,18 +286,15 @@ async def favourite(turn: Turn) -> None:
     who = await require_identity(turn)
     if who is None:
         return
-    if not turn.arg:
-        await _choose(
-            turn,
-            "afav",
-            _mobile(await identity.backend(turn).accounts(who.subscriber_id)),
-            turn._("For which line do you want to set or change the favourite number?"),
-            turn._("You have no active mobile line for a favourite number."),
-        )
+    account = await _chosen_mobile_line(
+        turn,
+        who,
+        "afav",
+        turn._("For which line do you want to set or change the favourite number?"),
+        turn._("You have no active mobile line for a favourite number."),
+    )
+    if account is None:
         return
-    account = await identity.owned_account(turn, who, turn.arg)
-    if not _active_mobile(account):
-        raise StalePayload(turn.payload)
     turn.goto(FAVOURITE_STATE, acc=account.id)
     turn.say(
         turn._("Type the favourite number for {account}, with its area code.").format(account=account.number),
@@ -316,18 +328,15 @@ async def discount(turn: Turn) -> None:
     who = await require_identity(turn)
     if who is None:
         return
-    if not turn.arg:
-        await _choose(
-            turn,
-            "adisc",
-            _mobile(await identity.backend(turn).accounts(who.subscriber_id)),
-            turn._("On which line should I activate the discount package?"),
-            turn._("You have no active mobile line for the discount package."),
-        )
+    account = await _chosen_mobile_line(
+        turn,
+        who,
+        "adisc",
+        turn._("On which line should I activate the discount package?"),
+        turn._("You have no active mobile line for the discount package."),
+    )
+    if account is None:
         return
-    account = await identity.owned_account(turn, who, turn.arg)
-    if not _active_mobile(account):
-        raise StalePayload(turn.payload)
     order = await _place(turn, OrderKind.DISCOUNT_PACKAGE, account, _today(turn))
     _confirmed(turn, order, turn._("I have ordered the discount package for {account}.").format(account=account.number))
 

@@ -245,7 +245,7 @@ class TableBackend:
     async def place_order(self, request: OrderRequest) -> PlacedOrder:
         existing = await self._order_by_key(request.idempotency_key)
         if existing is not None:
-            return _placed(existing, created=False)
+            return placed_order(existing, created=False)
         account = await self.db.get(Account, request.account_id)
         if account is None:
             raise UnknownAccount(request.account_id)
@@ -294,10 +294,10 @@ class TableBackend:
                 # number collided (draw another).
                 existing = await self._order_by_key(request.idempotency_key)
                 if existing is not None:
-                    return _placed(existing, created=False)
+                    return placed_order(existing, created=False)
                 continue
             log.info("order placed", extra={"order": order.number, "kind": order.kind})
-            return _placed(order, created=True)
+            return placed_order(order, created=True)
         raise RuntimeError("could not draw a free order number")
 
     async def puk(self, account_id: int) -> str | None:
@@ -394,7 +394,8 @@ def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInf
     )
 
 
-def _placed(order: Order, *, created: bool) -> PlacedOrder:
+def placed_order(order: Order, *, created: bool) -> PlacedOrder:
+    """The flows' view of an order row."""
     return PlacedOrder(
         id=order.id,
         number=order.number,

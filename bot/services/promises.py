@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.incoming import UserRef
 from bot.db.models import AccountStatus, AuditEntry, ChannelUser, DisconnectReason, Order, OrderKind, OrderStatus
 from bot.profiles import Policies
-from bot.services.backend import AccountInfo, OperatorBackend, OrderRequest, PlacedOrder
+from bot.services.backend import AccountInfo, OperatorBackend, OrderRequest, PlacedOrder, placed_order
 
 
 class Refusal(StrEnum):
@@ -107,7 +107,8 @@ class PromiseRules:
         existing = await self._order(key)
         if existing is not None:
             return Outcome(
-                _placed(existing), Verdict(None, Terms(account.debt, account.currency, existing.due_at or now))
+                placed_order(existing, created=False),
+                Verdict(None, Terms(account.debt, account.currency, existing.due_at or now)),
             )
         verdict = await self.check(account, now)
         if verdict.terms is None:
@@ -166,16 +167,3 @@ class PromiseRules:
             )
         )
         await self.db.flush()
-
-
-def _placed(order: Order) -> PlacedOrder:
-    return PlacedOrder(
-        id=order.id,
-        number=order.number,
-        kind=order.kind,
-        account_number=order.account_number,
-        status=order.status,
-        created_at=order.created_at,
-        due_at=order.due_at,
-        created=False,
-    )
