@@ -5,11 +5,8 @@ order however often "DA" arrives."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -20,7 +17,7 @@ from bot.profiles import Policies
 from bot.services.outbox import OutboxWorker
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.data.test_outbox import SECRET, Receiver
+from tests.data.test_outbox import SECRET, Receiver, receiver  # noqa: F401 - the receiver fixture
 from tests.helpers import account_ids, age_identification, identify_by_customer_code, seeded
 
 SR_CODE = "Šifrom korisnika"
@@ -247,23 +244,10 @@ async def test_not_offered_in_turkmenistan(make_app: AppFactory) -> None:
 
 
 # --- the order reaches the provisioning system, once ---------------------------------------------------------------
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    state = Receiver()
-    server = web.Application()
-    server.router.add_post("/orders", state.handle)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/orders"
-    yield state
-    await runner.cleanup()
-
-
 async def test_the_order_reaches_the_provisioning_system_once(
-    make_app: AppFactory, database_url: str, receiver: Receiver
+    make_app: AppFactory,
+    database_url: str,
+    receiver: Receiver,  # noqa: F811 - the provisioning receiver fixture of the outbox tests
 ) -> None:
     app = await seeded(make_app, "rs", database_url=database_url)
     chat = Chat(app.engine)
