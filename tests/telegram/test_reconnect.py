@@ -13,6 +13,7 @@ from bot.profiles import load_profile
 from bot.services.demo import seed_demo
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.service import Mila
+from tests.telegram.test_service import choose_serbian
 
 
 async def seed(database_url: str) -> None:
@@ -37,12 +38,7 @@ async def test_reconnect_on_promise_through_telegram(mila: Mila, fake_telegram: 
     petar = fake.user(640000001, first_name="Petar", language_code="sr")
 
     mark = len(fake.calls)
-    fake.send_text(petar, "/start")
-    await fake.wait_text(petar, "Izaberite jezik.", since=mark)
-    fake.press(petar, "Srpski")
-    await fake.wait_text(petar, "Želite li da ovde dobijate novosti", since=mark)
-    fake.press(petar, "Ne, hvala")
-    await fake.wait_text(petar, "Kako mogu da vam pomognem?", since=mark)
+    await choose_serbian(fake, petar)
 
     fake.press(petar, "Uključenje na reč")
     await fake.wait_text(petar, "Kako želite da se identifikujete?", since=mark)
@@ -66,12 +62,7 @@ async def test_a_contact_that_is_not_the_senders_gets_a_code(mila: Mila, fake_te
     await seed(mila.database_url)
     someone = fake.user(640000002, language_code="sr")
     mark = len(fake.calls)
-    fake.send_text(someone, "/start")
-    await fake.wait_text(someone, "Izaberite jezik.", since=mark)
-    fake.press(someone, "Srpski")
-    await fake.wait_text(someone, "Želite li da ovde dobijate novosti", since=mark)
-    fake.press(someone, "Ne, hvala")
-    await fake.wait_text(someone, "Kako mogu da vam pomognem?", since=mark)
+    await choose_serbian(fake, someone)
     fake.send_text(someone, "/reconnect")
     await fake.wait_text(someone, "Kako želite da se identifikujete?", since=mark)
     fake.press(someone, "Brojem telefona")
