@@ -19,7 +19,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App, build_app
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Pusher
 from bot.config import ConfigError, Settings
 from bot.metrics import Metrics
 from bot.services.outbox import OutboxWorker
@@ -46,11 +46,17 @@ def build_channels(app: App, metrics: Metrics) -> list[Channel]:
     return channels
 
 
-def start_workers(app: App, metrics: Metrics) -> list[asyncio.Task[None]]:
+def pushers(channels: list[Channel]) -> dict[str, Pusher]:
+    """The running channels that can message a user outside a turn, by channel name (a `UserRef.channel`)."""
+    return {channel.name: channel for channel in channels if isinstance(channel, Pusher)}
+
+
+def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[asyncio.Task[None]]:
     """Background workers of this process: the order outbox (when `PROVISIONING_URL` is set).
 
     A worker is a coroutine that runs until cancelled and must tolerate other processes running the same worker
-    (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process).
+    (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process). Workers that
+    message users get `pushers(channels)`.
     """
     tasks: list[asyncio.Task[None]] = []
     if app.settings.provisioning.url:
@@ -132,7 +138,7 @@ async def serve(settings: Settings) -> int:
                 loop.add_signal_handler(sig, stop.set)
             for channel in channels:
                 await channel.start()
-            workers = start_workers(app, metrics)
+            workers = start_workers(app, metrics, channels)
             log.info(
                 "mila is running",
                 extra={"host": settings.http.host, "port": settings.http.port,

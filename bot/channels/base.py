@@ -5,9 +5,15 @@ Kept free of any SDK so the server can run whichever channels are configured wit
 
 from __future__ import annotations
 
-from typing import Protocol
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
+
+from bot.core.incoming import UserRef
+from bot.core.replies import Reply
 
 
 class UpdateNotProcessed(Exception):
@@ -35,3 +41,35 @@ class Channel(Protocol):
     async def close(self) -> None:
         """Release connections; called after `stop`."""
         ...
+
+
+class Delivery(enum.Enum):
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # blocked the bot / unsubscribed: marked in the user's profile, never retried
+    FAILED = "failed"  # the platform refused this message (logged with its purpose); retrying will not help
+    RETRY_LATER = "retry_later"  # the platform asked to slow down or was unavailable: nothing more was sent
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    delivery: Delivery
+    message_ids: tuple[str, ...] = ()  # the platform's ids of what was sent (Viber: message tokens, for receipts)
+    retry_after: float | None = None  # with RETRY_LATER: seconds the platform asked to wait, when it said
+
+    @property
+    def sent(self) -> bool:
+        return self.delivery is Delivery.SENT
+
+
+@runtime_checkable
+class Pusher(Protocol):
+    """A channel that can message a user outside a turn: broadcasts, an operator's answer, a closed ticket.
+
+    `push` sends the replies in order within the platform's limits (Telegram's 429 pauses every process and is
+    waited out inside), stops at the first message that cannot be sent and says why. It never raises for what the
+    platform answers; the caller decides what a RETRY_LATER means for its own work.
+    """
+
+    name: str
+
+    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult: ...

@@ -48,7 +48,17 @@ class Document:
     mime_type: str = "application/pdf"
 
 
-Reply = Text | Typing | Document
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A picture the platform fetches from an HTTPS URL (both Telegram and Viber take a URL), with an optional caption
+    and buttons. Used for pushed messages (tariff news, an operator's photo); a turn rarely needs one."""
+
+    url: str
+    caption: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+Reply = Text | Typing | Document | Picture
 
 
 @dataclass(slots=True)

@@ -397,6 +397,27 @@ class FakeTelegram:
             content["caption"] = self._text(params, "caption", 1024)
         return self._store(int(params["chat_id"]), content, params.get("reply_markup"))
 
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo.startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: wrong remote file identifier specified")  # only URLs are sent by us
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        content: dict[str, Any] = {
+            "photo": [
+                {
+                    "file_id": f"photo-{len(self.calls)}",
+                    "file_unique_id": f"p{len(self.calls)}",
+                    "width": 800,
+                    "height": 600,
+                }
+            ],
+            "_url": photo,
+        }
+        if params.get("caption"):
+            content["caption"] = self._text(params, "caption", 1024)
+        return self._store(int(params["chat_id"]), content, markup)
+
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params["callback_query_id"])
         if query_id not in self.callback_queries or self.callback_queries[query_id]:

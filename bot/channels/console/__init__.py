@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.replies import Document, Reply, Text, Typing
+from bot.core.replies import Document, Picture, Reply, Text, Typing
 from bot.core.session import SessionBusy, SessionStoreDown
 from bot.services.phones import mask_phone
 from bot.services.sms import OutboxSmsGateway
@@ -54,7 +54,9 @@ def render(reply: Reply, out: TextIO, downloads: Path) -> None:
         if reply.caption:
             out.write(reply.caption + "\n")
         return
-    assert isinstance(reply, Text)
+    if isinstance(reply, Picture):
+        out.write(f"🖼 {reply.url}\n")
+        reply = Text(reply.caption, reply.buttons)
     out.write(reply.text + "\n")
     number = 0
     for button in reply.all_buttons():

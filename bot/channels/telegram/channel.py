@@ -15,21 +15,30 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest, TelegramConflictError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import AnswerCallbackQuery, DeleteWebhook, GetUpdates, SetMyCommands, SetWebhook, TelegramMethod
-from aiogram.types import BotCommandScopeDefault, Update
+from aiogram.types import BotCommandScopeDefault, Message, Update
 from aiohttp import web
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App
-from bot.channels.base import UpdateNotProcessed
+from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
 from bot.channels.telegram.render import Call, render
@@ -38,6 +47,7 @@ from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, pars
 from bot.config import ConfigError
 from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
+from bot.core.replies import Reply
 from bot.core.session import SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
@@ -206,14 +216,15 @@ class TelegramChannel:
         except (TelegramAPIError, Blocked) as exc:
             log.info("callback query not answered", extra={"error": type(exc).__name__})
 
-    async def deliver(self, user: UserRef, chat_id: int, calls: list[Call]) -> None:
+    async def deliver(self, user: UserRef, chat_id: int, calls: list[Call]) -> PushResult:
         """Send a turn's replies in order; stop at the first call that cannot be delivered (order matters)."""
+        sent: list[str] = []
         for call in calls:
             try:
-                await self._call(call.method, chat_id, call.sends)
+                result = await self.sender.call(call.method, chat_id, paced=call.sends)
             except Blocked:
                 await self.mark_unreachable(user)
-                return
+                return PushResult(Delivery.UNREACHABLE, tuple(sent))
             except TelegramBadRequest as exc:
                 if call.fallback is None:
                     self._send_error(user, exc, call.method)
@@ -221,19 +232,34 @@ class TelegramChannel:
                 if "not modified" in exc.message:
                     continue  # the message already shows exactly this
                 try:
-                    await self._call(call.fallback, chat_id, True)
+                    result = await self.sender.call(call.fallback, chat_id, paced=True)
                 except Blocked:
                     await self.mark_unreachable(user)
-                    return
+                    return PushResult(Delivery.UNREACHABLE, tuple(sent))
                 except TelegramAPIError as fallback_exc:
                     self._send_error(user, fallback_exc, call.fallback)
-                    return
+                    return PushResult(Delivery.FAILED, tuple(sent))
             except TelegramAPIError as exc:
                 self._send_error(user, exc, call.method)
-                return
+                return PushResult(Delivery.FAILED, tuple(sent))
+            if isinstance(result, Message):
+                sent.append(str(result.message_id))
+        return PushResult(Delivery.SENT, tuple(sent))
 
-    async def _call(self, method: TelegramMethod[Any], chat_id: int, paced: bool) -> None:
-        await self.sender.call(method, chat_id, paced=paced)
+    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+        """A message outside a turn (see `Pusher`). A 429 is waited out inside, shared by every process."""
+        try:
+            chat_id = int(user.external_id)
+        except ValueError:
+            log.error("push to a malformed Telegram id refused", extra={"purpose": purpose})
+            return PushResult(Delivery.FAILED)
+        try:
+            return await self.deliver(user, chat_id, render(list(replies), chat_id))
+        except TelegramRetryAfter as exc:  # still limited after the sender's own retries
+            return PushResult(Delivery.RETRY_LATER, retry_after=float(exc.retry_after))
+        except (TelegramNetworkError, TelegramServerError):
+            log.warning("push not sent: Telegram unavailable", extra={"purpose": purpose})
+            return PushResult(Delivery.RETRY_LATER)
 
     def _send_error(self, user: UserRef, exc: TelegramAPIError, method: TelegramMethod[Any]) -> None:
         self.metrics.errors.labels(CHANNEL, "send").inc()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.enums import ChatAction, ParseMode
-from aiogram.methods import EditMessageText, SendChatAction, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, SendChatAction, SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -21,7 +21,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.core.replies import MAX_PAYLOAD_BYTES, Document, Reply, Text, Typing
+from bot.core.replies import MAX_PAYLOAD_BYTES, Button, Document, Picture, Reply, Text, Typing
 from bot.core.text import split_text
 
 MAX_TEXT = 4096
@@ -42,11 +42,15 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def inline_keyboard(reply: Text) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+def inline_keyboard(reply: Text | Picture) -> InlineKeyboardMarkup | None:
+    return _inline(reply.buttons)
+
+
+def _inline(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    for row in reply.buttons:
+    for row in buttons:
         out: list[InlineKeyboardButton] = []
         for button in row:
             if button.url is not None:
@@ -104,9 +108,22 @@ def render(replies: list[Reply], chat_id: int, *, edit_message_id: int | None = 
                     )
                 )
             )
+        elif isinstance(reply, Picture):
+            calls.extend(Call(method) for method in _picture(reply, chat_id))
         else:
             calls.extend(Call(method) for method in _text(reply, chat_id))
     return calls
+
+
+def _picture(reply: Picture, chat_id: int) -> list[SendPhoto | SendMessage]:
+    """A caption over 1024 characters cannot go with the photo: the photo goes alone, the text with the buttons."""
+    if len(reply.caption) <= MAX_CAPTION:
+        caption = escape(reply.caption) if reply.caption else None
+        return [
+            SendPhoto(chat_id=chat_id, photo=reply.url, caption=caption, parse_mode=ParseMode.HTML if caption else None,
+                      reply_markup=inline_keyboard(reply))
+        ]  # fmt: skip
+    return [SendPhoto(chat_id=chat_id, photo=reply.url), *_text(Text(reply.caption, reply.buttons), chat_id)]
 
 
 def _text(reply: Text, chat_id: int) -> list[SendMessage]:

@@ -24,6 +24,7 @@ from aiogram.methods import (
     SendChatAction,
     SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.methods.base import Response
@@ -48,7 +49,15 @@ return 1
 # of the CPU time of a menu press. Holding them here keeps pydantic's cache warm.
 _RESPONSE_MODELS = [
     Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (SendMessage, EditMessageText, AnswerCallbackQuery, SendChatAction, SendDocument, GetUpdates)
+    for method in (
+        SendMessage,
+        EditMessageText,
+        AnswerCallbackQuery,
+        SendChatAction,
+        SendDocument,
+        SendPhoto,
+        GetUpdates,
+    )
 ]
 
 

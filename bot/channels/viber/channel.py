@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,6 +36,7 @@ from viberbot.api.viber_requests import (
     create_request,
 )
 
+from bot.channels.base import Delivery, PushResult
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
 from bot.channels.viber.render import (
     MAX_TEXT,
@@ -51,7 +52,7 @@ from bot.config import ConfigError, ViberSettings
 from bot.core.engine import Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.replies import Document, Reply, Text, Typing
+from bot.core.replies import Document, Picture, Reply, Text, Typing
 from bot.core.session import Session, SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
 from bot.services.phones import BadPhone, normalize_phone
@@ -403,7 +404,7 @@ class ViberChannel:
     async def _parts(self, user: UserRef, replies: list[Reply]) -> list[Part]:
         parts: list[Part] = []
         for reply in replies:
-            if isinstance(reply, Text):
+            if isinstance(reply, Text | Picture):
                 parts.append(reply)
             elif isinstance(reply, Typing):
                 continue  # the Bot API has no typing indicator
@@ -446,6 +447,29 @@ class ViberChannel:
                 raise Unprocessed() from None
             except ViberError:
                 continue  # logged by the client with its purpose; a bad message is not made good by retrying
+
+    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+        """A message outside a turn (see `Pusher`): status 12 or an unavailable Viber gives RETRY_LATER with what
+        was sent so far; 5/6/7 mark the user unreachable. Held with the user's turn lock so it never lands in the
+        middle of a turn's replies."""
+        parts = await self._parts(user, list(replies))
+        messages = render_turn(parts, sender=self.sender, receiver=user.external_id)
+        tokens: list[str] = []
+        async with self._user_lock(user.external_id):
+            for index, message in enumerate(messages):
+                try:
+                    token = await self.client.send_message(message, purpose=f"{purpose} {index + 1}/{len(messages)}")
+                except ViberUnreachable as exc:
+                    log.info("viber user unreachable (status %s)", exc.status, extra={"user": pseudonym(user.key)})
+                    await self._mark_unreachable(user)
+                    return PushResult(Delivery.UNREACHABLE, tuple(tokens))
+                except (ViberRateLimited, ViberUnavailable):
+                    return PushResult(Delivery.RETRY_LATER, tuple(tokens))
+                except ViberError:
+                    return PushResult(Delivery.FAILED, tuple(tokens))  # logged by the client with its purpose
+                if token is not None:
+                    tokens.append(str(token))
+        return PushResult(Delivery.SENT, tuple(tokens))
 
     async def _mark_unreachable(self, user: UserRef) -> None:
         try:

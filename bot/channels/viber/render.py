@@ -19,15 +19,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from viberbot.api.messages import FileMessage, TextMessage
+from viberbot.api.messages import FileMessage, PictureMessage, TextMessage
 
-from bot.core.replies import Button, Text
+from bot.core.replies import Button, Picture, Text
 from bot.core.text import split_text
 
 ACTION_PREFIX = "\u2063mila\u2063"
 SHARE_PHONE_BODY = "share-phone"
 
 MAX_TEXT = 7000  # characters of one text message
+MAX_PICTURE_TEXT = 768  # characters of a picture's description
 MAX_LABEL = 250  # characters of a button's Text
 MAX_REQUEST_BYTES = 30_000  # a send_message request, as sent (30 KB, counted conservatively)
 MAX_TRACKING_DATA = 4000
@@ -139,7 +140,7 @@ class FilePart:
     size: int
 
 
-Part = Text | FilePart
+Part = Text | FilePart | Picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,10 @@ class Sender:
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name[:28], **({"avatar": self.avatar} if self.avatar else {})}
+
+
+def _as_text(part: Text | Picture) -> Text:
+    return part if isinstance(part, Text) else Text(part.caption, part.buttons)
 
 
 def tracking_data(*, share_phone: bool, ref: str | None) -> str:
@@ -178,7 +183,8 @@ def render_turn(
     parts: list[Part], *, sender: Sender, receiver: str | None, ref: str | None = None
 ) -> list[dict[str, Any]]:
     """One turn's replies → the send_message bodies, in order; `receiver=None` gives the welcome-message form."""
-    keyboard_source = next((p for p in reversed(parts) if isinstance(p, Text) and (p.buttons or p.share_phone)), None)
+    texts = [_as_text(p) for p in parts if isinstance(p, Text | Picture)]
+    keyboard_source = next((t for t in reversed(texts) if t.buttons or t.share_phone), None)
     board = keyboard(keyboard_source) if keyboard_source is not None else None
     share_phone = bool(keyboard_source and keyboard_source.share_phone)
 
@@ -186,6 +192,12 @@ def render_turn(
     for part in parts:
         if isinstance(part, FilePart):
             bodies.append(FileMessage(media=part.url, size=part.size, file_name=part.file_name).to_dict())
+            continue
+        if isinstance(part, Picture):
+            fits = len(part.caption) <= MAX_PICTURE_TEXT
+            bodies.append(PictureMessage(media=part.url, text=part.caption if fits else "").to_dict())
+            if not fits:
+                bodies.extend(TextMessage(text=chunk).to_dict() for chunk in split_for_viber(part.caption))
             continue
         for chunk in split_for_viber(part.text):
             bodies.append(TextMessage(text=chunk).to_dict())

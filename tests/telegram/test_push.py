@@ -1,0 +1,74 @@
+"""Messages outside a turn (broadcasts, an operator's answer) through the Telegram channel's `push`."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.app import build_app
+from bot.channels.base import Delivery, Pusher
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings, TelegramSettings
+from bot.core.incoming import UserRef
+from bot.core.replies import Button, Picture, Text
+from bot.db.models import ChannelUser
+from bot.metrics import Metrics
+from tests.conftest import make_settings
+from tests.fakes.telegram_api import FakeTelegram
+
+
+def telegram_settings(fake: FakeTelegram, sqlite_url: str, redis_prefix: str) -> Settings:
+    base = make_settings("rs", sqlite_url, redis_prefix)
+    telegram = TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url)  # type: ignore[call-arg]
+    return base.model_copy(update={"telegram": telegram})
+
+
+async def test_push_sends_text_and_a_picture_with_its_buttons(
+    fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str
+) -> None:
+    app = build_app(telegram_settings(fake_telegram, sqlite_url, redis_prefix))
+    channel = TelegramChannel(app, Metrics())
+    try:
+        assert isinstance(channel, Pusher)
+        jovana = fake_telegram.user(5101)
+        news = Picture(
+            "https://static.example.com/tarifa.jpg",
+            "Nova tarifa <Start> & više",
+            ((Button("Saznaj više", url="https://mts.rs/tarife"),), (Button("Odjavi novosti", payload="news:off"),)),
+        )
+        result = await channel.push(UserRef("telegram", "5101"), [Text("Dobar dan!"), news], purpose="test")
+        assert result.delivery is Delivery.SENT and len(result.message_ids) == 2
+        hello, photo = fake_telegram.bot_messages(jovana)
+        assert hello["text"] == "Dobar dan!"
+        assert photo["caption"] == "Nova tarifa <Start> & više" and photo["_url"].endswith("tarifa.jpg")
+        rows = photo["reply_markup"]["inline_keyboard"]
+        assert rows[0][0]["url"] == "https://mts.rs/tarife" and rows[1][0]["callback_data"] == "news:off"
+
+        long_caption = Picture("https://static.example.com/t.jpg", "x" * 1500, ((Button("OK", payload="menu"),),))
+        result = await channel.push(UserRef("telegram", "5101"), [long_caption], purpose="test")
+        alone, text = fake_telegram.bot_messages(jovana)[2:]
+        assert "caption" not in alone and text["text"] == "x" * 1500 and text["reply_markup"]
+        assert result.delivery is Delivery.SENT
+    finally:
+        await channel.close()
+        await app.close()
+
+
+async def test_a_user_who_blocked_the_bot_is_unreachable_and_remembered(
+    fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str
+) -> None:
+    app = build_app(telegram_settings(fake_telegram, sqlite_url, redis_prefix))
+    channel = TelegramChannel(app, Metrics())
+    try:
+        marko = fake_telegram.user(5102)
+        fake_telegram.block(marko, announce=False)
+        result = await channel.push(UserRef("telegram", "5102"), [Text("Novosti")], purpose="test")
+        assert result.delivery is Delivery.UNREACHABLE and result.message_ids == ()
+        async with app.deps.sessionmaker() as session:
+            row = (await session.execute(select(ChannelUser).where(ChannelUser.external_id == "5102"))).scalar_one()
+        assert row.unreachable
+        forged = await channel.push(UserRef("telegram", "not-a-number"), [Text("x")], purpose="test")
+        assert forged.delivery is Delivery.FAILED
+    finally:
+        await channel.close()
+        await app.close()

@@ -1,0 +1,49 @@
+"""Messages outside a turn (broadcasts, an operator's answer) through the Viber channel's `push`."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.channels.base import Delivery, Pusher
+from bot.core.incoming import UserRef
+from bot.core.replies import Button, Picture, Text
+from bot.db.models import ChannelUser
+from tests.viber.conftest import Viber
+
+
+async def test_push_sends_a_picture_with_a_keyboard_and_returns_the_tokens(viber: Viber) -> None:
+    assert isinstance(viber.channel, Pusher)
+    ana = UserRef("viber", "pushAna01==")
+    news = Picture(
+        "https://static.example.com/tarifa.jpg",
+        "Nova tarifa",
+        ((Button("Saznaj više", url="https://mts.rs/tarife"),), (Button("Odjavi novosti", payload="news:off"),)),
+    )
+    result = await viber.channel.push(ana, [Text("Dobar dan!"), news], purpose="test")
+    assert result.delivery is Delivery.SENT and len(result.message_ids) == 2
+    hello, picture = viber.api.messages("pushAna01==")
+    assert hello["type"] == "text" and hello["text"] == "Dobar dan!" and "keyboard" not in hello
+    assert picture["type"] == "picture" and picture["media"].endswith("tarifa.jpg") and picture["text"] == "Nova tarifa"
+    kinds = [(b["ActionType"], b["Text"]) for b in picture["keyboard"]["Buttons"]]
+    assert kinds == [("open-url", "Saznaj više"), ("reply", "Odjavi novosti")]
+
+    long_caption = Picture("https://static.example.com/t.jpg", "y" * 900)
+    await viber.channel.push(ana, [long_caption], purpose="test")
+    alone, text = viber.api.messages("pushAna01==")[2:]
+    assert alone["type"] == "picture" and alone["text"] == "" and text["text"] == "y" * 900
+
+
+async def test_push_statuses_unreachable_and_slow_down(viber: Viber) -> None:
+    gone = UserRef("viber", "pushGone1==")
+    viber.api.answer(6)
+    result = await viber.channel.push(gone, [Text("Novosti")], purpose="test")
+    assert result.delivery is Delivery.UNREACHABLE
+    async with viber.app.deps.sessionmaker() as session:
+        row = (await session.execute(select(ChannelUser).where(ChannelUser.external_id == "pushGone1=="))).scalar_one()
+    assert row.unreachable
+
+    busy = UserRef("viber", "pushBusy1==")
+    viber.api.answer(12, times=10)  # more than the client's own retries
+    result = await viber.channel.push(busy, [Text("Prva"), Text("Druga")], purpose="test")
+    assert result.delivery is Delivery.RETRY_LATER and result.message_ids == ()
+    assert viber.api.messages("pushBusy1==") == []
