@@ -22,6 +22,8 @@ from bot.app import App, build_app
 from bot.channels.base import Channel, Pusher
 from bot.config import ConfigError, Settings
 from bot.metrics import Metrics
+from bot.services.attachments import fetchers_for
+from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
 
 log = logging.getLogger("mila.server")
@@ -52,7 +54,8 @@ def pushers(channels: list[Channel]) -> dict[str, Pusher]:
 
 
 def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[asyncio.Task[None]]:
-    """Background workers of this process: the order outbox (when `PROVISIONING_URL` is set).
+    """Background workers of this process: the order outbox (when `PROVISIONING_URL` is set) and the complaint
+    e-mails (when `SMTP_URL` is set).
 
     A worker is a coroutine that runs until cancelled and must tolerate other processes running the same worker
     (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process). Workers that
@@ -62,6 +65,9 @@ def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[a
     if app.settings.provisioning.url:
         outbox = OutboxWorker(app.deps.sessionmaker, app.settings.provisioning)
         tasks.append(asyncio.create_task(outbox.run_forever(asyncio.Event()), name="outbox"))
+    if app.settings.mail.smtp_url is not None:
+        mail = MailWorker(app.deps.sessionmaker, app.settings.mail, fetchers=fetchers_for(app.settings))
+        tasks.append(asyncio.create_task(mail.run_forever(asyncio.Event()), name="mail"))
     return tasks
 
 

@@ -57,8 +57,10 @@ class Chat:
     async def send_sticker(self) -> list[Reply]:
         return await self.send(Incoming(self.user, Kind.UNSUPPORTED, content_type="sticker"))
 
-    async def send_photo(self, name: str = "photo.jpg") -> list[Reply]:
-        return await self.send(Incoming(self.user, Kind.ATTACHMENT, attachment=Attachment("photo", name, name)))
+    async def send_photo(self, name: str = "photo.jpg", file_ref: str | None = None) -> list[Reply]:
+        """A photo; `file_ref` is the messenger's reference to it (a Telegram file id), else its name."""
+        attachment = Attachment("photo", file_ref or name, name)
+        return await self.send(Incoming(self.user, Kind.ATTACHMENT, attachment=attachment))
 
     # --- reading what the bot said ---------------------------------------------------------------------------
     @property

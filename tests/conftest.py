@@ -22,6 +22,7 @@ from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings
 from bot.db.base import Base
 from bot.db.migrate import upgrade
 from tests.chat import Chat
+from tests.smtp import smtp  # noqa: F401 - a fixture for every test module
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

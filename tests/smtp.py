@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP
+
+from bot.app import App
+from bot.config import MailSettings
+from bot.services.attachments import AttachmentFetcher
+from bot.services.mail import MailWorker
 
 
 @dataclass
@@ -62,3 +69,17 @@ class SmtpServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def mail_worker(app: App, url: str, fetchers: Mapping[str, AttachmentFetcher] | None = None) -> MailWorker:
+    """The mail worker of `mila run` against `url`, retrying quickly."""
+    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)  # type: ignore[call-arg]
+    return MailWorker(app.deps.sessionmaker, settings, fetchers=fetchers)

@@ -13,6 +13,7 @@ import signal
 
 from bot.cli.common import settings_for
 from bot.db.base import make_engine, make_sessionmaker
+from bot.services.attachments import fetchers_for
 from bot.services.delivery import Attempt
 from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         engine = make_engine(settings.database.url)
         sessions = make_sessionmaker(engine)
         orders = OutboxWorker(sessions, settings.provisioning)
-        mail = MailWorker(sessions, settings.mail)
+        mail = MailWorker(sessions, settings.mail, fetchers=fetchers_for(settings))
         try:
             if args.once:
                 order_attempts, mail_attempts = await orders.run_once(), await mail.run_once()

@@ -2,12 +2,13 @@
 
 A mail server that is down, refuses the connection or answers with an error only delays a message: it stays in
 `mail_outbox` and is tried again with backoff, so nothing a subscriber filed is lost. Each message carries the
-Message-ID fixed when it was stored, so a copy sent twice after a crash can be recognised downstream.
+Message-ID fixed when it was stored, so a copy sent twice after a crash can be recognised downstream. A photo or
+file the subscriber attached is fetched from their messenger and attached to the e-mail (see `attachments`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -15,11 +16,12 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_object_session, async_sessionmaker
 
 from bot.config import MailSettings
 from bot.db.base import utcnow
 from bot.db.models import MailMessage, Ticket, TicketStatus
+from bot.services.attachments import AttachmentFetcher, FetchedFile, fetch_attachment
 from bot.services.delivery import RetryingWorker
 
 
@@ -33,15 +35,17 @@ class MailWorker(RetryingWorker[MailMessage]):
         settings: MailSettings,
         *,
         clock: Callable[[], datetime] = utcnow,
+        fetchers: Mapping[str, AttachmentFetcher] | None = None,
     ) -> None:
         super().__init__(sessionmaker, settings, clock=clock)
         self.settings = settings
+        self.fetchers = fetchers or {}
 
     @property
     def enabled(self) -> bool:
         return self.settings.smtp_url is not None
 
-    def compose(self, row: MailMessage) -> EmailMessage:
+    def compose(self, row: MailMessage, attachment: FetchedFile | None = None) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.sender
         message["To"] = row.recipient
@@ -49,14 +53,29 @@ class MailWorker(RetryingWorker[MailMessage]):
         message["Message-ID"] = row.message_id
         message["Date"] = format_datetime(row.created_at)
         message.set_content(row.body)
+        if attachment is not None:
+            maintype, _, subtype = attachment.mime_type.partition("/")
+            message.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.file_name
+            )
         return message
+
+    async def _attachment(self, row: MailMessage) -> FetchedFile | None:
+        db = async_object_session(row)
+        if row.ticket_id is None or db is None:
+            return None
+        ticket = await db.get(Ticket, row.ticket_id)
+        if ticket is None or not ticket.attachment_ref:
+            return None
+        return await fetch_attachment(self.fetchers, ticket.channel, ticket.attachment_ref, ticket.attachment_name)
 
     async def send(self, row: MailMessage) -> str | None:
         assert self.settings.smtp_url is not None
         url = urlsplit(self.settings.smtp_url.get_secret_value())
+        message = self.compose(row, await self._attachment(row))
         try:
             await aiosmtplib.send(
-                self.compose(row),
+                message,
                 hostname=url.hostname or "localhost",
                 port=url.port or (465 if url.scheme == "smtps" else 25),
                 username=unquote(url.username) if url.username else None,

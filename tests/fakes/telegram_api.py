@@ -167,6 +167,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
         self.callback_queries: dict[str, bool] = {}  # id → answered
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content): what users sent
         self._updates: list[dict[str, Any]] = []
         self._resend: list[dict[str, Any]] = []  # served once whatever the offset (a lost confirmation)
         self._update_ids = itertools.count(200_000_001)
@@ -185,6 +186,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -220,6 +222,22 @@ class FakeTelegram:
             return web.json_response(exc.body(), status=exc.code)
         call.result = result
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """`https://api.telegram.org/file/bot<token>/<file_path>`: a file's bytes, after `getFile`."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        for path, content in self.files.values():
+            if path == request.match_info["path"]:
+                return web.Response(body=content)
+        return web.Response(status=404)
+
+    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, content = self.files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content), "file_path": path}
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
@@ -540,6 +558,19 @@ class FakeTelegram:
                                              "chat_instance": f"ci-{user.id}", "data": data})  # fmt: skip
         if deliver:
             self.deliver(update)
+        return update
+
+    def send_photo(self, user: FakeUser, content: bytes, caption: str = "") -> dict[str, Any]:
+        """A photo from the phone's gallery: Telegram keeps it and sends sizes with file ids (the largest last)."""
+        file_id = f"AgACphoto{len(self.files) + 1}"
+        self.files[file_id] = (f"photos/file_{len(self.files) + 1}.jpg", content)
+        sizes = [{"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960,
+                  "file_size": len(content)}]  # fmt: skip
+        message: dict[str, Any] = {"photo": sizes}
+        if caption:
+            message["caption"] = caption
+        update = self.update(message=self._user_message(user, message))
+        self.deliver(update)
         return update
 
     def share_contact(self, user: FakeUser, phone: str, *, own: bool = True) -> dict[str, Any]:

@@ -122,6 +122,7 @@ class FakeViberApi:
         self._delays: deque[float] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.media: dict[str, bytes] = {}  # what users sent, served at `media_url(name)` as Viber's CDN would
 
     # --- control --------------------------------------------------------------------------------------------------
     def delay_next(self, seconds: float) -> None:
@@ -135,6 +136,7 @@ class FakeViberApi:
     async def start(self) -> str:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/pa/{endpoint}", self._handle)
+        app.router.add_get("/media/{name}", self._media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -146,6 +148,15 @@ class FakeViberApi:
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def host_media(self, name: str, content: bytes) -> str:
+        """Keep a file a user sends; returns its URL (the `media` of their picture or file message)."""
+        self.media[name] = content
+        return self.url.removesuffix("/pa") + f"/media/{name}"
+
+    async def _media(self, request: web.Request) -> web.Response:
+        content = self.media.get(request.match_info["name"])
+        return web.Response(status=404) if content is None else web.Response(body=content)
 
     # --- what the bot sent ------------------------------------------------------------------------------------------
     def messages(self, receiver: str | None = None) -> list[dict[str, Any]]:
@@ -315,9 +326,9 @@ class ViberUser:
         status, _ = await self.post(self.message_callback({"type": "sticker", "sticker_id": 46105}))
         return status
 
-    async def send_picture(self) -> int:
-        message = {"type": "picture", "text": "", "media": "https://media.example.com/p.jpg",
-                   "thumbnail": "https://media.example.com/t.jpg", "size": 1024, "file_name": "p.jpg"}  # fmt: skip
+    async def send_picture(self, media: str = "https://media.example.com/p.jpg", size: int = 1024) -> int:
+        message = {"type": "picture", "text": "", "media": media,
+                   "thumbnail": "https://media.example.com/t.jpg", "size": size, "file_name": "p.jpg"}  # fmt: skip
         status, _ = await self.post(self.message_callback(message))
         return status
 

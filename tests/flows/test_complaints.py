@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -20,20 +19,7 @@ from bot.services.tickets import file_ticket
 from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.helpers import seeded
-from tests.smtp import SmtpServer
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-def mail_worker(app: App, url: str) -> MailWorker:
-    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)
-    return MailWorker(app.deps.sessionmaker, settings)
+from tests.smtp import SmtpServer, mail_worker
 
 
 def reference_in(text: str) -> str:

@@ -1,0 +1,47 @@
+"""A photo attached to a request in Telegram reaches the department's e-mail as a file, fetched from the Bot API."""
+
+from __future__ import annotations
+
+from bot.core.incoming import UserRef
+from bot.services.attachments import TelegramFiles, UrlFiles, fetch_attachment
+from tests.chat import Chat
+from tests.conftest import AppFactory
+from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import seeded
+from tests.smtp import SmtpServer, mail_worker
+
+PHOTO = b"\xff\xd8\xff\xe0" + b"speedtest" * 100
+
+
+async def test_tm_a_request_with_a_telegram_photo_is_mailed_with_the_photo(
+    make_app: AppFactory, smtp: SmtpServer, fake_telegram: FakeTelegram
+) -> None:
+    app = await seeded(make_app, "tm")
+    aina = fake_telegram.user(7001, "Aýna", "tk")
+    photo = fake_telegram.send_photo(aina, PHOTO)["message"]["photo"][-1]
+    chat = Chat(app.engine, UserRef("telegram", "7001"))
+    await chat.first_contact("Türkmençe")
+    await chat.press("Arzlar we sorag-teklipler")
+    await chat.press("Täze arz ýa-da sorag-teklip")
+    await chat.press("Telefon belgisi we kod sözi")
+    await chat.say("+993 65 123456")
+    await chat.say("Gülälek")
+    await chat.press("Şäher telefony")
+    await chat.say("Öýdäki internet agşamlar haýal işleýär, suraty goşýaryn.")
+    await chat.send_photo("speedtest.jpg", file_ref=photo["file_id"])
+    chat.expect("Sag boluň. Sorag-teklibiňiz R-", "Goşundy sorag-teklibe goşuldy.")
+
+    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
+    assert [a.delivered for a in await mail_worker(app, smtp.url, fetchers).run_once()] == [True]
+    [mail] = smtp.received
+    [attached] = list(mail.message.iter_attachments())
+    assert attached.get_filename() == "speedtest.jpg" and attached.get_content_type() == "image/jpeg"
+    assert attached.get_payload(decode=True) == PHOTO
+    assert fake_telegram.token not in mail.text  # the download URL holds the token: it never leaves the fetcher
+
+
+async def test_what_cannot_be_fetched_is_left_as_the_reference(fake_telegram: FakeTelegram) -> None:
+    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token), "viber": UrlFiles()}
+    assert await fetch_attachment(fetchers, "telegram", "no-such-file", "x.jpg") is None
+    assert await fetch_attachment(fetchers, "viber", "not a url", None) is None
+    assert await fetch_attachment(fetchers, "console", "console:photo.jpg", "photo.jpg") is None
