@@ -15,6 +15,7 @@ import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from bot.core.capabilities import capabilities
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
 from bot.core.replies import Button, Document
@@ -342,6 +343,9 @@ async def discount(turn: Turn) -> None:
 
 
 # --- PIN and PUK ---------------------------------------------------------------------------------------------------
+PUK_VISIBLE_SECONDS = 60  # long enough to type it into the phone
+
+
 @router.payload("apin")
 async def pin_and_puk(turn: Turn) -> None:
     turn.finish()
@@ -379,8 +383,17 @@ async def puk(turn: Turn) -> None:
             [[menu_button(turn)]],
         )
         return
+    shown = turn._("PUK of {account}: {puk}").format(account=account.number, puk=code)
+    if capabilities(turn.user.channel).can_delete:
+        # Its own message, without buttons: a button on it would let the next press edit it into something else.
+        turn.say(shown, erase_after=PUK_VISIBLE_SECONDS)
+        turn.say(
+            turn._("I keep the PUK nowhere, and its message disappears from this chat in a minute."),
+            [[menu_button(turn)]],
+        )
+        return
     turn.say(
-        turn._("PUK of {account}: {puk}").format(account=account.number, puk=code)
+        shown
         + "\n"
         + turn._("I show it only this once and keep it nowhere. Delete this message when you have used it."),
         [[menu_button(turn)]],

@@ -30,6 +30,9 @@ class Text:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     share_phone: str | None = None  # label of a "share my phone number" button, when asked for
+    # A secret shown once (a PUK): the channel removes the message from the chat this many seconds after sending it,
+    # where it can (`capabilities(channel).can_delete`); elsewhere the text asks the user to delete it.
+    erase_after: int | None = None
 
     def all_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

@@ -83,8 +83,10 @@ class Turn:
         buttons: Iterable[Sequence[Button]] = (),
         *,
         share_phone: str | None = None,
+        erase_after: int | None = None,
     ) -> None:
-        self.outbox.add(Text(text=text, buttons=tuple(tuple(row) for row in buttons), share_phone=share_phone))
+        rows = tuple(tuple(row) for row in buttons)
+        self.outbox.add(Text(text=text, buttons=rows, share_phone=share_phone, erase_after=erase_after))
 
     def send(self, reply: Reply) -> None:
         self.outbox.add(reply)

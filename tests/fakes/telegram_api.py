@@ -398,6 +398,12 @@ class FakeTelegram:
             message.pop("reply_markup", None)
         return message
 
+    async def _m_deleteMessage(self, params: dict[str, Any]) -> bool:
+        chat = self.chats.get(int(params["chat_id"]))
+        if chat is None or chat.messages.pop(int(params["message_id"]), None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
+
     async def _m_sendChatAction(self, params: dict[str, Any]) -> bool:
         return True
 

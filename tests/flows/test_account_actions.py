@@ -11,9 +11,11 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from bot.app import App
-from bot.core.replies import Document
+from bot.core.incoming import UserRef
+from bot.core.replies import Document, Text
 from bot.db.models import Account, Order
 from bot.services.backend import TableBackend
+from handlers.account import PUK_VISIBLE_SECONDS
 from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.helpers import seeded
@@ -44,8 +46,10 @@ async def rs_identified(app: App, phone: str, language: str = "Srpski") -> Chat:
     return chat
 
 
-async def tm_identified(app: App, phone: str, word: str, language: str = "Türkmençe") -> Chat:
-    chat = Chat(app.engine)
+async def tm_identified(
+    app: App, phone: str, word: str, language: str = "Türkmençe", user: UserRef | None = None
+) -> Chat:
+    chat = Chat(app.engine, user)
     await chat.first_contact(language)
     await chat.press_payload("account")
     await chat.press_payload("idm:word")
@@ -195,6 +199,20 @@ async def test_tm_puk_needs_a_fresh_identification_and_is_kept_nowhere(make_app:
             assert b"12345678" not in (await app.redis.get(key) or b"")
         elif await app.redis.type(key) == b"hash":
             assert not any(b"12345678" in v for v in (await app.redis.hgetall(key)).values())
+
+
+async def test_tm_on_telegram_the_puk_comes_alone_and_is_removed_a_minute_later(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    with_sim_system(app)
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek", user=UserRef("telegram", "7301"))
+    await chat.press("PIN we PUK")
+    await chat.press("Belgimiň PUK koduny görkez")
+    await chat.press("8100001/1")
+    shown, after = chat.replies
+    assert isinstance(shown, Text) and isinstance(after, Text)
+    assert shown.text == "8100001/1 üçin PUK kody: 12345678"
+    assert shown.erase_after == PUK_VISIBLE_SECONDS and not shown.buttons  # no button: nothing may edit it
+    assert "bir minutdan" in after.text and after.buttons and "12345678" not in after.text
 
 
 async def test_rs_pin_instructions_and_no_puk_from_the_billing_copy(make_app: AppFactory) -> None:

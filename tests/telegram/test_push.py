@@ -1,7 +1,11 @@
-"""Messages outside a turn (broadcasts, an operator's answer) through the Telegram channel's `push`."""
+"""Messages outside a turn (broadcasts, an operator's answer) through the Telegram channel's `push`, and messages
+the channel removes later (a secret shown once)."""
 
 from __future__ import annotations
 
+import asyncio
+
+from aiogram.types import Update
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -11,8 +15,11 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings, TelegramSettings
 from bot.core.incoming import UserRef
 from bot.core.replies import Button, Picture, Text
+from bot.core.router import Router
+from bot.core.turn import Turn
 from bot.db.models import ChannelUser
 from bot.metrics import Metrics
+from handlers import build_router
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -72,3 +79,46 @@ async def test_a_user_who_blocked_the_bot_is_unreachable_and_remembered(
     finally:
         await channel.close()
         await app.close()
+
+
+async def test_a_secret_shown_once_is_removed_from_the_chat_even_by_another_process(
+    fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str
+) -> None:
+    probe = Router()
+
+    @probe.command("secret")
+    async def secret(turn: Turn) -> None:
+        turn.say("PUK: 12345678", erase_after=1)
+        turn.say("Meni", [[Button("Meni", payload="menu")]])
+
+    router = build_router()
+    router.include(probe)
+    settings = telegram_settings(fake_telegram, sqlite_url, redis_prefix)
+    app, other_app = build_app(settings, router=router), build_app(settings, router=router)
+    channel, other = TelegramChannel(app, Metrics()), TelegramChannel(other_app, Metrics())
+    try:
+        jovana = fake_telegram.user(5103)
+        await channel.process(Update.model_validate(fake_telegram.send_text(jovana, "/start")))
+        await channel.process(Update.model_validate(fake_telegram.press(jovana, "Srpski")))
+        await channel.process(Update.model_validate(fake_telegram.press(jovana, "Ne, hvala")))
+        before = len(fake_telegram.bot_messages(jovana))
+        await channel.process(Update.model_validate(fake_telegram.send_text(jovana, "/secret")))
+        shown = [m["text"] for m in fake_telegram.bot_messages(jovana)][before:]
+        assert shown == ["PUK: 12345678", "Meni"]
+        assert await channel.eraser.erase_due() == 0  # not yet
+
+        channel_stops = asyncio.Event()
+        erasing = asyncio.create_task(other.eraser.run(channel_stops))  # the process that sent it may be gone
+        await fake_telegram.wait_for(
+            lambda: "PUK: 12345678" not in [m.get("text") for m in fake_telegram.bot_messages(jovana)] or None,
+            timeout=10,
+        )
+        channel_stops.set()
+        await erasing
+        assert [c.method for c in fake_telegram.calls].count("deleteMessage") == 1
+        assert [m.get("text") for m in fake_telegram.bot_messages(jovana)][-1] == "Meni"
+    finally:
+        for one in (channel, other):
+            await one.close()
+        await app.close()
+        await other_app.close()

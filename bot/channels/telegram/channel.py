@@ -41,6 +41,7 @@ from bot.app import App
 from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
+from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
 from bot.channels.telegram.sender import Blocked, ChatPacer, GlobalPause, Sender
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
@@ -100,12 +101,14 @@ class TelegramChannel:
             ChatPacer(settings.chat_rate, settings.chat_burst),
             metrics,
         )
+        self.eraser = Eraser(app.redis, prefix + "telegram:erase", self.sender)
         self._lease_key = prefix + "telegram:poller"
         self._lease_token = secrets.token_hex(8)
         self._lease = app.redis.register_script(_POLLER_LEASE)
         self._lease_release = app.redis.register_script(_POLLER_RELEASE)
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        self._erasing: asyncio.Task[None] | None = None
         self._poll_call: asyncio.Future[list[Update]] | None = None
 
     @property
@@ -118,6 +121,7 @@ class TelegramChannel:
 
     async def start(self) -> None:
         await self._set_commands()
+        self._erasing = asyncio.create_task(self.eraser.run(self._stopping), name="telegram-eraser")
         if self.webhook_url:
             await self.sender.call(
                 SetWebhook(url=self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES), None,
@@ -134,6 +138,8 @@ class TelegramChannel:
             self._poll_call.cancel()  # only the wait for new updates: updates being handled are finished
         if self._poller is not None:
             await self._poller
+        if self._erasing is not None:
+            await self._erasing
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -244,6 +250,8 @@ class TelegramChannel:
                 return PushResult(Delivery.FAILED, tuple(sent))
             if isinstance(result, Message):
                 sent.append(str(result.message_id))
+                if call.erase_after is not None:
+                    await self.eraser.schedule(chat_id, result.message_id, call.erase_after)
         return PushResult(Delivery.SENT, tuple(sent))
 
     async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:

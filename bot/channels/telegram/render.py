@@ -36,6 +36,7 @@ class Call:
     method: TelegramMethod[Any]
     sends: bool = True
     fallback: SendMessage | None = None
+    erase_after: int | None = None  # remove the sent message from the chat this many seconds later
 
 
 def escape(text: str) -> str:
@@ -82,6 +83,7 @@ def render(replies: list[Reply], chat_id: int, *, edit_message_id: int | None = 
         and len(texts) == 1
         and isinstance(texts[0], Text)
         and texts[0].share_phone is None
+        and texts[0].erase_after is None
         and len(texts[0].text) <= MAX_TEXT
         and texts[0].text.strip()
     ):
@@ -111,7 +113,7 @@ def render(replies: list[Reply], chat_id: int, *, edit_message_id: int | None = 
         elif isinstance(reply, Picture):
             calls.extend(Call(method) for method in _picture(reply, chat_id))
         else:
-            calls.extend(Call(method) for method in _text(reply, chat_id))
+            calls.extend(Call(method, erase_after=reply.erase_after) for method in _text(reply, chat_id))
     return calls
 
 

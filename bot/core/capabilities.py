@@ -1,0 +1,27 @@
+"""What each messenger can do, for the few flows whose wording depends on it.
+
+Renderers degrade on their own (no editing on Viber: a new message). A flow asks here only when it must tell the
+user something different — "this message disappears in a minute" is true on Telegram and false on Viber.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    can_edit: bool = False  # a sent message can be changed in place
+    can_delete: bool = False  # the bot can remove a message it sent
+    share_phone: bool = False  # a button that sends the user's own, verified number
+
+
+_CHANNELS = {
+    "telegram": Capabilities(can_edit=True, can_delete=True, share_phone=True),
+    "viber": Capabilities(share_phone=True),
+}
+
+
+def capabilities(channel: str) -> Capabilities:
+    """Unknown channels (the console, tests) can do none of it."""
+    return _CHANNELS.get(channel, Capabilities())
