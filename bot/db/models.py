@@ -150,6 +150,8 @@ class Account(Base):
     debt: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))
     tariff: Mapped[str | None] = mapped_column(String(64))
+    # The PUK of a mobile line's SIM card, sealed under the server secret (`personal_data.seal_sim_code`).
+    puk_sealed: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="accounts")

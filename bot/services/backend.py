@@ -31,6 +31,7 @@ from bot.profiles import Profile
 from bot.services.personal_data import (
     BadPhone,
     normalize_phone,
+    open_sim_code,
     passport_hash,
     phone_hash,
     same_text,
@@ -301,9 +302,12 @@ class TableBackend:
         raise RuntimeError("could not draw a free order number")
 
     async def puk(self, account_id: int) -> str | None:
-        """mila's copy of the billing data holds no SIM codes (they stay in the operator's SIM system and are never
-        imported), so this backend cannot tell a PUK; a live adapter to the operator's systems answers it."""
-        return None
+        """The PUK imported with the line, opened from its seal; None when the import carried none (the user is
+        then sent to the contact centre). Only the caller's check that the line is the subscriber's guards this."""
+        sealed = (
+            await self.db.execute(select(Account.puk_sealed).where(Account.id == account_id))
+        ).scalar_one_or_none()
+        return open_sim_code(self.key, sealed)
 
     async def _order_by_key(self, key: str) -> Order | None:
         return (await self.db.execute(select(Order).where(Order.idempotency_key == key))).scalar_one_or_none()

@@ -24,6 +24,7 @@ RS: list[dict[str, Any]] = [
         "phone": "+381 64 1234567", "code_word": "Šljiva", "passport": "012345678",
         "accounts": [
             {"number": "1234567/1", "kind": "mobile", "phone": "+381 64 1234567", "status": "disconnected",
+             "puk": "40817263",
              "disconnect_reason": "debt", "debt": "2340.50", "currency": "RSD", "tariff": "Postpaid S",
              "services": {"sms": True, "gprs": True, "mms": False, "roaming": False, "internet_pkg": False,
                           "sms_pkg": False, "call_waiting": True, **_RS_ALL_OFF}},
@@ -106,6 +107,7 @@ TM: list[dict[str, Any]] = [
         "code_word": "Gülälek", "passport": "I-AŞ 123456",
         "accounts": [
             {"number": "8100001/1", "kind": "mobile", "phone": "+993 65 123456", "status": "active", "debt": "0.00",
+             "puk": "12345678",
              "currency": "TMT", "tariff": "Standart", "services": dict(_TM_BASE)},
         ],
     },

@@ -40,8 +40,10 @@ from bot.services.personal_data import (
     BadPhone,
     hash_code_word,
     normalize_phone,
+    open_sim_code,
     passport_hash,
     phone_hash,
+    seal_sim_code,
     verify_code_word,
 )
 
@@ -49,6 +51,7 @@ BATCH_SIZE = 500
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.-]{0,31}$")
 _ACCOUNT_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z./-]{0,31}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_PUK = re.compile(r"^[0-9]{8}$")
 _SEEN_TABLE = "mila_import_seen"
 # Core tables, not ORM entities, for the bulk inserts: the ORM splits a batch into runs of rows whose NULL columns
 # match, which turns one multi-row INSERT into dozens; Core sends the batch as one statement.
@@ -105,6 +108,7 @@ class _Account:
     currency: str
     tariff: str | None
     services: dict[str, bool]
+    puk: str | None = None  # in memory only while importing: stored sealed
 
 
 @dataclass
@@ -197,6 +201,9 @@ class Validator:
         if not isinstance(currency, str) or not _CURRENCY.match(currency):
             raise ImportProblem(f"{where}.currency: expected a three-letter code such as {self.profile.currency}")
         tariff = self._optional_text(raw.get("tariff"), f"{where}.tariff", 64)
+        puk = raw.get("puk")
+        if puk is not None and (not isinstance(puk, str) or not _PUK.match(puk) or kind != AccountKind.MOBILE.value):
+            raise ImportProblem(f"{where}.puk: expected the 8 digits of a mobile line's PUK as text")
         services_raw = raw.get("services", {})
         if not isinstance(services_raw, dict):
             raise ImportProblem(f"{where}.services: expected an object of service code → true/false")
@@ -221,6 +228,7 @@ class Validator:
             currency=currency,
             tariff=tariff,
             services=services,
+            puk=puk,
         )
 
     def _phone(self, raw: Any, where: str) -> str | None:
@@ -259,6 +267,16 @@ class Validator:
         if not isinstance(raw, str) or not raw.strip() or len(raw) > limit:
             raise ImportProblem(f"{where}: expected text of 1–{limit} characters")
         return raw.strip()
+
+
+def _sealed_puk(key: bytes, puk: str | None, stored: str | None) -> str | None:
+    """A PUK that still opens from its stored seal keeps that seal (sealing is randomised: a fresh seal of the same
+    code would count as a change on every import)."""
+    if puk is None:
+        return None
+    if open_sim_code(key, stored) == puk:
+        return stored
+    return seal_sim_code(key, puk)
 
 
 class Importer:
@@ -401,6 +419,7 @@ class Importer:
         columns = (
             Account.id, Account.number, Account.subscriber_id, Account.kind, Account.phone, Account.phone_hmac,
             Account.status, Account.disconnect_reason, Account.debt, Account.currency, Account.tariff,
+            Account.puk_sealed,
         )  # fmt: skip
         existing: dict[str, Any] = {}
         # Two queries, each on its own index: one `number IN … OR subscriber_id IN …` makes PostgreSQL scan the
@@ -432,6 +451,7 @@ class Importer:
                     "tariff": account.tariff,
                 }
                 old = existing.get(account.number)
+                values["puk_sealed"] = _sealed_puk(self.validator.key, account.puk, old.puk_sealed if old else None)
                 if old is None:
                     new_rows.append({"number": account.number, "updated_at": now, **values})
                 elif any(getattr(old, name) != value for name, value in values.items()):

@@ -14,6 +14,10 @@ import hashlib
 import hmac
 import secrets
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from bot.core.text import normalize_secret
 from bot.services.phones import BadPhone, mask_phone, normalize_phone
 
@@ -92,3 +96,26 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+# --- SIM codes -------------------------------------------------------------------------------------------------------
+# A PUK must be shown to its subscriber, so it cannot be hashed like a code word: it is sealed (Fernet: AES-128-CBC
+# with an HMAC) under a key derived from the server secret for this purpose only. A copy of the database alone does
+# not reveal a PUK; the key never leaves the server's configuration.
+def _sim_code_key(key: bytes) -> Fernet:
+    derived = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"mila sim codes v1").derive(key)
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal_sim_code(key: bytes, code: str) -> str:
+    return _sim_code_key(key).encrypt(code.encode()).decode()
+
+
+def open_sim_code(key: bytes, sealed: str | None) -> str | None:
+    """The code, or None when there is none or it was sealed under another key (a rotated secret: re-import)."""
+    if not sealed:
+        return None
+    try:
+        return _sim_code_key(key).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None

@@ -16,6 +16,7 @@ from bot.db.base import make_engine, make_sessionmaker
 from bot.db.models import Account, AccountService, Subscriber
 from bot.profiles import Profile
 from bot.services.importer import Importer, ImportProblem, import_file
+from bot.services.personal_data import open_sim_code
 from tests.data.conftest import KEY, petar
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -50,7 +51,8 @@ async def _snapshot(sessionmaker: Sessions) -> list[tuple[Any, ...]]:
     async with sessionmaker() as db:
         rows = await db.execute(
             select(Subscriber.customer_code, Subscriber.updated_at, Subscriber.code_word_hash, Account.number,
-                   Account.updated_at, Account.debt, Account.status).join(Account).order_by(Account.number)
+                   Account.updated_at, Account.debt, Account.status, Account.puk_sealed)
+            .join(Account).order_by(Account.number)
         )  # fmt: skip
         return [tuple(row) for row in rows]
 
@@ -59,7 +61,9 @@ async def test_a_good_file_loads_and_a_second_run_changes_nothing(
     sessionmaker: Sessions, rs: Profile, tmp_path: Path
 ) -> None:
     ana = {"customer_code": "7654321", "full_name": "Ana Anić", "segment": "corporate", "accounts": []}
-    path = write(tmp_path / "export.json", [petar(), ana])
+    with_puk = petar()
+    with_puk["accounts"][0]["puk"] = "40817263"
+    path = write(tmp_path / "export.json", [with_puk, ana])
     report = await _import(sessionmaker, path, rs)
     assert (report.records, report.subscribers_created, report.accounts_created, report.services_changed) == (
         2,
@@ -71,7 +75,26 @@ async def test_a_good_file_loads_and_a_second_run_changes_nothing(
     before = await _snapshot(sessionmaker)
     again = await _import(sessionmaker, path, rs)
     assert not again.changed and again.records == 2
-    assert await _snapshot(sessionmaker) == before  # the code word kept its hash and salt
+    assert await _snapshot(sessionmaker) == before  # the code word kept its hash and salt, the PUK its seal
+    async with sessionmaker() as db:
+        sealed = (await db.execute(select(Account.puk_sealed).where(Account.number == "1234567/1"))).scalar_one()
+    assert sealed is not None and "40817263" not in sealed and open_sim_code(KEY, sealed) == "40817263"
+    assert open_sim_code(b"another server's secret", sealed) is None
+
+
+async def test_a_new_puk_is_sealed_anew_and_a_missing_one_is_removed(
+    sessionmaker: Sessions, rs: Profile, tmp_path: Path
+) -> None:
+    record = petar()
+    record["accounts"][0]["puk"] = "40817263"
+    await _import(sessionmaker, write(tmp_path / "a.json", [record]), rs)
+    record["accounts"][0]["puk"] = "11112222"
+    report = await _import(sessionmaker, write(tmp_path / "b.json", [record]), rs)
+    assert report.accounts_updated == 1
+    del record["accounts"][0]["puk"]
+    await _import(sessionmaker, write(tmp_path / "c.json", [record]), rs)
+    async with sessionmaker() as db:
+        assert (await db.execute(select(Account.puk_sealed).where(Account.number == "1234567/1"))).scalar_one() is None
 
 
 async def test_a_refresh_updates_and_removes_what_the_record_no_longer_lists(
@@ -116,6 +139,9 @@ def _bad(field: str, value: Any) -> dict[str, Any]:
         (_bad("customer_code", "12/3"), "record 2: customer_code:"),
         (_bad("customer_code", "1000001"), "record 2 (customer_code 1000001): customer_code: 1000001 appears in an"),
         (_bad("accounts.1.number", "1000001/1"), "accounts[1].number: 1000001/1 appears in an earlier record"),
+        (_bad("accounts.0.puk", "1234"), "accounts[0].puk: expected the 8 digits of a mobile line's PUK"),
+        (_bad("accounts.0.puk", 40817263), "accounts[0].puk: expected the 8 digits"),
+        (_bad("accounts.1.puk", "40817263"), "accounts[1].puk: expected the 8 digits of a mobile line's PUK"),
     ],
 )  # fmt: skip
 async def test_a_bad_record_stops_the_import_and_writes_nothing(

@@ -14,7 +14,6 @@ from bot.app import App
 from bot.core.incoming import UserRef
 from bot.core.replies import Document, Text
 from bot.db.models import Account, Order
-from bot.services.backend import TableBackend
 from handlers.account import PUK_VISIBLE_SECONDS
 from tests.chat import Chat
 from tests.conftest import AppFactory
@@ -162,22 +161,8 @@ async def test_tm_another_subscribers_line_is_refused(make_app: AppFactory) -> N
 
 
 # --- PIN and PUK -----------------------------------------------------------------------------------------------------
-class SimSystemBackend(TableBackend):
-    """The table backend plus what a live adapter to the operator's SIM system answers: the PUK of a line."""
-
-    async def puk(self, account_id: int) -> str | None:
-        account = await self.account(account_id)
-        return "12345678" if account is not None and account.number == "8100001/1" else None
-
-
-def with_sim_system(app: App) -> None:
-    profile, key = app.deps.profile, app.settings.security.key()
-    app.deps.services["backend"] = lambda db: SimSystemBackend(db, profile, key)
-
-
 async def test_tm_puk_needs_a_fresh_identification_and_is_kept_nowhere(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    with_sim_system(app)
     chat = await tm_identified(app, "+993 65 123456", "Gülälek")
     await chat.press("PIN we PUK")
     chat.expect("PIN kody üç gezek nädogry girizilse, SIM kart bloklanýar.", "**05*PUK*täze PIN*täze PIN#")
@@ -203,7 +188,6 @@ async def test_tm_puk_needs_a_fresh_identification_and_is_kept_nowhere(make_app:
 
 async def test_tm_on_telegram_the_puk_comes_alone_and_is_removed_a_minute_later(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    with_sim_system(app)
     chat = await tm_identified(app, "+993 65 123456", "Gülälek", user=UserRef("telegram", "7301"))
     await chat.press("PIN we PUK")
     await chat.press("Belgimiň PUK koduny görkez")
@@ -215,17 +199,30 @@ async def test_tm_on_telegram_the_puk_comes_alone_and_is_removed_a_minute_later(
     assert "bir minutdan" in after.text and after.buttons and "12345678" not in after.text
 
 
-async def test_rs_pin_instructions_and_no_puk_from_the_billing_copy(make_app: AppFactory) -> None:
+async def test_rs_pin_instructions_and_the_puk_imported_sealed(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381641234567")
     await chat.press("PIN i PUK")
     chat.expect("Ako tri puta pogrešno unesete PIN, SIM kartica se zaključava.")
     await chat.press("Prikaži PUK kod")
     await chat.press("1234567/1")
-    chat.expect("PUK kod za 1234567/1 ne mogu da prikažem ovde. Možete ga dobiti ovde:", "0800 100 100")
+    chat.expect("PUK kod za 1234567/1: 40817263", "Obrišite ovu poruku kada ga iskoristite.")
     ids = await account_ids(app)
     await chat.press_payload(f"apuk:{ids['1234567/2']}")  # a fixed line has no SIM card
     chat.expect("To dugme pripada ranijem razgovoru")
+    async with app.deps.sessionmaker() as db:  # in the database only sealed
+        sealed = (await db.execute(select(Account.puk_sealed).where(Account.number == "1234567/1"))).scalar_one()
+    assert sealed and "40817263" not in sealed
+
+
+async def test_rs_a_line_imported_without_its_puk_sends_to_the_contact_centre(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.press("PIN i PUK")
+    await chat.press("Prikaži PUK kod")
+    chat.expect("Za koju liniju vam treba PUK kod?")  # even with one line: it names the line the code is for
+    await chat.press("2345678/1")
+    chat.expect("PUK kod za 2345678/1 ne mogu da prikažem ovde. Možete ga dobiti ovde:", "0800 100 100")
 
 
 # --- invoice for advance payment -------------------------------------------------------------------------------------
