@@ -289,15 +289,21 @@ class ViberUser:
         status, _ = await self.post(self.message_callback({"type": "text", "text": text}))
         return status
 
-    async def press(self, label: str) -> int:
-        """Press the button of the bot's current keyboard whose label contains `label` (exactly one must)."""
+    def button_callback(self, label: str) -> dict[str, Any]:
+        """The callback Viber posts when the button of the current keyboard labelled `label` is pressed (exactly
+        one label must contain it); post it, or post it again as Viber's re-delivery."""
         buttons = [b for b in self.keyboard() if label in b.get("Text", "")]
         assert len(buttons) == 1, f"{label!r} matches {len(buttons)} of {self.labels()}"
         button = buttons[0]
         if button["ActionType"] == "share-phone":
             raise AssertionError("use share_phone() for the share-phone button")
         assert button["ActionType"] == "reply", button
-        return await self.say(button["ActionBody"])
+        return self.message_callback({"type": "text", "text": button["ActionBody"]})
+
+    async def press(self, label: str) -> int:
+        """Press the button of the bot's current keyboard whose label contains `label` (exactly one must)."""
+        status, _ = await self.post(self.button_callback(label))
+        return status
 
     async def share_phone(self, phone: str) -> int:
         """The share-phone button: Viber sends the user's own number as a contact message."""
