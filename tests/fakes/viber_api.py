@@ -114,6 +114,8 @@ class FakeViberApi:
     def __init__(self, auth_token: str) -> None:
         self.auth_token = auth_token
         self.calls: list[Call] = []
+        self.record = True  # False: keep no calls (benchmarks), only check and answer them
+        self.accepted = 0  # send_message calls answered with status 0, recorded or not
         self.problems: list[str] = []
         self.webhook_url: str | None = None
         self.webhook_events: list[str] = []
@@ -210,7 +212,9 @@ class FakeViberApi:
         self, endpoint: str, body: dict[str, Any], size: int, status: int, message: str, request: web.Request,
         **extra: Any,
     ) -> web.Response:  # fmt: skip
-        self.calls.append(Call(endpoint, body, size, status, dict(request.headers)))
+        if self.record:
+            self.calls.append(Call(endpoint, body, size, status, dict(request.headers)))
+        self.accepted += endpoint == "send_message" and status == 0
         answer: dict[str, Any] = {"status": status, "status_message": message, **extra}
         if endpoint == "send_message" and status == 0:
             answer["message_token"] = next(_tokens)
