@@ -170,6 +170,7 @@ async def test_a_contact_card_is_not_taken_for_the_users_own_number(
     assert "Identifikovani ste" not in jelena.text
     await jelena.say(await sms_gateway.code("+381652345678", since=sms_sent))
     jelena.expect("Identifikovani ste.")
+    assert "381652345678" not in mila_rs.logs() and "65 2345678" not in mila_rs.logs()  # no phone number logged
 
 
 async def test_a_duplicate_message_token_is_processed_once(mila_rs: MilaOnViber) -> None:
