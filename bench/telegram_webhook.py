@@ -22,62 +22,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector
 from redis.asyncio import Redis
 
+from bench.webhooks import PAYLOADS, REDIS_URL, Load, Result, free_port, max_rate, start_mila, stop, wait_http
 from bot.db.migrate import upgrade_async
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
-REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 SECRET = "bench-secret"
-PAYLOADS = ("help", "menu", "contacts", "menu")
+WEBHOOK_PATH = "/webhook/telegram"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Result:
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-class Telegram:
+class Telegram(Load[dict[str, Any]]):
     """Posts updates to a bot's webhook as Telegram would; one callback query per menu press."""
 
     def __init__(self, fake: FakeTelegram, url: str, users: list[FakeUser], concurrency: int) -> None:
+        super().__init__(url, concurrency)
         self.fake = fake
-        self.url = url
         self.users = users
-        self.http = ClientSession(connector=TCPConnector(limit=concurrency + 8), timeout=ClientTimeout(total=60))
-        self.turn = 0
 
-    async def close(self) -> None:
-        await self.http.close()
-
-    def next_update(self) -> dict[str, Any]:
+    def next_request(self) -> dict[str, Any]:
         user = self.users[self.turn % len(self.users)]
         payload = PAYLOADS[(self.turn // len(self.users)) % len(PAYLOADS)]
         self.turn += 1
@@ -92,89 +64,33 @@ class Telegram:
         query = {"id": query_id, "from": user.as_json(), "message": message, "chat_instance": "bench", "data": payload}
         return self.fake.update(callback_query=query)
 
-    async def post(self, update: dict[str, Any]) -> tuple[float, bool]:
+    async def post(self, request: dict[str, Any]) -> tuple[float, bool]:
         started = time.perf_counter()
         async with self.http.post(
-            self.url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            self.url, json=request, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
         ) as response:
             await response.read()
             return time.perf_counter() - started, response.status == 200
 
-    async def closed_loop(self, count: int, concurrency: int) -> Result:
-        """Fixed number in flight: the maximum rate."""
-        latencies: list[float] = []
-        errors = 0
 
-        async def worker() -> None:
-            nonlocal errors
-            while len(latencies) + errors < count:
-                latency, ok = await self.post(self.next_update())
-                latencies.append(latency)
-                errors += not ok
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-        return Result(len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99), errors)
-
-    async def open_loop(self, rate: float, seconds: float) -> Result:
-        """Updates arrive at a steady rate whatever the answers do: latency at a given load."""
-        latencies: list[float] = []
-        errors = 0
-        tasks: list[asyncio.Task[None]] = []
-
-        async def one(update: dict[str, Any]) -> None:
-            nonlocal errors
-            latency, ok = await self.post(update)
-            latencies.append(latency)
-            errors += not ok
-
-        interval = 1.0 / rate
-        started = time.perf_counter()
-        n = 0
-        while (now := time.perf_counter()) - started < seconds:
-            due = started + n * interval
-            if due > now:
-                await asyncio.sleep(due - now)
-            tasks.append(asyncio.create_task(one(self.next_update())))
-            n += 1
-        await asyncio.gather(*tasks)
-        return Result(n / seconds, percentile(latencies, 0.5), percentile(latencies, 0.99), errors)
+def mila_telegram_env(fake: FakeTelegram, port: int) -> dict[str, str]:
+    """What `mila run` needs to serve Telegram in webhook mode through the fake Bot API on this port."""
+    return {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE": fake.base_url,
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+    }
 
 
-def log_file(path: Path) -> IO[bytes]:
-    return path.open("wb")
-
-
-async def wait_http(url: str, process: asyncio.subprocess.Process, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    async with ClientSession(timeout=ClientTimeout(total=2)) as http:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise SystemExit(f"the bot process exited with {process.returncode}")
-            try:
-                async with http.get(url) as response:
-                    if response.status < 500:
-                        return
-            except OSError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"{url} did not answer in time")
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+async def first_contact(fake: FakeTelegram, telegram: Telegram, users: list[FakeUser], concurrency: int) -> None:
+    """/start and the language for every user, outside any measurement."""
+    for user in users:
+        fake.send_text(user, "/start")  # queued for the webhook deliverer: processed in order
+    await fake.wait_for(lambda: all(fake.last_keyboard_message(u) for u in users), timeout=300)
+    for n in range(0, len(users), concurrency):
+        batch = users[n : n + concurrency]
+        await asyncio.gather(*(telegram.post(telegram.press(user, "lang:sr")) for user in batch))
 
 
 async def measure(
@@ -182,21 +98,17 @@ async def measure(
 ) -> tuple[Result, Result, float]:
     """Maximum rate (best of two), steady-rate latency, and the bot's CPU milliseconds per update."""
     await telegram.closed_loop(args.users, args.concurrency)  # warm-up: connections, caches
-    runs = []
-    cpu_ms = []
-    for _ in range(2):
-        before = cpu_seconds(pid)
-        runs.append(await telegram.closed_loop(args.updates, args.concurrency))
-        cpu_ms.append((cpu_seconds(pid) - before) * 1000 / args.updates)
-    best = max(runs, key=lambda r: r.rate)
+    runs = [await max_rate(telegram, args.updates, args.concurrency, pid) for _ in range(2)]
+    best = max((result for result, _ in runs), key=lambda r: r.rate)
+    cpu_ms = min(cpu for _, cpu in runs)
     steady = await telegram.open_loop(half_rate or best.rate / 2, args.seconds)
     print(
         f"{name:8} max {best.rate:7.0f} updates/s (p50 {best.p50_ms:5.1f} ms, p99 {best.p99_ms:6.1f} ms, "
         f"{args.concurrency} in flight, {best.errors} errors); at {steady.rate:5.0f}/s: p50 {steady.p50_ms:5.1f} ms, "
-        f"p99 {steady.p99_ms:6.1f} ms, {steady.errors} errors; CPU {min(cpu_ms):.2f} ms per update",
+        f"p99 {steady.p99_ms:6.1f} ms, {steady.errors} errors; CPU {cpu_ms:.2f} ms per update",
         flush=True,
     )
-    return best, steady, min(cpu_ms)
+    return best, steady, cpu_ms
 
 
 def main() -> None:
@@ -230,26 +142,13 @@ async def compare(args: argparse.Namespace) -> None:
 
         # mila run, webhook mode
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MILA_", "HTTP_"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE=fake.base_url, REDIS_URL=REDIS_URL,
-            REDIS_PREFIX=prefix + "mila:", DATABASE_URL=url, HTTP_PORT=str(port),
-            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram", TELEGRAM_WEBHOOK_SECRET=SECRET,
-        )  # fmt: skip
-        with log_file(Path(logs.name) / "mila.log") as log:
-            mila = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, stdout=log, stderr=log, cwd=logs.name
-            )
+        env = {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix + "mila:", "DATABASE_URL": url, "HTTP_PORT": str(port),
+               **mila_telegram_env(fake, port)}  # fmt: skip
+        mila = await start_mila(env, Path(logs.name) / "mila.log")
         await wait_http(f"http://127.0.0.1:{port}/healthz", mila)
-        telegram = Telegram(fake, f"http://127.0.0.1:{port}/webhook/telegram", users, args.concurrency)
+        telegram = Telegram(fake, f"http://127.0.0.1:{port}{WEBHOOK_PATH}", users, args.concurrency)
         try:
-            # First contact for every user, outside the measurement: /start, then the language.
-            for user in users:
-                fake.send_text(user, "/start")  # queued for the webhook deliverer: processed in order
-            await fake.wait_for(lambda: all(fake.last_keyboard_message(u) for u in users), timeout=300)
-            for n in range(0, len(users), args.concurrency):
-                batch = users[n : n + args.concurrency]
-                await asyncio.gather(*(telegram.post(telegram.press(user, "lang:sr")) for user in batch))
+            await first_contact(fake, telegram, users, args.concurrency)
             mila_best, mila_steady, mila_cpu = await measure("mila", telegram, args, None, mila.pid)
         finally:
             await telegram.close()

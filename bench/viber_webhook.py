@@ -1,14 +1,20 @@
-"""Callbacks per second and p99 latency through the Viber webhook, signature checks included.
+"""Callbacks per second and p99 latency through `/webhook/viber` of `mila run`, against its Telegram webhook.
 
-The real channel is mounted on an aiohttp server on 127.0.0.1, in a process of its own (as `mila run` would be);
-many distinct users navigate the menu by pressing buttons (signed `message` callbacks whose text is a button's
-ActionBody); sessions and dedupe live on the real Redis; every reply goes out through the channel's client to the
-fake Viber API, which runs with the load generator in this process so that its work is not counted as the bot's.
-The baseline, measured in the same run on the same server with the same load, is a handler that only reads the
-body, checks the signature and answers 200. Both are printed with their ratio. (Once the Telegram webhook shares
-this server, the figure to compare with is its callbacks per second.)
+One `mila run` process serves both channels (Viber, and Telegram in webhook mode) on one HTTP server, with the real
+Redis and the fake APIs of the tests; this process plays both messengers with the same workload: distinct users
+(1,000 of each) navigating the menu by pressing buttons, a fixed number of requests in flight.
 
-    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/viber_webhook.py [--callbacks 3000] [--users 50]
+- Viber: signed `message` callbacks whose text is the pressed button's ActionBody; the bot checks the signature,
+  parses, dedupes on `message_token`, runs the turn and sends the answer with `send_message`.
+- Telegram: `callback_query` updates with the secret header (the code of bench/telegram_webhook.py); the bot
+  dedupes on `update_id`, runs the turn, answers the query and edits the menu.
+
+The two are measured alternately (best of three runs each, so machine noise hits both alike), then both at the same
+steady rate (half the lower maximum) for p99. This process competes with the bot for CPU on a small machine, so
+the bot's own CPU time per request is printed too: its ratio is the capacity ratio without the load generator.
+Target: Viber ≥ 0.8 of the Telegram rate.
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/viber_webhook.py [--users 1000] [--requests 6000]
 """
 
 from __future__ import annotations
@@ -16,179 +22,173 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
-import os
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp
-from aiohttp import web
-from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import build_app
-from bot.channels.viber import WEBHOOK_PATH, ViberChannel, ViberClient
+from bench.telegram_webhook import WEBHOOK_PATH as TELEGRAM_PATH
+from bench.telegram_webhook import Telegram, first_contact, mila_telegram_env
+from bench.webhooks import PAYLOADS, REDIS_URL, Load, Result, free_port, max_rate, start_mila, stop, wait_http
+from bot.channels.viber import WEBHOOK_PATH as VIBER_PATH
 from bot.channels.viber.render import action_body
-from bot.channels.viber.signature import SIGNATURE_HEADER, verify
-from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, ViberSettings
+from bot.channels.viber.signature import SIGNATURE_HEADER
 from bot.db.migrate import upgrade_async
+from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViberApi, sign
 
-REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 TOKEN = "bench0000000000a-bench0000000000b-bench0000000000c"
-BASELINE_PATH = "/baseline"
-NAVIGATION = ("help", "menu", "contacts", "menu")
 
-Signed = tuple[bytes, str]
+Signed = tuple[bytes, str]  # a callback's body and its signature
 
 
-def callback(user: int, token: int, text: str) -> Signed:
-    body = json.dumps(
-        {
-            "event": "message",
-            "timestamp": int(time.time() * 1000),
-            "chat_hostname": "SN-BENCH_",
-            "message_token": token,
-            "sender": {"id": f"bench{user:05d}==", "name": "Bench", "language": "sr", "api_version": 10},
-            "message": {"type": "text", "text": text, "tracking_data": '{"v":1}'},
-            "silent": True,
-        },
-        ensure_ascii=False,
-    ).encode()
-    return body, sign(body, TOKEN)
+class Viber(Load[Signed]):
+    """Posts signed callbacks to the webhook as Viber would; one text message per button pressed."""
+
+    def __init__(self, url: str, users: list[str], concurrency: int) -> None:
+        super().__init__(url, concurrency)
+        self.users = users
+        self.tokens = iter(range(6 * 10**18, 7 * 10**18))
+
+    def next_request(self) -> Signed:
+        user = self.users[self.turn % len(self.users)]
+        payload = PAYLOADS[(self.turn // len(self.users)) % len(PAYLOADS)]
+        self.turn += 1
+        return self.press(user, payload)
+
+    def press(self, user: str, payload: str) -> Signed:
+        """The callback of a reply button: its ActionBody as the text, the last message's tracking data with it."""
+        body = json.dumps(
+            {
+                "event": "message",
+                "timestamp": int(time.time() * 1000),
+                "chat_hostname": "SN-BENCH_",
+                "message_token": next(self.tokens),
+                "sender": {"id": user, "name": "Bench", "language": "sr", "country": "RS", "api_version": 10},
+                "message": {"type": "text", "text": action_body(payload), "tracking_data": '{"v":1}'},
+                "silent": True,
+            },
+            ensure_ascii=False,
+        ).encode()
+        return body, sign(body, TOKEN)
+
+    async def post(self, request: Signed) -> tuple[float, bool]:
+        body, signature = request
+        started = time.perf_counter()
+        headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
+        async with self.http.post(self.url, data=body, headers=headers) as response:
+            await response.read()
+            return time.perf_counter() - started, response.status == 200
 
 
-async def run(http: aiohttp.ClientSession, url: str, per_user: Sequence[Sequence[Signed]]) -> tuple[float, float, int]:
-    """Users in parallel, each one's callbacks in order; (callbacks/s, p99 ms, failures)."""
-    latencies: list[float] = []
-    failures = 0
-
-    async def user_loop(callbacks: Sequence[Signed]) -> None:
-        nonlocal failures
-        for body, signature in callbacks:
-            started = time.perf_counter()
-            async with http.post(url, data=body, headers={SIGNATURE_HEADER: signature}) as response:
-                await response.read()
-                if response.status != 200:
-                    failures += 1
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(user_loop(c) for c in per_user))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return len(latencies) / elapsed, p99, failures
+def line(name: str, unit: str, best: Result, steady: Result, cpu_ms: float, concurrency: int) -> str:
+    return (
+        f"{name:8} max {best.rate:7.0f} {unit}/s (p50 {best.p50_ms:5.1f} ms, p99 {best.p99_ms:6.1f} ms, {concurrency} "
+        f"in flight, {best.errors} errors); at {steady.rate:5.0f}/s: p50 {steady.p50_ms:5.1f} ms, p99 "
+        f"{steady.p99_ms:6.1f} ms, {steady.errors} errors; CPU {cpu_ms:.2f} ms per {unit[:-1]}"
+    )
 
 
-async def serve(api_url: str, prefix: str, conn: Connection) -> None:
-    """The server process: the application, the Viber channel and the baseline handler, until told to stop."""
+async def compare(args: argparse.Namespace) -> None:
+    fake = FakeTelegram(per_chat_per_second=None, overall_per_second=None)
+    fake.record = False
+    await fake.start()
+    api = FakeViberApi(TOKEN)
+    api.record = False
+    await api.start()
+    tg_users = [fake.user(7_000_000 + n) for n in range(args.users)]
+    viber_users = [f"bench{n:06d}+AbCdEfGh==" for n in range(args.users)]
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     redis = Redis.from_url(REDIS_URL)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+    logs = tempfile.TemporaryDirectory()
+    try:
+        url = f"sqlite+aiosqlite:///{logs.name}/bench.sqlite3"
         await upgrade_async(url)
-        settings = Settings(
-            bot=BotSettings(profile="rs"),
-            database=DatabaseSettings(url=url),
-            redis=RedisSettings(url=REDIS_URL, prefix=prefix),
-            viber=ViberSettings(auth_token=SecretStr(TOKEN), api_base=api_url, bot_name="Mila"),
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix, "DATABASE_URL": url, "HTTP_PORT": str(port),
+            "VIBER_AUTH_TOKEN": TOKEN, "VIBER_API_BASE": api.url, "VIBER_WEBHOOK_URL": base + VIBER_PATH,
+            **mila_telegram_env(fake, port),
+        }  # fmt: skip
+        log_path = Path(logs.name) / "mila.log"
+        mila = await start_mila(env, log_path)
+        telegram = Telegram(fake, base + TELEGRAM_PATH, tg_users, args.concurrency)
+        viber = Viber(base + VIBER_PATH, viber_users, args.concurrency)
+        try:
+            await wait_http(base + "/healthz", mila)
+            deadline = time.monotonic() + 60
+            while api.webhook_url != base + VIBER_PATH:  # Viber's check callback came and got 200
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"mila did not register its Viber webhook:\n{(Path(logs.name) / 'mila.log').read_text()}"
+                    )
+                await asyncio.sleep(0.1)
+            # First contact of every user (the language chosen), then a warm-up, outside the measurement.
+            print(f"first contact of {args.users} users per channel, then the measurement …", flush=True)
+            await first_contact(fake, telegram, tg_users, args.concurrency)
+            for n in range(0, len(viber_users), args.concurrency):
+                batch = viber_users[n : n + args.concurrency]
+                await asyncio.gather(*(viber.post(viber.press(user, "lang:sr")) for user in batch))
+            await telegram.closed_loop(args.users, args.concurrency)
+            await viber.closed_loop(args.users, args.concurrency)
+
+            tg_runs, viber_runs = [], []
+            tg_calls, viber_calls = fake.succeeded, api.accepted
+            for _ in range(args.rounds):
+                tg_runs.append(await max_rate(telegram, args.requests, args.concurrency, mila.pid))
+                viber_runs.append(await max_rate(viber, args.requests, args.concurrency, mila.pid))
+            measured = args.rounds * args.requests
+            tg_calls, viber_calls = (fake.succeeded - tg_calls) / measured, (api.accepted - viber_calls) / measured
+            tg_best = max((r for r, _ in tg_runs), key=lambda r: r.rate)
+            viber_best = max((r for r, _ in viber_runs), key=lambda r: r.rate)
+            tg_cpu = min(cpu for _, cpu in tg_runs)
+            viber_cpu = min(cpu for _, cpu in viber_runs)
+            steady_rate = min(tg_best.rate, viber_best.rate) / 2
+            tg_steady = await telegram.open_loop(steady_rate, args.seconds)
+            viber_steady = await viber.open_loop(steady_rate, args.seconds)
+        finally:
+            await telegram.close()
+            await viber.close()
+            await stop(mila)
+
+        print(f"users: {args.users} per channel; {args.requests} requests per run, best of {args.rounds}")
+        print(line("viber", "callbacks", viber_best, viber_steady, viber_cpu, args.concurrency))
+        print(line("telegram", "updates", tg_best, tg_steady, tg_cpu, args.concurrency))
+        print(f"API calls per request: viber {viber_calls:.2f} (send_message), telegram {tg_calls:.2f} "
+              "(answerCallbackQuery, editMessageText)")  # fmt: skip
+        print(f"ratio viber / telegram: {viber_best.rate / tg_best.rate:.2f} (target >= 0.8)")
+        print(
+            f"CPU per request, telegram / viber: {tg_cpu / viber_cpu:.2f} (the same ratio without the load generator)"
         )
-        app = build_app(settings, redis=redis)
-        channel = ViberChannel.from_app(app, client=ViberClient(TOKEN, api_url, timeout=10.0))
-
-        async def baseline(request: web.Request) -> web.Response:
-            body = await request.read()
-            if not verify(body, request.headers.get(SIGNATURE_HEADER), TOKEN):
-                return web.Response(status=403)
-            return web.Response(status=200)
-
-        web_app = web.Application()
-        web_app.add_routes([*channel.routes(), web.post(BASELINE_PATH, baseline)])
-        runner = web.AppRunner(web_app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        conn.send(runner.addresses[0][1])
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
-        await channel.close()
-        await runner.cleanup()
+        errors = sum(r.errors for r in (tg_best, viber_best, tg_steady, viber_steady))
+        if errors:
+            raise SystemExit(f"{errors} requests were not answered 200")
+        if api.problems:
+            raise SystemExit(f"the bot sent what Viber would refuse: {api.problems[:3]}")
+    finally:
         async for key in redis.scan_iter(match=prefix + "*", count=1000):
             await redis.delete(key)
-        await app.close()
-
-
-def serve_process(api_url: str, prefix: str, conn: Connection) -> None:
-    asyncio.run(serve(api_url, prefix, conn))
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--callbacks", type=int, default=3000)
-    parser.add_argument("--users", type=int, default=50)
-    args = parser.parse_args()
-    per_run = max(1, args.callbacks // args.users // 3)
-
-    api = FakeViberApi(TOKEN)
-    await api.start()
-    parent, child = multiprocessing.get_context("spawn").Pipe()
-    server = multiprocessing.get_context("spawn").Process(
-        target=serve_process, args=(api.url, f"bench:{uuid.uuid4().hex[:8]}:", child), daemon=True
-    )
-    server.start()
-    loop = asyncio.get_running_loop()
-    if not await loop.run_in_executor(None, parent.poll, 60):
-        server.kill()
-        raise SystemExit("the server process did not start within 60 s")
-    base = f"http://127.0.0.1:{parent.recv()}"
-    try:
-        tokens = iter(range(10**15, 10**16))
-        bodies = {p: action_body(p) for p in NAVIGATION}
-
-        def workload(n: int) -> list[list[Signed]]:
-            return [[callback(u, next(tokens), bodies[NAVIGATION[i % 4]]) for i in range(n)]
-                    for u in range(args.users)]  # fmt: skip
-
-        connector = aiohttp.TCPConnector(limit=args.users * 2)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            # First contact of every user (language chosen), outside the measurement.
-            await run(http, base + WEBHOOK_PATH, [[callback(u, next(tokens), action_body("lang:sr"))]
-                                                  for u in range(args.users)])  # fmt: skip
-            # Warm both paths, then measure them alternately so machine noise hits both alike.
-            await run(http, base + WEBHOOK_PATH, workload(4))
-            await run(http, base + BASELINE_PATH, workload(4))
-            viber_runs, base_runs = [], []
-            for _ in range(3):
-                viber_runs.append(await run(http, base + WEBHOOK_PATH, workload(per_run)))
-                base_runs.append(await run(http, base + BASELINE_PATH, workload(per_run)))
-    finally:
-        parent.send("stop")
-        await loop.run_in_executor(None, server.join, 30)
-        if server.is_alive():
-            server.kill()
+        await redis.aclose()
         await api.close()
-    sent = len(api.messages())
+        await fake.close()
+        logs.cleanup()
 
-    viber_rate, viber_p99, viber_failed = max(viber_runs)
-    base_rate, base_p99, base_failed = max(base_runs)
-    print(f"users: {args.users}; callbacks per measured run: {args.users * per_run}; 3 runs each, best shown")
-    print(
-        f"viber webhook (signature, parse, dedupe, turn, send): {viber_rate:7.0f} callbacks/s  p99 {viber_p99:6.1f} ms"
-    )
-    print(f"baseline (same server, signature check only):         {base_rate:7.0f} callbacks/s  p99 {base_p99:6.1f} ms")
-    print(f"ratio viber / baseline:                               {viber_rate / base_rate:7.2f}")
-    print(
-        f"non-200 answers: viber {viber_failed}, baseline {base_failed}; messages the fake Viber API accepted: {sent}"
-    )
-    if viber_failed or base_failed:
-        raise SystemExit("some callbacks were not answered 200")
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000, help="users per channel")
+    parser.add_argument("--requests", type=int, default=6000, help="requests per maximum-rate run")
+    parser.add_argument("--rounds", type=int, default=3, help="maximum-rate runs per channel")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each steady-rate run")
+    asyncio.run(compare(parser.parse_args()))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

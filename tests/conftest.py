@@ -7,6 +7,7 @@ the test session and emptied after each test), and cleans up after itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -93,19 +94,28 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own on the real Redis server; every key under it is deleted afterwards."""
+@contextlib.asynccontextmanager
+async def own_redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of its own on the real Redis server; every key under it is deleted afterwards."""
     prefix = f"mila-test:{uuid.uuid4().hex[:12]}:"
     client = Redis.from_url(REDIS_URL)
     try:
         await client.ping()
     except Exception as exc:
         pytest.fail(f"Redis does not answer at {REDIS_URL}: {exc}")
-    yield prefix
-    async for key in client.scan_iter(match=prefix + "*", count=1000):
-        await client.delete(key)
-    await client.aclose()
+    try:
+        yield prefix
+    finally:
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            await client.delete(key)
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis server; every key under it is deleted afterwards."""
+    async with own_redis_prefix() as prefix:
+        yield prefix
 
 
 def make_settings(profile: str, database_url: str, redis_prefix: str, **bot: object) -> Settings:

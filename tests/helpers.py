@@ -6,9 +6,13 @@ import asyncio
 import re
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
+from bot.config import DEMO_SECRET_KEY
+from bot.db.base import make_sessionmaker
 from bot.db.models import Account
+from bot.profiles import load_profile
 from bot.services.demo import seed_demo
 from bot.services.sms import OutboxSmsGateway
 from tests.chat import Chat
@@ -23,6 +27,24 @@ async def seeded(make_app: AppFactory, profile: str, **bot: object) -> App:
     return app
 
 
+async def seed_database(database_url: str, profile: str) -> None:
+    """Demo data in a database that `mila run` uses (or will use) with the demo key."""
+    engine = create_async_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            await seed_demo(db, load_profile(profile), DEMO_SECRET_KEY.encode())
+            await db.commit()
+    finally:
+        await engine.dispose()
+
+
+def code_in(sms: str) -> str:
+    """The one-time code in an SMS text."""
+    match = re.search(r"\b(\d{6})\b", sms)
+    assert match, sms
+    return match.group(1)
+
+
 async def sms_code(app: App) -> str:
     """The code the SMS gateway was asked to deliver (it is sent in the background)."""
     outbox = app.deps.services["sms"]
@@ -30,9 +52,7 @@ async def sms_code(app: App) -> str:
     for _ in range(500):
         sent = outbox.drain()
         if sent:
-            match = re.search(r"\b(\d{6})\b", sent[-1][1])
-            assert match, sent
-            return match.group(1)
+            return code_in(sent[-1][1])
         await asyncio.sleep(0.01)
     raise AssertionError("no SMS was sent")
 

@@ -160,6 +160,7 @@ class FakeTelegram:
         self.overall_per_second = overall_per_second
         self.retry_after = retry_after
         self.record = True  # benchmarks switch recording off
+        self.succeeded = 0  # calls answered "ok", recorded or not
         self.calls: list[ApiCall] = []
         self.chats: dict[int, Chat] = {}
         self.blocked: set[int] = set()
@@ -221,6 +222,7 @@ class FakeTelegram:
             call.status, call.error = exc.code, exc.description
             return web.json_response(exc.body(), status=exc.code)
         call.result = result
+        self.succeeded += 1
         return web.json_response({"ok": True, "result": result})
 
     async def _download(self, request: web.Request) -> web.Response:

@@ -114,6 +114,8 @@ class FakeViberApi:
     def __init__(self, auth_token: str) -> None:
         self.auth_token = auth_token
         self.calls: list[Call] = []
+        self.record = True  # False: keep no calls (benchmarks), only check and answer them
+        self.accepted = 0  # send_message calls answered with status 0, recorded or not
         self.problems: list[str] = []
         self.webhook_url: str | None = None
         self.webhook_events: list[str] = []
@@ -221,7 +223,9 @@ class FakeViberApi:
         self, endpoint: str, body: dict[str, Any], size: int, status: int, message: str, request: web.Request,
         **extra: Any,
     ) -> web.Response:  # fmt: skip
-        self.calls.append(Call(endpoint, body, size, status, dict(request.headers)))
+        if self.record:
+            self.calls.append(Call(endpoint, body, size, status, dict(request.headers)))
+        self.accepted += endpoint == "send_message" and status == 0
         answer: dict[str, Any] = {"status": status, "status_message": message, **extra}
         if endpoint == "send_message" and status == 0:
             answer["message_token"] = next(_tokens)
@@ -300,15 +304,21 @@ class ViberUser:
         status, _ = await self.post(self.message_callback({"type": "text", "text": text}))
         return status
 
-    async def press(self, label: str) -> int:
-        """Press the button of the bot's current keyboard whose label contains `label` (exactly one must)."""
+    def button_callback(self, label: str) -> dict[str, Any]:
+        """The callback Viber posts when the button of the current keyboard labelled `label` is pressed (exactly
+        one label must contain it); post it, or post it again as Viber's re-delivery."""
         buttons = [b for b in self.keyboard() if label in b.get("Text", "")]
         assert len(buttons) == 1, f"{label!r} matches {len(buttons)} of {self.labels()}"
         button = buttons[0]
         if button["ActionType"] == "share-phone":
             raise AssertionError("use share_phone() for the share-phone button")
         assert button["ActionType"] == "reply", button
-        return await self.say(button["ActionBody"])
+        return self.message_callback({"type": "text", "text": button["ActionBody"]})
+
+    async def press(self, label: str) -> int:
+        """Press the button of the bot's current keyboard whose label contains `label` (exactly one must)."""
+        status, _ = await self.post(self.button_callback(label))
+        return status
 
     async def share_phone(self, phone: str) -> int:
         """The share-phone button: Viber sends the user's own number as a contact message."""

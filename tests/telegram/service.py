@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import PROJECT_ROOT
 from bot.db.models import ChannelUser
-from tests.conftest import REDIS_URL
 from tests.fakes.telegram_api import FakeTelegram
+from tests.service import channel_user, free_port, mila_env, spawn_mila, stop_mila
 
 WEBHOOK_SECRET = "s3cret-For_tests"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sample_updates() -> list[dict[str, Any]]:
@@ -85,18 +73,7 @@ class Mila:
             await asyncio.sleep(0.05)
 
     async def channel_user(self, user_id: int) -> ChannelUser | None:
-        engine = create_async_engine(self.database_url)
-        try:
-            async with engine.connect() as conn:
-                result = await conn.execute(
-                    select(ChannelUser).where(
-                        ChannelUser.channel == "telegram", ChannelUser.external_id == str(user_id)
-                    )
-                )
-                row = result.first()
-                return ChannelUser(**row._mapping) if row is not None else None
-        finally:
-            await engine.dispose()
+        return await channel_user(self.database_url, "telegram", str(user_id))
 
     async def wait_user(self, user_id: int, timeout: float = 30.0, **expected: Any) -> ChannelUser:
         deadline = time.monotonic() + timeout
@@ -112,16 +89,7 @@ class Mila:
 
     async def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, and the exit code (the process must leave within `timeout`)."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-                raise AssertionError("mila run did not stop within the timeout after SIGTERM") from None
-        assert self.process.returncode is not None
-        return self.process.returncode
+        return await stop_mila(self.process, timeout)
 
 
 async def start_mila(
@@ -129,29 +97,14 @@ async def start_mila(
 ) -> Mila:
     """Start `mila run` and wait until it serves /healthz and has begun taking updates."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_API_BASE=fake.base_url,
-        TELEGRAM_POLL_TIMEOUT="5",
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=redis_prefix,
-        DATABASE_URL=database_url,
-        HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(port),
-        MILA_PROFILE="rs",
-    )
+    env = mila_env(database_url=database_url, redis_prefix=redis_prefix, port=port, TELEGRAM_BOT_TOKEN=fake.token,
+                   TELEGRAM_API_BASE=fake.base_url, TELEGRAM_POLL_TIMEOUT="5")  # fmt: skip
     if mode == "webhook":
         env.update(
             TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET
         )
     env.update(extra_env)
-    log_file = log_path.open("ab")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=str(log_path.parent), stdin=asyncio.subprocess.DEVNULL,
-        stdout=log_file, stderr=log_file,
-    )  # fmt: skip
-    log_file.close()
+    process = await spawn_mila(env, log_path)
     mila = Mila(fake, process, f"http://127.0.0.1:{port}", database_url, log_path, mode)
     deadline = time.monotonic() + 60
     while True:

@@ -3,38 +3,16 @@ Bot API server; the user shares their own number with the share-phone button and
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from bot.config import DEMO_SECRET_KEY
-from bot.db.base import make_sessionmaker
-from bot.db.models import Order
-from bot.profiles import load_profile
-from bot.services.demo import seed_demo
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import seed_database
+from tests.service import orders
 from tests.telegram.service import Mila
 from tests.telegram.test_service import choose_serbian
 
 
-async def seed(database_url: str) -> None:
-    engine = create_async_engine(database_url)
-    async with make_sessionmaker(engine)() as db:
-        await seed_demo(db, load_profile("rs"), DEMO_SECRET_KEY.encode())
-        await db.commit()
-    await engine.dispose()
-
-
-async def orders(database_url: str) -> list[Order]:
-    engine = create_async_engine(database_url)
-    async with make_sessionmaker(engine)() as db:
-        found = list((await db.execute(select(Order))).scalars())
-    await engine.dispose()
-    return found
-
-
 async def test_reconnect_on_promise_through_telegram(mila: Mila, fake_telegram: FakeTelegram) -> None:
     fake = fake_telegram
-    await seed(mila.database_url)
+    await seed_database(mila.database_url, "rs")
     petar = fake.user(640000001, first_name="Petar", language_code="sr")
 
     mark = len(fake.calls)
@@ -59,7 +37,7 @@ async def test_reconnect_on_promise_through_telegram(mila: Mila, fake_telegram: 
 
 async def test_a_contact_that_is_not_the_senders_gets_a_code(mila: Mila, fake_telegram: FakeTelegram) -> None:
     fake = fake_telegram
-    await seed(mila.database_url)
+    await seed_database(mila.database_url, "rs")
     someone = fake.user(640000002, language_code="sr")
     mark = len(fake.calls)
     await choose_serbian(fake, someone)

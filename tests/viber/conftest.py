@@ -4,8 +4,10 @@ server, the Viber API replaced by `FakeViberApi`, and Viber users who post signe
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,15 +18,87 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import App, build_app
-from bot.channels.viber import WEBHOOK_PATH, ViberChannel, ViberClient
+from bot.channels.viber import EVENT_TYPES, WEBHOOK_PATH, ViberChannel, ViberClient
 from bot.config import ViberSettings
 from bot.core.router import Router
+from bot.db.models import ChannelUser
 from tests.conftest import AppFactory, make_settings
 from tests.fakes.viber_api import FakeViberApi, ViberUser
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 BOT_NAME = "mts Srbija · Mila asistent"  # 26 characters: close to Viber's 28
 _ids = itertools.count(1)
+# The sample callbacks of the shared platform reference, one JSON object per line, exactly as Viber posts them.
+SAMPLES = [
+    json.loads(line)
+    for line in (Path(__file__).parent.parent / "fixtures" / "viber" / "callbacks.jsonl").read_text().splitlines()
+    if line.strip()
+]
+SAMPLE_USER = "01234567890A="  # the sender of the samples' conversation_started, subscribed and message
+SAMPLE_LEAVER = "3SQNc4FPUQmysaM/AQEhXg=="  # the one who unsubscribes
+
+
+def sample(event: str) -> dict[str, Any]:
+    return next(s for s in SAMPLES if s["event"] == event)
+
+
+ChannelUserLookup = Callable[[str], Awaitable[ChannelUser | None]]
+
+
+async def post_every_sample(user: ViberUser, *, redis: Redis, prefix: str, channel_user: ChannelUserLookup) -> None:
+    """Post each sample callback as recorded (signed with the bot's token) and check that it got 200 and its effect;
+    `prefix` is the bot's Redis prefix, `channel_user` reads a chat user's row from the bot's database."""
+    api = user.api
+    sends = len(api.send_calls())
+    assert {s["event"] for s in SAMPLES} == {"webhook", *EVENT_TYPES, "message"}
+    for callback in SAMPLES:
+        status, answer = await user.post(callback)
+        event = callback["event"]
+        assert status == 200, event
+        if event == "webhook":
+            assert answer == b"" and len(api.send_calls()) == sends
+        elif event == "conversation_started":
+            welcome = json.loads(answer)
+            assert "receiver" not in welcome and welcome["sender"]["name"] == BOT_NAME
+            assert "Izaberite jezik" in welcome["text"]  # "en" is not offered: the profile's default language
+            labels = [b["Text"] for b in welcome["keyboard"]["Buttons"]]
+            assert labels == ["Srpski (latinica)", "Српски (ћирилица)", "Türkmençe"]
+        elif event == "subscribed":
+            row = await channel_user(SAMPLE_USER)
+            assert row is not None and not row.unreachable
+        elif event == "unsubscribed":
+            row = await channel_user(SAMPLE_LEAVER)
+            assert row is not None and row.unreachable
+        elif event == "message":
+            (reply,) = api.messages(SAMPLE_USER)
+            assert "Izaberite jezik" in reply["text"]  # a first message before choosing a language: the choice
+        else:  # delivered, seen, failed: kept for broadcasts
+            token, user_id = callback["message_token"], callback["user_id"]
+            kept = await redis.hgetall(f"{prefix}viber:receipt:{token}")
+            assert kept[f"{event}:{user_id}".encode()] == str(callback["timestamp"]).encode()
+    assert len(api.send_calls()) == sends + 1  # only the text message was answered through the API
+
+
+async def turkmen_service_list(ayna: ViberUser) -> None:
+    """Aýna (demo subscriber 8100001, MTS Türkmenistan) opens the chat in Turkmen, identifies herself with her
+    number and code word, pages through the service list and turns MMS on; the bot's last answer names the order."""
+    await ayna.open()
+    ayna.expect("Salam! Men Mila", "Dili saýlaň.")
+    assert ayna.labels()[0] == "✓ Türkmençe"  # pre-selected from the Viber app's language
+    await ayna.press("Türkmençe")
+    await ayna.press("Ýok, sag boluň")  # no tariff news
+    ayna.expect("Size nähili kömek edip bilerin?")
+    await ayna.press("Hyzmatlary birikdirmek we öçürmek")
+    await ayna.press("Telefon belgisi we kod sözi")
+    await ayna.say("+993 65 123456")
+    ayna.expect("kod sözüňizi")
+    await ayna.say("Gülälek")
+    ayna.expect("Sag boluň, Aýna!", "(1/2 sahypa)")
+    assert len(ayna.keyboard()) == 8 + 2  # eight services, "next", the menu
+    await ayna.press("Indiki ▶")
+    ayna.expect("(2/2 sahypa)", "MMS")
+    await ayna.press("MMS")
+    await ayna.press("Hawa, birikdir")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from bot.core.turn import Turn
 from bot.db.models import Order
 from bot.services.demo import seed_demo
 from handlers import build_router
-from tests.viber.conftest import ViberFactory
+from tests.viber.conftest import ViberFactory, turkmen_service_list
 
 
 async def test_a_conversation_in_serbian(make_viber: ViberFactory) -> None:
@@ -247,19 +247,7 @@ async def test_the_service_list_pages_on_a_viber_keyboard(make_viber: ViberFacto
         await seed_demo(db, viber.app.deps.profile, viber.app.settings.security.key())
         await db.commit()
     ayna = viber.user(language="tk")
-    await ayna.open()
-    await ayna.press("Türkmençe")
-    await ayna.press("Ýok, sag boluň")
-    await ayna.press("Hyzmatlary birikdirmek we öçürmek")
-    await ayna.press("Telefon belgisi we kod sözi")
-    await ayna.say("+993 65 123456")
-    await ayna.say("Gülälek")
-    ayna.expect("Sag boluň, Aýna!", "(1/2 sahypa)")
-    assert len(ayna.keyboard()) == 8 + 2  # eight services, "next", the menu
-    await ayna.press("Indiki ▶")
-    ayna.expect("(2/2 sahypa)", "MMS")
-    await ayna.press("MMS")
-    await ayna.press("Hawa, birikdir")
+    await turkmen_service_list(ayna)
     async with viber.app.deps.sessionmaker() as db:
         order = (await db.execute(select(Order))).scalar_one()
     ayna.expect(order.number)

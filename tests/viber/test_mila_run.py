@@ -1,80 +1,247 @@
-"""`mila run` serving Viber, as an operator runs it: a subprocess, the fake Viber API, signed callbacks."""
+"""`mila run` serving Viber, as an operator runs it: a subprocess per profile against the fake Viber API and a fake
+SMS gateway, with demo subscribers in its database, and Viber users who post signed callbacks to it.
+
+Starting the process costs seconds, so each profile's process is started once for this module and serves every
+test's users (each test has users of its own)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
+import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
 
 from bot.channels.viber import WEBHOOK_PATH
-from tests.conftest import REDIS_URL
+from bot.db.migrate import upgrade_async
+from bot.db.models import ChannelUser
+from tests.conftest import REDIS_URL, own_redis_prefix
+from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.viber_api import FakeViberApi, ViberUser
-from tests.telegram.service import free_port
-from tests.viber.conftest import BOT_NAME, TOKEN
+from tests.helpers import seed_database
+from tests.service import channel_user, free_port, mila_env, orders, spawn_mila, stop_mila
+from tests.viber.conftest import BOT_NAME, TOKEN, post_every_sample, turkmen_service_list
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+module_fixture = pytest_asyncio.fixture(scope="module", loop_scope="module")
 
 
-@pytest.fixture
-async def mila_on_viber(
-    viber_api: FakeViberApi, sqlite_url: str, redis_prefix: str, tmp_path: Path
-) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+@dataclass
+class MilaOnViber:
+    """One `mila run` process with its Viber webhook registered."""
+
+    process: asyncio.subprocess.Process
+    url: str
+    database_url: str
+    redis_prefix: str
+    log_path: Path
+    api: FakeViberApi
+    http: aiohttp.ClientSession
+
+    @property
+    def webhook_url(self) -> str:
+        return self.url + WEBHOOK_PATH
+
+    def user(self, user_id: str, *, language: str = "sr", auth_token: str | None = None) -> ViberUser:
+        return ViberUser(self.api, self.webhook_url, self.http, user_id, language=language, auth_token=auth_token)
+
+    async def channel_user(self, external_id: str) -> ChannelUser | None:
+        return await channel_user(self.database_url, "viber", external_id)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@asynccontextmanager
+async def mila_on_viber(profile: str, directory: Path, api: FakeViberApi, **env: str) -> AsyncIterator[MilaOnViber]:
+    """`mila run` on Viber with the profile's demo subscribers; it must exit with 0 on SIGTERM at the end."""
+    database_url = f"sqlite+aiosqlite:///{directory / 'mila.sqlite3'}"
+    await upgrade_async(database_url)
+    await seed_database(database_url, profile)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_"))}
-    env.update(
-        VIBER_AUTH_TOKEN=TOKEN,
-        VIBER_API_BASE=viber_api.url,
-        VIBER_WEBHOOK_URL=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-        VIBER_BOT_NAME=BOT_NAME,
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=redis_prefix,
-        DATABASE_URL=sqlite_url,
-        HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(port),
-        MILA_PROFILE="rs",
-    )
-    log = (tmp_path / "mila.log").open("ab")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
-    )
-    log.close()
-    deadline = time.monotonic() + 60
-    while viber_api.webhook_url is None:  # Viber is told the webhook only once mila listens, and calls it at once
-        assert process.returncode is None, (tmp_path / "mila.log").read_text()
-        assert time.monotonic() < deadline, "mila run did not register its Viber webhook"
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", process
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 60)
+    webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    async with own_redis_prefix() as prefix, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        environment = mila_env(
+            database_url=database_url, redis_prefix=prefix, port=port, profile=profile, VIBER_AUTH_TOKEN=TOKEN,
+            VIBER_API_BASE=api.url, VIBER_WEBHOOK_URL=webhook_url, VIBER_BOT_NAME=BOT_NAME, **env,
+        )  # fmt: skip
+        process = await spawn_mila(environment, directory / "mila.log")
+        mila = MilaOnViber(process, f"http://127.0.0.1:{port}", database_url, prefix, directory / "mila.log", api, http)
+        try:
+            deadline = time.monotonic() + 60
+            # Viber is told the webhook only once mila listens, and calls it at once with a signed check.
+            while not any(c.endpoint == "set_webhook" and c.body.get("url") == webhook_url and c.status == 0
+                          for c in api.calls):  # fmt: skip
+                assert process.returncode is None, mila.logs()
+                assert time.monotonic() < deadline, f"mila run did not register its Viber webhook:\n{mila.logs()}"
+                await asyncio.sleep(0.05)
+            yield mila
+        finally:
+            code = await stop_mila(process)
+        assert code == 0, f"mila run exited with {code} after SIGTERM:\n{mila.logs()[-4000:]}"
 
 
-async def test_a_conversation_through_mila_run(
-    mila_on_viber: tuple[str, asyncio.subprocess.Process], viber_api: FakeViberApi
+@module_fixture
+async def fake_viber() -> AsyncIterator[FakeViberApi]:
+    api = FakeViberApi(TOKEN)
+    await api.start()
+    yield api
+    await api.close()
+    assert api.problems == [], "the bot sent what Viber would refuse"
+
+
+@module_fixture
+async def sms_gateway() -> AsyncIterator[FakeSmsGateway]:
+    gateway = FakeSmsGateway()
+    await gateway.start()
+    yield gateway
+    await gateway.close()
+
+
+@module_fixture
+async def mila_rs(
+    fake_viber: FakeViberApi, sms_gateway: FakeSmsGateway, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MilaOnViber]:
+    env = {"SMS_GATEWAY_URL": sms_gateway.url, "SMS_GATEWAY_TOKEN": sms_gateway.token}
+    async with mila_on_viber("rs", tmp_path_factory.mktemp("mila-rs"), fake_viber, **env) as mila:
+        yield mila
+
+
+@module_fixture
+async def mila_tm(fake_viber: FakeViberApi, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MilaOnViber]:
+    async with mila_on_viber("tm", tmp_path_factory.mktemp("mila-tm"), fake_viber) as mila:
+        yield mila
+
+
+async def start_in_serbian(user: ViberUser) -> None:
+    """Open the chat, choose Serbian, no tariff news: the main menu."""
+    assert await user.open() == 200
+    user.expect("Zdravo! Ja sam Mila", "Izaberite jezik")
+    assert await user.press("Srpski (latinica)") == 200
+    user.expect("Želite li da ovde dobijate novosti o tarifama i ponudama?")
+    assert await user.press("Ne, hvala") == 200
+    user.expect("Kako mogu da vam pomognem?")
+
+
+async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber) -> None:
+    petar = mila_rs.user("runPetar1Ab+/cD==")
+    await start_in_serbian(petar)
+
+    await petar.press("Uključenje na reč")
+    petar.expect("Kako želite da se identifikujete?")
+    await petar.press("Brojem telefona")
+    petar.expect("Podelite svoj broj dugmetom ispod")
+    [share] = [b for b in petar.keyboard() if b["ActionType"] == "share-phone"]
+    assert share["Text"] == "📱 Podeli moj broj" and petar.replies[-1]["min_api_version"] == 3
+    assert await petar.share_phone("381641234567") == 200  # Viber's share-phone button: his own number, no +
+    petar.expect("Hvala, Petar! Identifikovani ste.", "Odaberi račun")
+
+    await petar.press("1234567/1")
+    petar.expect("Dug: 2.340,50 RSD", "Da li želite uključenje na reč?")
+    await petar.press("DA")
+    petar.expect("Izdat je nalog za uključenje usluga (račun 1234567/1).")
+    [order] = [o for o in await orders(mila_rs.database_url) if o.kind == "reconnect_on_promise"]
+    petar.expect(order.number)
+
+
+async def test_a_contact_card_is_not_taken_for_the_users_own_number(
+    mila_rs: MilaOnViber, sms_gateway: FakeSmsGateway
 ) -> None:
-    base, process = mila_on_viber
-    assert viber_api.webhook_url == base + WEBHOOK_PATH
-    async with aiohttp.ClientSession() as http:
-        ana = ViberUser(viber_api, base + WEBHOOK_PATH, http, "runAna01Ab+/cD==", language="sr")
-        assert await ana.open() == 200
-        ana.expect("Zdravo! Ja sam Mila", "Izaberite jezik")
-        assert await ana.press("Srpski (latinica)") == 200
-        ana.expect("Želite li da ovde dobijate novosti o tarifama i ponudama?")
-        assert await ana.press("Ne, hvala") == 200
-        ana.expect("Kako mogu da vam pomognem?")
-        assert await ana.press("❓ Pomoć") == 200
-        ana.expect("/menu")
+    """Viber sends a card from the address book exactly as it sends the share-phone button's contact: only a
+    contact that answers the share-phone keyboard counts as the user's own number; any other one gets a code."""
+    jelena = mila_rs.user("runJelena1b+/cD==")
+    await start_in_serbian(jelena)
+    await jelena.press("Uključenje na reč")
+    await jelena.press("Brojem telefona")
+    await jelena.say("moj broj")  # not a number: the answer has no share-phone button
+    jelena.expect("To ne liči na broj telefona.")
+    assert all(b["ActionType"] != "share-phone" for b in jelena.keyboard())
 
-        forged = ViberUser(viber_api, base + WEBHOOK_PATH, http, "runEve01Ab+/cD==", auth_token="not-the-token")
-        assert await forged.say("meni") == 403
-        assert viber_api.messages(forged.id) == []
+    sms_sent = len(sms_gateway.sent)
+    assert await jelena.send_contact_card("+381 65 2345678", name="Jelena") == 200
+    jelena.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.")
+    assert "Identifikovani ste" not in jelena.text
+    await jelena.say(await sms_gateway.code("+381652345678", since=sms_sent))
+    jelena.expect("Identifikovani ste.")
+    assert "381652345678" not in mila_rs.logs() and "65 2345678" not in mila_rs.logs()  # no phone number logged
 
-        async with http.get(base + "/healthz") as response:
-            assert response.status == 200
-    process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(process.wait(), 60) == 0
+
+async def test_a_duplicate_message_token_is_processed_once(mila_rs: MilaOnViber) -> None:
+    marko = mila_rs.user("runMarko1Ab+/cD==")
+    await start_in_serbian(marko)
+    help_pressed = marko.button_callback("❓ Pomoć")
+    assert (await marko.post(help_pressed))[0] == 200
+    marko.expect("/menu")
+    assert (await marko.post(help_pressed))[0] == 200  # Viber delivers it again: answered, not run again
+    assert marko.replies == []
+    assert sum("/menu" in m.get("text", "") for m in mila_rs.api.messages(marko.id)) == 1
+
+
+async def test_status_12_then_success_the_reply_arrives_once(mila_rs: MilaOnViber) -> None:
+    milica = mila_rs.user("runMilica1b+/cD==")
+    await start_in_serbian(milica)
+    help_pressed = milica.button_callback("❓ Pomoć")
+    mila_rs.api.answer(12, times=4)  # "too many requests" for longer than mila's own retries
+    status, _ = await milica.post(help_pressed)
+    assert status == 503 and milica.replies == []  # not 2xx: Viber will bring the callback back
+    status, _ = await milica.post(help_pressed)  # Viber's re-delivery; now the API takes messages again
+    assert status == 200
+    milica.expect("/menu")
+    assert sum("/menu" in m.get("text", "") for m in mila_rs.api.messages(milica.id)) == 1
+    assert (await milica.post(help_pressed))[0] == 200 and milica.replies == []
+
+
+async def test_an_unsubscribed_user_is_unreachable_and_gets_nothing_more(mila_rs: MilaOnViber) -> None:
+    nikola = mila_rs.user("runNikola1b+/cD==")
+    await start_in_serbian(nikola)
+    help_pressed = nikola.button_callback("❓ Pomoć")
+    assert (await nikola.post(help_pressed))[0] == 200
+    sent = len(mila_rs.api.send_calls())
+
+    assert await nikola.unsubscribe() == 200
+    row = await mila_rs.channel_user(nikola.id)
+    assert row is not None and row.unreachable
+    assert (await nikola.post(help_pressed))[0] == 200  # a late re-delivery of what came before
+    receipt = {"event": "seen", "timestamp": int(time.time() * 1000), "message_token": 5_500_000_999_000_000_001,
+               "user_id": nikola.id}  # fmt: skip
+    assert (await nikola.post(receipt))[0] == 200
+    assert len(mila_rs.api.send_calls()) == sent  # nothing was sent to anyone
+    row = await mila_rs.channel_user(nikola.id)
+    assert row is not None and row.unreachable
+
+
+async def test_every_sample_callback_of_the_reference(mila_rs: MilaOnViber) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await post_every_sample(
+            mila_rs.user("sampleUser0001=="), redis=redis, prefix=mila_rs.redis_prefix,
+            channel_user=mila_rs.channel_user,
+        )  # fmt: skip
+    finally:
+        await redis.aclose()
+
+
+async def test_a_forged_signature_is_refused_and_health_is_reported(mila_rs: MilaOnViber) -> None:
+    forged = mila_rs.user("runEve01Ab+/cD==", auth_token="not-the-token")
+    assert await forged.say("meni") == 403
+    assert await forged.open() == 403 and forged.welcome is None
+    assert mila_rs.api.messages(forged.id) == []
+    assert await mila_rs.channel_user(forged.id) is None
+    async with mila_rs.http.get(mila_rs.url + "/healthz") as response:
+        assert response.status == 200 and json.loads(await response.read()) == {"redis": "ok", "database": "ok"}
+
+
+async def test_the_service_list_in_turkmen(mila_tm: MilaOnViber) -> None:
+    ayna = mila_tm.user("runAyna01b+/cD==", language="tk")
+    await turkmen_service_list(ayna)
+    [order] = await orders(mila_tm.database_url)
+    assert order.kind == "service_on" and order.payload == {"service": "mms"}
+    ayna.expect(order.number)
+    assert all(m["sender"]["name"] == BOT_NAME for m in mila_tm.api.messages(ayna.id))
