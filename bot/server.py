@@ -44,7 +44,7 @@ def build_channels(app: App, metrics: Metrics) -> list[Channel]:
     if viber_token is not None and viber_token.get_secret_value():
         from bot.channels.viber import ViberChannel
 
-        channels.append(ViberChannel.from_app(app))
+        channels.append(ViberChannel.from_app(app, metrics=metrics))
     return channels
 
 

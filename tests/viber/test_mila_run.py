@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -236,6 +237,10 @@ async def test_a_forged_signature_is_refused_and_health_is_reported(mila_rs: Mil
     assert await mila_rs.channel_user(forged.id) is None
     async with mila_rs.http.get(mila_rs.url + "/healthz") as response:
         assert response.status == 200 and json.loads(await response.read()) == {"redis": "ok", "database": "ok"}
+    async with mila_rs.http.get(mila_rs.url + "/metrics") as response:
+        metrics = (await response.read()).decode()
+    rejected = re.search(r'mila_updates_total\{channel="viber",outcome="rejected"\} (\S+)', metrics)
+    assert rejected is not None and float(rejected.group(1)) >= 2, "the forged callbacks are counted"
 
 
 async def test_the_service_list_in_turkmen(mila_tm: MilaOnViber) -> None:

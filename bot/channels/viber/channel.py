@@ -55,6 +55,7 @@ from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Document, Picture, Reply, Text, Typing
 from bot.core.session import Session, SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
+from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
 from bot.services.phones import BadPhone, normalize_phone
 from bot.services.users import UserDirectory
 
@@ -134,6 +135,7 @@ class ViberChannel:
         redis_prefix: str,
         client: ViberClient | None = None,
         on_receipt: ReceiptHook | None = None,
+        metrics: Metrics | None = None,
         documents: DocumentStore | None = None,
         dedupe_ttl_seconds: int = 24 * 3600,
         claim_ttl_seconds: int = 120,
@@ -148,6 +150,7 @@ class ViberChannel:
         self.client = client or ViberClient(self._token, settings.api_base)
         self.sender = Sender(settings.bot_name, settings.bot_avatar)
         self.on_receipt = on_receipt
+        self.metrics = metrics
         self.documents = documents
         self.dedupe_ttl = dedupe_ttl_seconds
         self.claim_ttl = claim_ttl_seconds
@@ -190,7 +193,19 @@ class ViberChannel:
         await self.client.close()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """POST /webhook/viber."""
+        """POST /webhook/viber, counted in `/metrics` like Telegram's updates."""
+        started = time.perf_counter()
+        response = await self._respond(request)
+        if self.metrics is not None:
+            outcome = response.get(OUTCOME)
+            if outcome is None:
+                outcome = REJECTED if response.status in (400, 403) else FAILED if response.status >= 500 else HANDLED
+            self.metrics.updates.labels(CHANNEL, outcome).inc()
+            if outcome == HANDLED:
+                self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
+        return response
+
+    async def _respond(self, request: web.Request) -> web.Response:
         body = await request.read()
         if not verify(body, request.headers.get(SIGNATURE_HEADER), self._token):
             log.warning("viber callback refused: missing or wrong signature")
@@ -205,9 +220,9 @@ class ViberChannel:
         event = data.get("event")
         if event not in EVENT_TYPE_TO_CLASS:
             log.warning("viber callback of an unknown event type ignored", extra={"event": str(event)[:32]})
-            return web.Response(status=200)
+            return _answered(IGNORED)
         if event == "webhook":
-            return web.Response(status=200)
+            return _answered(IGNORED)
         try:
             parsed = _parse(data)
         except Exception:  # the SDK raises bare exceptions and KeyErrors for malformed callbacks
@@ -238,7 +253,7 @@ class ViberChannel:
             if state == "busy":
                 return web.Response(status=503)  # the same callback is being processed right now
             if state == "done":
-                return web.Response(status=200)
+                return _answered(DUPLICATE)
             if state == "pending" and stored.startswith(b"{"):
                 # A welcome already answered, asked for again (our 200 did not reach Viber): the same welcome.
                 await self._mark(key, stored.decode())
@@ -486,6 +501,15 @@ class ViberChannel:
         again (the language they chose is kept in the database)."""
         with contextlib.suppress(RedisError):
             await self.redis.delete(self.engine.deps.sessions.key(user, "session"))
+
+
+OUTCOME = web.ResponseKey("mila.outcome", str)  # what a response stands for in `/metrics`, beyond its status
+
+
+def _answered(outcome: str) -> web.Response:
+    response = web.Response(status=200)
+    response[OUTCOME] = outcome
+    return response
 
 
 # --- parsing helpers ----------------------------------------------------------------------------------------------
