@@ -548,3 +548,33 @@ async def test_rs_puk_after_a_fresh_identification(
     chat.expect(which)
     await chat.press("1234567/1")
     chat.expect(shown)
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "typed", "login", "shown"),
+    [
+        ("tm", "Türkmençe", "hasabym", ("+993 65 123456", "Gülälek"), "8100001/1 · mobil telefon · +993 65 •••• 56"),
+        ("tm", "Türkmençe", "balans", ("+993 65 123456", "Gülälek"), "Bergi: 0,00 TMT; Nyrh meýilnamasy: Standart"),
+        ("rs", "Srpski", "stanje računa", ("+381652345678",), "2345678/1 · mobilna telefonija · +381 65 ••• •• 78"),
+        ("rs", "Српски", "/racun", ("+381652345678",), "2345678/2 · телевизија"),
+    ],
+)
+async def test_my_account_typed_carries_on_after_identification(
+    make_app: AppFactory, profile: str, language: str, typed: str, login: tuple[str, ...], shown: str
+) -> None:
+    app = await seeded(make_app, profile)
+    chat = Chat(app.engine)
+    await chat.first_contact(language)
+    await chat.say(typed)
+    if profile == "rs":
+        chat.expect(
+            "Како желите да се идентификујете?" if language == "Српски" else "Kako želite da se identifikujete?"
+        )
+        await chat.press_payload("idm:phone")
+        await chat.share_phone(login[0], own=True)
+    else:
+        chat.expect("Dowam etmek üçin Siziň kimdigiňizi bilmeli.")
+        await chat.press("Telefon belgisi we kod sözi")
+        await chat.say(login[0])
+        await chat.say(login[1])
+    chat.expect(shown)  # the accounts it asked for, not the main menu
