@@ -239,6 +239,7 @@ async def test_rs_invoice_for_advance_payment_as_a_pdf(make_app: AppFactory) -> 
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381641234567")
     await chat.press("Račun za avansno plaćanje")
+    chat.expect("Za koji račun želite da uplatite avans?")
     await chat.press("1234567/1")
     chat.expect("Koliko želite da uplatite unapred za 1234567/1? Upišite iznos u valuti RSD.")
     await chat.say("puno")
