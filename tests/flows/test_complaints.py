@@ -387,3 +387,52 @@ async def test_other_ways_to_reach_us(make_app: AppFactory, profile: str, langua
     await chat.press("📮")
     chat.expect(*expected)
     chat.expect_buttons("✍")  # and straight on to a new request
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "category", "words_first", "then_attach"),
+    [
+        pytest.param(
+            "rs",
+            "Srpski",
+            "Usluge mobilne mreže",
+            "Prvo opišite svoj prigovor ili zahtev rečima; fotografiju ili fajl možete da pošaljete odmah posle toga.",
+            "Ako imate fotografiju ili fajl koji pokazuje problem",
+            id="rs-sr",
+        ),
+        pytest.param(
+            "tm",
+            "Türkmençe",
+            "Mobil aragatnaşyk",
+            "Ilki bilen arzyňyzy ýa-da sorag-teklibiňizi sözler bilen beýan ediň; suraty ýa-da faýly şondan soň "
+            "iberip bilersiňiz.",
+            "Meseläni görkezýän suratyňyz ýa-da faýlyňyz",
+            id="tm-tk",
+        ),
+    ],
+)
+async def test_a_photo_before_the_description_keeps_the_request(
+    make_app: AppFactory, profile: str, language: str, category: str, words_first: str, then_attach: str
+) -> None:
+    app = await seeded(make_app, profile)
+    if profile == "rs":
+        chat = await identified_rs(app, language)
+        await chat.press_payload("cnew")
+        await chat.press_payload("idm:phone")
+        await chat.share_phone("+381652345678", own=True)
+    else:
+        chat = await identified_tm(app, "+993 65 123456", "Gülälek", language)
+    await chat.press(category)
+    await chat.send_photo("kvar.jpg")  # the picture first, as people do
+    chat.expect(words_first)
+    await chat.send_sticker()
+    chat.expect(words_first)
+    await chat.say("Nema signala / Signal ýok.")  # the request is still being written
+    chat.expect(then_attach)
+    await chat.send_sticker()
+    chat.expect_buttons("📨")  # still asking for the attachment
+    await chat.send_photo("kvar.jpg")
+    reference = reference_in(chat.text)
+    async with app.deps.sessionmaker() as db:
+        ticket = (await db.execute(select(Ticket).where(Ticket.reference == reference))).scalar_one()
+    assert ticket.description == "Nema signala / Signal ýok."
