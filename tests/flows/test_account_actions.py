@@ -343,7 +343,7 @@ def local_date_in(app: App, days: int) -> date:
             [
                 "Siziň hasaplaryňyz:",
                 "• 8100002/1 · mobil telefon · +993 61 •••• 67 · işjeň",
-                "Bergi: 12,40 TMT; Nyrh meýilnamasy: Ýeňil",
+                "Bergi: 12,40 TMT; Nyrhnama: Ýeňil",
                 "• 8100002/2 · mobil telefon · +993 61 •••• 68 · wagtlaýyn togtadylan",
             ],
             "Möçber nämelerden ybarat",
@@ -555,7 +555,7 @@ async def test_rs_puk_after_a_fresh_identification(
     ("profile", "language", "typed", "login", "shown"),
     [
         ("tm", "Türkmençe", "hasabym", ("+993 65 123456", "Gülälek"), "8100001/1 · mobil telefon · +993 65 •••• 56"),
-        ("tm", "Türkmençe", "balans", ("+993 65 123456", "Gülälek"), "Bergi: 0,00 TMT; Nyrh meýilnamasy: Standart"),
+        ("tm", "Türkmençe", "balans", ("+993 65 123456", "Gülälek"), "Bergi: 0,00 TMT; Nyrhnama: Standart"),
         ("rs", "Srpski", "stanje računa", ("+381652345678",), "2345678/1 · mobilna telefonija · +381 65 ••• •• 78"),
         ("rs", "Српски", "/racun", ("+381652345678",), "2345678/2 · телевизија"),
     ],
