@@ -281,6 +281,9 @@ async def test_tm_invoice_has_every_turkmen_letter(make_app: AppFactory) -> None
     chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün")
     await chat.press("Öňünden töleg üçin hasap")
     await chat.press("8100006/1")
+    chat.expect("8100006/1 üçin öňünden näçe tölemek isleýärsiňiz? Möçberi TMT bilen ýazyň.")
+    await chat.say("köp")  # the example is written the Turkmen way, as the limits are
+    chat.expect("0,01 TMT bilen 1 000 000,00 TMT aralygynda möçber ýazyň, meselem 25 ýa-da 1 500,50.")
     await chat.say("25")
     chat.expect("Ine, 8100006/1 üçin öňünden töleg hasaby: 25,00 TMT.")
     _name, text = pdf_text(chat)
