@@ -300,13 +300,11 @@ async def test_tm_invoice_has_every_turkmen_letter(make_app: AppFactory) -> None
 
 
 # --- every entry in both profiles ------------------------------------------------------------------------------------
-async def identified(app: App, login: tuple[str, ...], language: str, user: UserRef | None = None) -> Chat:
+async def identified(app: App, login: tuple[str, ...], language: str) -> Chat:
     """rs: the number the messenger vouches for; tm: the number and the code word."""
     if len(login) == 1:
-        chat = await rs_identified(app, login[0], language)
-    else:
-        chat = await tm_identified(app, login[0], login[1], language, user)
-    return chat
+        return await rs_identified(app, login[0], language)
+    return await tm_identified(app, login[0], login[1], language)
 
 
 async def set_status(app: App, number: str, **values: str) -> None:
