@@ -106,8 +106,16 @@ def _category(turn: Turn, code: str) -> ComplaintCategory:
     return category
 
 
-@router.state(TEXT_STATE, free_text=True)
+@router.state(TEXT_STATE, accepts=(Kind.TEXT, Kind.ATTACHMENT, Kind.UNSUPPORTED), free_text=True)
 async def description_given(turn: Turn) -> None:
+    if turn.incoming.kind is not Kind.TEXT:  # a picture sent first: the request being written is kept
+        turn.say(
+            turn._(
+                "Please first describe your complaint or request in words; you can send a photo or a file right after."
+            ),
+            [[_cancel(turn)]],
+        )
+        return
     text = turn.incoming.text.strip()
     limit = _rules(turn).max_length
     if len(text) > limit:
@@ -126,7 +134,7 @@ async def description_given(turn: Turn) -> None:
     )
 
 
-@router.state(ATTACH_STATE, accepts=(Kind.TEXT, Kind.ATTACHMENT))
+@router.state(ATTACH_STATE, accepts=(Kind.TEXT, Kind.ATTACHMENT, Kind.UNSUPPORTED))
 async def attachment_given(turn: Turn) -> None:
     if turn.incoming.kind is Kind.ATTACHMENT and turn.incoming.attachment is not None:
         await _file(turn)

@@ -67,6 +67,9 @@ class Engine:
         self.deps = deps
         self.router = router
         self.keywords = self._keyword_table()
+        # A typed keyword or command runs the same handler as a button; with the button's payload, a flow that asks
+        # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
+        self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
 
     def _keyword_table(self) -> dict[str, str]:
         """Folded typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
@@ -203,6 +206,7 @@ class Engine:
             if handler is None:
                 await self._notice_and_menu(turn, UNKNOWN_COMMAND, command="/" + command[:32])
             else:
+                turn.payload = self.payload_of.get(id(handler), "")
                 await handler(turn)
             return
         folded = fold(text)
@@ -213,7 +217,9 @@ class Engine:
             return
         intent = self.keywords.get(folded)
         if intent is not None:
-            await self.router.intents[intent].handler(turn)
+            handler = self.router.intents[intent].handler
+            turn.payload = self.payload_of.get(id(handler), "")
+            await handler(turn)
             return
         if spec is not None and Kind.TEXT in spec.accepts:
             await spec.handler(turn)

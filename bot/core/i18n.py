@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from bot.core.text import latin_to_cyrillic
@@ -102,8 +102,9 @@ class Translator:
         return format_date(value, format="long", locale=self.language.babel_locale)
 
     def datetime(self, value: dt.datetime, tz: ZoneInfo) -> str:
-        text: str = format_datetime(value.astimezone(tz), format="d. MMMM y. HH:mm", locale=self.language.babel_locale)
-        return text
+        """The language's own long date and the time: `29. novembar 2026. 19:58`, `30 noýabr 2026 00:58`."""
+        local = value.astimezone(tz)
+        return f"{self.date(local, tz)} {local.strftime('%H:%M')}"
 
     def time(self, value: dt.datetime, tz: ZoneInfo) -> str:
         return value.astimezone(tz).strftime("%H:%M")

@@ -44,7 +44,7 @@ _KEEP_LATIN = re.compile(
       | [\w.+-]+@[\w-]+(?:\.[\w-]+)+     # e-mail addresses
       | (?:https?://|www\.)\S+           # links
       | (?<![\w])/[a-z_]+                 # bot commands
-      | \b(?:mts|MTS|SMS|MMS|GPRS|PIN|PUK|BOX|TV|IVR|AntiAON|Viber|Telegram|RSD|TMT|E\.164|[Ee]-mail|OK)\b
+      | \b(?:mts|MTS|SMS|MMS|GPRS|PIN|PUK|SIM|BOX|TV|IVR|AntiAON|Viber|Telegram|RSD|TMT|E\.164|[Ee]-mail|OK)\b
     )""",
     re.VERBOSE,
 )

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
@@ -237,6 +239,7 @@ async def test_rs_invoice_for_advance_payment_as_a_pdf(make_app: AppFactory) -> 
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381641234567")
     await chat.press("Račun za avansno plaćanje")
+    chat.expect("Za koji račun želite da uplatite avans?")
     await chat.press("1234567/1")
     chat.expect("Koliko želite da uplatite unapred za 1234567/1? Upišite iznos u valuti RSD.")
     await chat.say("puno")
@@ -278,6 +281,9 @@ async def test_tm_invoice_has_every_turkmen_letter(make_app: AppFactory) -> None
     chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün")
     await chat.press("Öňünden töleg üçin hasap")
     await chat.press("8100006/1")
+    chat.expect("8100006/1 üçin öňünden näçe tölemek isleýärsiňiz? Möçberi TMT bilen ýazyň.")
+    await chat.say("köp")  # the example is written the Turkmen way, as the limits are
+    chat.expect("0,01 TMT bilen 1 000 000,00 TMT aralygynda möçber ýazyň, meselem 25 ýa-da 1 500,50.")
     await chat.say("25")
     chat.expect("Ine, 8100006/1 üçin öňünden töleg hasaby: 25,00 TMT.")
     _name, text = pdf_text(chat)
@@ -291,3 +297,286 @@ async def test_tm_invoice_has_every_turkmen_letter(make_app: AppFactory) -> None
     ]
     for fragment in expected:
         assert fragment in text, (fragment, text)
+
+
+# --- every entry in both profiles ------------------------------------------------------------------------------------
+async def identified(app: App, login: tuple[str, ...], language: str) -> Chat:
+    """rs: the number the messenger vouches for; tm: the number and the code word."""
+    if len(login) == 1:
+        return await rs_identified(app, login[0], language)
+    return await tm_identified(app, login[0], login[1], language)
+
+
+async def set_status(app: App, number: str, **values: str) -> None:
+    async with app.deps.sessionmaker() as db:
+        await db.execute(update(Account).where(Account.number == number).values(**values))
+        await db.commit()
+
+
+def local_date_in(app: App, days: int) -> date:
+    zone = app.deps.profile.zone
+    return datetime.now(UTC).astimezone(zone).date() + timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "login", "overview", "composition_label", "composition", "absent"),
+    [
+        pytest.param(
+            "rs",
+            "Српски",
+            ("+381641234567",),
+            [
+                "Ваши рачуни:",
+                "• 1234567/1 · мобилна телефонија · +381 64 ••• •• 67 · искључена",
+                "Дуг: 2.340,50 RSD; Тарифа: Postpaid S",
+                "• 1234567/2 · фиксна телефонија · +381 11 ••• •• 89 · активна",
+                "Дуг: 0,00 RSD; Тарифа: Fiksni Standard",  # the operator's name of the plan,
+            ],
+            "Од чега се састоји износ",
+            ["1234567/1 (мобилна телефонија, тарифа Postpaid S): 2.340,50 RSD", "Укупно: 2.340,50 RSD"],
+            "1234567/2 (",
+            id="rs-sr-Cyrl",
+        ),
+        pytest.param(
+            "tm",
+            "Türkmençe",
+            ("+993 61 234567", "Ýyldyz"),
+            [
+                "Siziň hasaplaryňyz:",
+                "• 8100002/1 · mobil telefon · +993 61 •••• 67 · işjeň",
+                "Bergi: 12,40 TMT; Nyrhnama: Ýeňil",
+                "• 8100002/2 · mobil telefon · +993 61 •••• 68 · wagtlaýyn togtadylan",
+            ],
+            "Möçber nämelerden ybarat",
+            [
+                "Bergiňiziň möçberi her hasap boýunça tölenmedik möçberleriň jemidir:",
+                "8100002/1 (mobil telefon, nyrhnama Ýeňil): 12,40 TMT",
+                "Jemi: 12,40 TMT",
+            ],
+            "8100002/2 (",
+            id="tm-tk",
+        ),
+        pytest.param(
+            "tm",
+            "Srpski",
+            ("+993 62 556677", "Köpetdag"),
+            ["Vaši računi:", "8100005/2 · fiksna telefonija", "Dug: 3,75 TMT", "internet", "aktivna"],
+            "Od čega se sastoji iznos",
+            ["(fiksna telefonija, tarifa", "3,75 TMT", "Ukupno: 3,75 TMT"],
+            "8100005/1 (",
+            id="tm-sr",
+        ),
+    ],
+)
+async def test_account_information_and_what_makes_up_the_amount(
+    make_app: AppFactory,
+    profile: str,
+    language: str,
+    login: tuple[str, ...],
+    overview: list[str],
+    composition_label: str,
+    composition: list[str],
+    absent: str,
+) -> None:
+    app = await seeded(make_app, profile)
+    chat = await identified(app, login, language)
+    chat.expect(*overview)
+    await chat.press(composition_label)
+    chat.expect(*composition)
+    chat.expect_not(absent)  # an account that owes nothing is not part of the amount
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "login", "line", "button", "none_blocked", "done"),
+    [
+        pytest.param(
+            "tm",
+            "Türkmençe",
+            ("+993 65 123456", "Gülälek"),
+            "8100001/1",
+            "Belgini aktiw dällik blokdan açmak",
+            "Belgileriňiziň hiç biri aktiw dällik sebäpli bloklanmandyr.",
+            "8100001/1 blokdan açmak sargydyny berdim.",
+            id="tm-tk",
+        ),
+        pytest.param(
+            "tm",
+            "Српски",
+            ("+993 65 123456", "Gülälek"),
+            "8100001/1",
+            "Откључавање броја",
+            "Ниједна ваша линија није блокирана због неактивности.",
+            "Издала сам налог за откључавање 8100001/1.",
+            id="tm-sr-Cyrl",
+        ),
+    ],
+)
+async def test_unblock_after_inactivity_in_both_profiles(
+    make_app: AppFactory,
+    profile: str,
+    language: str,
+    login: tuple[str, ...],
+    line: str,
+    button: str,
+    none_blocked: str,
+    done: str,
+) -> None:
+    app = await seeded(make_app, profile)
+    chat = await identified(app, login, language)
+    await chat.press(button)
+    chat.expect(none_blocked)
+    await set_status(app, line, status="disconnected", disconnect_reason="inactivity")
+    await chat.press_payload("account")
+    await chat.press(button)
+    await chat.press(line)
+    chat.expect(done)
+    [order] = await orders(app)
+    assert order.kind == "unblock" and order.number == order_number(chat.text)
+
+
+async def test_rs_cyrillic_suspend_for_30_days_names_the_day_it_works_again(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678", "Српски")
+    await chat.press("Привремено искључење или укључење")
+    chat.expect("Коју линију желите привремено да искључите или поново укључите?")
+    await chat.press("2345678/1")
+    chat.expect("На колико дуго да привремено искључим 2345678/1?")
+    chat.expect_buttons("на 7 дана", "на 14 дана", "на 30 дана", "на 90 дана")
+    await chat.press("на 30 дана")
+    resume_on = local_date_in(app, 30)
+    chat.expect(
+        "Издала сам налог за привремено искључење 2345678/1. Поново ће радити "
+        f"{resume_on.day}. {CYRILLIC_MONTHS[resume_on.month - 1]} {resume_on.year}.",
+        "Број налога: N-",
+    )
+    [order] = await orders(app)
+    assert order.kind == "suspend" and order.payload["resume_on"] == resume_on.isoformat()
+
+
+CYRILLIC_MONTHS = [
+    "јануар",
+    "фебруар",
+    "март",
+    "април",
+    "мај",
+    "јун",
+    "јул",
+    "август",
+    "септембар",
+    "октобар",
+    "новембар",
+    "децембар",
+]
+
+
+async def test_tm_resume_a_suspended_line(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
+    await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
+    chat.expect("Haýsy belgini wagtlaýyn togtatmak ýa-da täzeden işletmek isleýärsiňiz?")
+    chat.expect_buttons("8100002/1 · mobil telefon · +993 61 •••• 67 · işjeň")
+    await chat.press("8100002/2")  # the suspended one: no period to choose, it works again
+    chat.expect("8100002/2 täzeden işlesin diýip sargyt berdim.", "Sargydyň belgisi: N-")
+    [order] = await orders(app)
+    assert order.kind == "resume" and order.number == order_number(chat.text)
+    await chat.press("Şahsy hasabym")  # and back to the accounts
+    chat.expect("Siziň hasaplaryňyz:")
+
+
+async def test_rs_favourite_number_typed_the_usual_way(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678", "Српски")
+    await chat.press("Омиљени број")
+    chat.expect("За коју линију желите да подесите или промените омиљени број?")
+    await chat.press("2345678/1")
+    chat.expect("Упишите омиљени број за 2345678/1, са позивним бројем.")
+    await chat.say("12")
+    chat.expect("То није исправан број телефона. Упишите га са позивним бројем.")
+    await chat.say("064 111 2233")
+    chat.expect("Издала сам налог да +381641112233 буде омиљени број за 2345678/1.", "Број налога: N-")
+    [order] = await orders(app)
+    assert order.kind == "favourite_number" and order.payload == {"number": "+381641112233"}
+
+
+async def test_tm_discount_package_once_for_a_double_tap(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
+    await chat.press("Ýeňillik paketi")
+    chat.expect("Ýeňillik paketini haýsy belgide işledeýin?")
+    chat.expect_buttons("8100002/1")
+    assert not any("8100002/2" in label for label in chat.labels)  # a suspended line gets no package
+    await chat.press("8100002/1")
+    chat.expect("8100002/1 üçin ýeňillik paketini işletmek sargydyny berdim.", "Sargydyň belgisi: N-")
+    first = order_number(chat.text)
+    await chat.press_payload(f"adisc:{(await account_ids(app))['8100002/1']}")
+    assert order_number(chat.text) == first and len(await orders(app)) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "instructions", "step_up", "which", "shown"),
+    [
+        pytest.param(
+            "Српски",
+            "Ако три пута погрешно унесете PIN, SIM картица се закључава.",
+            "За ово морам још једном да проверим да сте то ви.",
+            "За коју линију вам треба PUK код?",
+            "PUK код за 1234567/1: 40817263",
+            id="sr-Cyrl",
+        ),
+        pytest.param(
+            "Türkmençe",
+            "PIN kody üç gezek nädogry girizilse, SIM kart bloklanýar.",
+            "Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.",
+            "Haýsy belginiň PUK kody gerek?",
+            "1234567/1 üçin PUK kody: 40817263",
+            id="tk",
+        ),
+    ],
+)
+async def test_rs_puk_after_a_fresh_identification(
+    make_app: AppFactory, language: str, instructions: str, step_up: str, which: str, shown: str
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", language)
+    await chat.press("PIN")
+    chat.expect(instructions, "**05*PUK*")
+    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes after identification…
+        session.extra["id"]["at"] -= 11 * 60
+    await chat.press("PUK")
+    chat.expect(step_up)
+    chat.expect_not("40817263")
+    await chat.press_payload("idm:phone")
+    await chat.share_phone("+381641234567", own=True)
+    chat.expect(which)
+    await chat.press("1234567/1")
+    chat.expect(shown)
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "typed", "login", "shown"),
+    [
+        ("tm", "Türkmençe", "hasabym", ("+993 65 123456", "Gülälek"), "8100001/1 · mobil telefon · +993 65 •••• 56"),
+        ("tm", "Türkmençe", "balans", ("+993 65 123456", "Gülälek"), "Bergi: 0,00 TMT; Nyrhnama: Standart"),
+        ("rs", "Srpski", "stanje računa", ("+381652345678",), "2345678/1 · mobilna telefonija · +381 65 ••• •• 78"),
+        ("rs", "Српски", "/racun", ("+381652345678",), "2345678/2 · телевизија"),
+    ],
+)
+async def test_my_account_typed_carries_on_after_identification(
+    make_app: AppFactory, profile: str, language: str, typed: str, login: tuple[str, ...], shown: str
+) -> None:
+    app = await seeded(make_app, profile)
+    chat = Chat(app.engine)
+    await chat.first_contact(language)
+    await chat.say(typed)
+    if profile == "rs":
+        chat.expect(
+            "Како желите да се идентификујете?" if language == "Српски" else "Kako želite da se identifikujete?"
+        )
+        await chat.press_payload("idm:phone")
+        await chat.share_phone(login[0], own=True)
+    else:
+        chat.expect("Dowam etmek üçin Siziň kimdigiňizi bilmeli.")
+        await chat.press("Telefon belgisi we kod sözi")
+        await chat.say(login[0])
+        await chat.say(login[1])
+    chat.expect(shown)  # the accounts it asked for, not the main menu

@@ -283,3 +283,156 @@ async def test_mila_outbox_run_once_sends_the_mail(
     assert "delivered 1 e-mails" in capsys.readouterr().out
     [mail] = smtp.received
     assert reference in mail.subject and "F.A.Aa.: Žemal Täçmämmedowa" in mail.text
+
+
+# --- the same entries in the other profile and languages ------------------------------------------------------------
+async def identified_tm(app: App, phone: str, word: str, language: str = "Türkmençe") -> Chat:
+    """Identified with the number and the code word, standing in the complaints entry."""
+    chat = Chat(app.engine)
+    await chat.first_contact(language)
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    await chat.press_payload("idm:word")
+    await chat.say(phone)
+    await chat.say(word)
+    return chat
+
+
+async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await identified_tm(app, "+993 62 556677", "Köpetdag")
+    await chat.press("Mobil aragatnaşyk")
+    chat.expect("iň köp 1 000 nyşan")
+    await chat.say("Jaňlar kesilýär. " * 70)  # 1,190 characters
+    chat.expect(
+        "Beýanyňyzda 1 189 nyşan bar, ýöne sorag-teklipde iň köp 1 000 nyşan bolup biler.",
+        "Ony gysgaldyp, täzeden iberiň.",
+    )
+    await chat.say("Jaňlar kesilýär.")
+    chat.expect("Meseläni görkezýän suratyňyz ýa-da faýlyňyz")
+
+
+async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: SmtpServer) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await identified_rs(app, "Српски")
+    await chat.press("Нови приговор или захтев")
+    await chat.press("Бројем телефона")
+    await chat.share_phone("+381652345678", own=True)
+    chat.expect("Хвала, Јелена! Идентификовани сте.", "На шта се односи ваш приговор или захтев?")
+    await chat.press("Фиксна мрежа")
+    chat.expect("Опишите свој приговор или захтев у једној поруци, са највише 1.000 знакова.")
+    await chat.say("ТВ слика се замрзава увече, шаљем снимак екрана.")
+    chat.expect("Ако имате фотографију или фајл који показује проблем")
+    await chat.send_photo("ekran.jpg")
+    chat.expect("Хвала. Ваш захтев је заведен под бројем R-", "Прилог је додат захтеву.")
+    reference = reference_in(chat.text)
+
+    assert [a.delivered for a in await mail_worker(app, smtp.url).run_once()] == [True]
+    [mail] = smtp.received
+    assert mail.recipients == ["info@telekom.rs"]  # fixed network, TV, internet and packages
+    assert mail.subject == f"Prigovor/zahtev {reference}: Fiksna mreža, mts TV, internet i paketi usluga"
+    assert "Ime i prezime: Jelena Jovanović" in mail.text and "Šifra korisnika: 2345678" in mail.text
+    assert "Prilog: photo „ekran.jpg“" in mail.text
+    assert "ТВ слика се замрзава увече" in mail.text  # the subscriber's words as written
+
+
+async def test_tm_status_by_a_typed_reference(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await identified_tm(app, "+993 71 667788", "Ýaňy gün")
+    await chat.press("Mobil aragatnaşyk")
+    await chat.say("Jaňlar kesilýär.")
+    await chat.press("Goşundysyz iber")
+    reference = reference_in(chat.text)
+
+    await chat.press_payload("menu")
+    await chat.press("Arzlar we sorag-teklipler")
+    await chat.press("Sorag-teklibimiň ýagdaýy")
+    chat.expect("Sorag-teklibiňiziň belgisini ýazyň (meselem, R-12345678).")
+    chat.expect_buttons(reference)  # the recent ones, to press
+    await chat.say("r " + reference[2:])
+    chat.expect(f"Sorag-teklip {reference}", "Kategoriýa: Mobil aragatnaşyk", "Ýagdaýy: hasaba alyndy")
+    # the date and time the Turkmen way: "30 noýabr 2026 00:05", not the Serbian "30. noýabr 2026. 00:05"
+    assert re.search(r"Iberilen wagty: \d{1,2} [a-zäçňöşüýž]+ \d{4} \d{2}:\d{2}$", chat.text, re.MULTILINE), chat.text
+    await chat.press_payload("cstatus")
+    await chat.say("R-00000000")
+    chat.expect("Siziň sorag-teklipleriňiziň arasynda R-00000000 belgili sorag-teklip tapylmady.")
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "expected"),
+    [
+        pytest.param(
+            "tm",
+            "Türkmençe",
+            ["1. Siz öz sorag-teklibiňizi 0890@mts.tm elektron salgymyza ugradýarsyňyz;", "Atsyz sorag-teklipler"],
+            id="tm-tk",
+        ),
+        pytest.param(
+            "rs",
+            "Srpski",
+            [
+                "Prigovor/reklamaciju možete da podnesete u mts poslovnici",
+                "Bulevar Umetnosti 16, 11000 Beograd",
+                "mtsinfo@telekom.rs",
+                "0800 100 100",
+            ],
+            id="rs-sr",
+        ),
+    ],
+)
+async def test_other_ways_to_reach_us(make_app: AppFactory, profile: str, language: str, expected: list[str]) -> None:
+    chat = Chat((await make_app(profile)).engine)
+    await chat.first_contact(language)
+    await chat.press_payload("complaints")
+    await chat.press("📮")
+    chat.expect(*expected)
+    chat.expect_buttons("✍")  # and straight on to a new request
+
+
+@pytest.mark.parametrize(
+    ("profile", "language", "category", "words_first", "then_attach"),
+    [
+        pytest.param(
+            "rs",
+            "Srpski",
+            "Usluge mobilne mreže",
+            "Prvo opišite svoj prigovor ili zahtev rečima; fotografiju ili fajl možete da pošaljete odmah posle toga.",
+            "Ako imate fotografiju ili fajl koji pokazuje problem",
+            id="rs-sr",
+        ),
+        pytest.param(
+            "tm",
+            "Türkmençe",
+            "Mobil aragatnaşyk",
+            "Ilki bilen arzyňyzy ýa-da sorag-teklibiňizi sözler bilen beýan ediň; suraty ýa-da faýly şondan soň "
+            "iberip bilersiňiz.",
+            "Meseläni görkezýän suratyňyz ýa-da faýlyňyz",
+            id="tm-tk",
+        ),
+    ],
+)
+async def test_a_photo_before_the_description_keeps_the_request(
+    make_app: AppFactory, profile: str, language: str, category: str, words_first: str, then_attach: str
+) -> None:
+    app = await seeded(make_app, profile)
+    if profile == "rs":
+        chat = await identified_rs(app, language)
+        await chat.press_payload("cnew")
+        await chat.press_payload("idm:phone")
+        await chat.share_phone("+381652345678", own=True)
+    else:
+        chat = await identified_tm(app, "+993 65 123456", "Gülälek", language)
+    await chat.press(category)
+    await chat.send_photo("kvar.jpg")  # the picture first, as people do
+    chat.expect(words_first)
+    await chat.send_sticker()
+    chat.expect(words_first)
+    await chat.say("Nema signala / Signal ýok.")  # the request is still being written
+    chat.expect(then_attach)
+    await chat.send_sticker()
+    chat.expect_buttons("📨")  # still asking for the attachment
+    await chat.send_photo("kvar.jpg")
+    reference = reference_in(chat.text)
+    async with app.deps.sessionmaker() as db:
+        ticket = (await db.execute(select(Ticket).where(Ticket.reference == reference))).scalar_one()
+    assert ticket.description == "Nema signala / Signal ýok."

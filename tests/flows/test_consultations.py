@@ -3,6 +3,8 @@ way to an operator."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.profiles import load_profile
 from tests.chat import Chat
 
@@ -59,3 +61,55 @@ async def test_rs_has_no_topics_and_says_where_to_ask(rs_chat: Chat) -> None:
     await chat.first_contact("Srpski")
     await chat.say("konsultacije")
     chat.expect("Ovde još nemam konsultacije, ali rado ćemo vam dati savet:", "Kontakt centar: 0800 100 100")
+
+
+@pytest.mark.parametrize(
+    ("language", "topic", "answer", "entries", "yes", "glad"),
+    [
+        pytest.param(
+            "Türkmençe",
+            "Hyzmatlar we töleg meseleleri boýunça",
+            "„Hyzmatlary birikdirmek we öçürmek“ we „Şahsy hasabym“ bölümlerinde",
+            ["Hyzmatlary birikdirmek we öçürmek", "Şahsy hasabym"],
+            "Hawa",
+            "Kömek edendigine begendim!",
+            id="tk",
+        ),
+        pytest.param(
+            "Српски",
+            "Услуге и плаћања",
+            "Своје услуге и рачун можете видети овде, у деловима „Услуге“ и „Мој рачун“. За питања о плаћању "
+            "позовите 0890 или пишите на 0890@mts.tm.",
+            ["Услуге", "Мој рачун"],
+            "Да",
+            "Драго ми је да је помогло!",
+            id="sr-Cyrl",
+        ),
+    ],
+)
+async def test_tm_an_answer_names_menu_entries_that_exist(
+    tm_chat: Chat, language: str, topic: str, answer: str, entries: list[str], yes: str, glad: str
+) -> None:
+    chat = tm_chat
+    await chat.first_contact(language)
+    await chat.press_payload("consultations")
+    await chat.press(topic)
+    chat.expect(answer)
+    await chat.press(yes)
+    chat.expect(glad)
+    await chat.press_payload("menu")
+    chat.expect_buttons(*entries)  # the sections the answer sends the subscriber to
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "expected"),
+    [
+        ("Türkmençe", "maslahat", "Bu ýerde entek maslahatlar ýok, ýöne size maslahat bermäge şatdyrys:"),
+        ("Српски", "савет", "Овде још немам консултације, али радо ћемо вам дати савет:"),
+    ],
+)
+async def test_rs_consultations_in_the_other_languages(rs_chat: Chat, language: str, typed: str, expected: str) -> None:
+    chat = rs_chat
+    await chat.first_contact(language)
+    await chat.say(typed)
+    chat.expect(expected, "0800 100 100")

@@ -36,7 +36,7 @@ async def test_a_complaint_with_a_picture_on_viber(make_viber: ViberFactory, smt
     ana.expect("Ako imate fotografiju ili fajl")
     media = viber.api.host_media("p.jpg", PICTURE)
     await ana.send_picture(media, size=len(PICTURE))
-    ana.expect("Hvala. Vaš zahtev je zaveden pod brojem R-", "Prilog je priložen uz zahtev.")
+    ana.expect("Hvala. Vaš zahtev je zaveden pod brojem R-", "Prilog je dodat zahtevu.")
     match = re.search(r"R-\d{8}", ana.text)
     assert match
     async with app.deps.sessionmaker() as db:
