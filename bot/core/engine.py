@@ -93,7 +93,7 @@ class Engine:
                     if not await self._gated(turn):
                         self._remember_step(turn)
                         await self._dispatch(turn)
-                        await self._follow_redirects(turn)
+                    await self._follow_redirects(turn)
             except StalePayload:
                 turn.outbox.items.clear()
                 turn.finish()
