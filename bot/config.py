@@ -112,6 +112,9 @@ class SupportSettings(_Section):
     relay_window_seconds: float = Field(60.0, gt=0, validation_alias="SUPPORT_RELAY_WINDOW")
     wait_per_ticket_seconds: int = Field(5 * 60, ge=10, validation_alias="SUPPORT_WAIT_PER_TICKET")
     tick_seconds: float = Field(1.0, gt=0, le=60, validation_alias="SUPPORT_TICK")
+    # The public HTTPS address of `mila run`'s HTTP server: an operator's photo or file reaches a Viber user as a
+    # link to `/support/media/…` there (Viber takes media by URL only). Unset: the user is told it can't be shown.
+    media_url: str | None = Field(None, validation_alias="SUPPORT_MEDIA_URL")
 
     @field_validator("chat_ids")
     @classmethod
@@ -123,6 +126,16 @@ class SupportSettings(_Section):
             if not part.strip().lstrip("-").isdigit():
                 raise ValueError("use the group's numeric id (-100…), several separated by commas")
         return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("use https://host (the public address of mila's HTTP server)")
+        return value.rstrip("/")
 
     @property
     def groups(self) -> list[int]:

@@ -195,6 +195,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)  # files by getFile's path (support groups)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -811,6 +812,26 @@ class FakeTelegram:
 
     def topic_named(self, group: ForumGroup, fragment: str) -> int | None:
         return next((thread for thread, topic in group.topics.items() if fragment in topic["name"]), None)
+
+    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.file_ids:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path = f"{'photos' if 'photo' in file_id else 'documents'}/{file_id}.{'jpg' if 'photo' in file_id else 'pdf'}"
+        return {"file_id": file_id, "file_unique_id": "u" + file_id, "file_size": 1000, "file_path": path}
+
+    @staticmethod
+    def file_content(file_id: str) -> bytes:
+        """What a file of the fake holds: its id, so a test can tell which file it got."""
+        return b"\xff\xd8 fake file " + file_id.encode()
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if file_id not in self.file_ids:
+            return web.Response(status=404)
+        return web.Response(body=self.file_content(file_id), content_type="application/octet-stream")
 
 
 _GROUP_POSTS = {"sendMessage", "sendPhoto", "sendDocument", "createForumTopic", "closeForumTopic", "copyMessage"}

@@ -45,6 +45,7 @@ class Desk:
             REDIS_URL=REDIS_URL, REDIS_PREFIX=self.redis_prefix, DATABASE_URL=self.database_url,
             HTTP_HOST="127.0.0.1", HTTP_PORT=str(port), MILA_PROFILE=str(self.profile),
             SUPPORT_CHAT_ID=str(GROUP), SUPPORT_TICK="0.2", SUPPORT_RELAY_WINDOW=str(self.fake.group_window),
+            SUPPORT_MEDIA_URL=f"http://127.0.0.1:{port}",
             **self.extra,
         )  # fmt: skip
         log_file = self.log_path.open("ab")

@@ -125,8 +125,17 @@ async def test_telegram_and_viber_users_reach_an_operator(
             return any(fragment in m.get("text", "") for m in viber_api.messages(petar.id))
 
         await fake.wait_for(lambda: got("Ana (operater):\nProveravam vaš račun."), what="the answer on Viber")
-        fake.operator_sends_photo(group, ana, viber_thread)
-        await fake.wait_for(lambda: got("Operater je poslao prilog koji ne može da se prikaže"), what="a notice")
+        file_id = fake.operator_sends_photo(group, ana, viber_thread)
+
+        def picture() -> str | None:
+            return next((m["media"] for m in viber_api.messages(petar.id) if m.get("type") == "picture"), None)
+
+        link = await fake.wait_for(picture, what="the operator's photo on Viber")
+        assert link.startswith(mila.url + "/support/media/") and file_id not in link
+        async with http.get(link) as response:  # Viber fetches it from mila, mila from Telegram
+            assert response.status == 200 and await response.read() == fake.file_content(file_id)
+        async with http.get(mila.url + "/support/media/" + "x" * 32) as response:
+            assert response.status == 404
         await petar.press("Nazad na bota")
         petar.expect("Izašli ste iz razgovora sa operaterom.", "Kako mogu da vam pomognem?")
         await fake.wait_for(lambda: group.topics[viber_thread]["closed"], what="the topic closed")

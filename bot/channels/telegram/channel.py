@@ -109,7 +109,7 @@ class TelegramChannel:
         support = app.deps.services.get("support")
         # The operators' support group(s): their updates go to the desk, never to the engine.
         enabled = isinstance(support, Support) and support.enabled
-        self.desk = Desk(self.sender, support, self.bot.id) if enabled and isinstance(support, Support) else None
+        self.desk = Desk(self.bot, self.sender, support) if enabled and isinstance(support, Support) else None
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._poll_call: asyncio.Future[list[Update]] | None = None
@@ -120,7 +120,8 @@ class TelegramChannel:
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+        routes = [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+        return routes + (self.desk.routes() if self.desk is not None else [])
 
     async def start(self) -> None:
         await self._set_commands()

@@ -10,26 +10,34 @@ the users' messages) goes through the paced relay queue (`SupportWorker`); this 
 
 from __future__ import annotations
 
+import json
 import logging
+import mimetypes
+import re
+import secrets
 from typing import TYPE_CHECKING, Any
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
     AnswerCallbackQuery,
     CloseForumTopic,
     CopyMessage,
     CreateForumTopic,
+    GetFile,
     SendDocument,
     SendMessage,
     SendPhoto,
     TelegramMethod,
 )
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.channels.telegram.sender import Blocked, Sender
 from bot.core.i18n import N_
 from bot.core.incoming import Attachment
-from bot.core.replies import Reply, Text
+from bot.core.replies import Picture, Reply, Text
 from bot.services.support import tickets
 from bot.services.support.relay import Item
 from bot.services.support.service import DESK_PAYLOAD, Support
@@ -45,14 +53,21 @@ DESK_HELP = N_("Commands in a ticket's topic: /take, /close, /transfer (back to 
 DESK_DONE = N_("Done.")
 DESK_NOT_POSSIBLE = N_("Not possible: the ticket is closed or does not exist.")
 OPERATOR_ATTACHMENT = N_("The operator sent an attachment that can't be shown in this chat.")
+MEDIA_PATH = "/support/media/{token}"
+MEDIA_TTL_SECONDS = 7 * 24 * 3600
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class Desk:
-    def __init__(self, sender: Sender, support: Support, bot_id: int) -> None:
+    def __init__(self, bot: Bot, sender: Sender, support: Support) -> None:
+        self.bot = bot
         self.sender = sender
         self.support = support
         self.groups = set(support.groups)
-        self.bot_id = bot_id
+
+    def routes(self) -> list[web.RouteDef]:
+        """Operators' photos and files for Viber users, by an unguessable link (when `SUPPORT_MEDIA_URL` is set)."""
+        return [web.get(MEDIA_PATH, self.media)] if self.support.settings.media_url else []
 
     # --- which updates are ours ------------------------------------------------------------------------------
     def owns(self, update: Update) -> int | None:
@@ -110,11 +125,54 @@ class Desk:
         if attachment is not None:
             if ticket.channel == "telegram" and ticket.external_id.lstrip("-").isdigit():
                 copy_to = int(ticket.external_id)
-            else:
+            elif (link := await self._publish(attachment)) is None:
                 replies.append(Text(t.gettext(OPERATOR_ATTACHMENT)))
+            elif attachment.kind == "photo":
+                replies.append(Picture(link))
+            else:
+                replies.append(Text(f"📎 {attachment.file_name or 'file'}: {link}"))
         result = await self.support.operator_said(ticket.id, operator, name, text, attachment, replies)
         if result is not None and result.sent and copy_to is not None:
             await self._copy(copy_to, message)
+
+    async def _publish(self, attachment: Attachment) -> str | None:
+        """A link for a user whose messenger takes media by URL only (Viber); None when there is no public URL."""
+        base = self.support.settings.media_url
+        if not base:
+            return None
+        token = secrets.token_urlsafe(24)
+        value = json.dumps({"f": attachment.file_ref, "n": attachment.file_name or ""})
+        await self.support.redis.set(self._media_key(token), value, ex=MEDIA_TTL_SECONDS)
+        return base + MEDIA_PATH.replace("{token}", token)
+
+    def _media_key(self, token: str) -> str:
+        return f"{self.support.prefix}support:media:{token}"
+
+    async def media(self, request: web.Request) -> web.Response:
+        """GET /support/media/{token}: the operator's file, fetched from Telegram (the bot token never leaves us)."""
+        token = request.match_info["token"]
+        if not _TOKEN.fullmatch(token):
+            raise web.HTTPNotFound()
+        try:
+            raw = await self.support.redis.get(self._media_key(token))
+        except RedisError:
+            raise web.HTTPServiceUnavailable() from None
+        if raw is None:
+            raise web.HTTPNotFound()
+        stored = json.loads(raw)
+        try:
+            file = await self.sender.call(GetFile(file_id=stored["f"]), None, paced=False)
+            if file.file_path is None:
+                raise web.HTTPNotFound()
+            data = await self.bot.download_file(file.file_path, timeout=60)
+        except (TelegramBadRequest, Blocked):
+            raise web.HTTPNotFound() from None
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter):
+            raise web.HTTPServiceUnavailable() from None
+        assert data is not None
+        content_type = mimetypes.guess_type(file.file_path)[0] or "application/octet-stream"
+        return web.Response(body=data.read(), content_type=content_type,
+                            headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
     async def _copy(self, user_chat: int, message: Message) -> None:
         """A photo or file of the operator, to a Telegram user: the message itself, copied (no re-upload)."""
