@@ -679,7 +679,8 @@ class FakeTelegram:
         if method in ("sendPhoto", "sendDocument"):
             field_name = "photo" if method == "sendPhoto" else "document"
             ref = params.get(field_name)
-            if isinstance(ref, str) and (ref in self.file_ids or ref.startswith(("https://", "http://"))):
+            by_url = field_name == "document" and isinstance(ref, str) and ref.startswith(("https://", "http://"))
+            if isinstance(ref, str) and (ref in self.file_ids or by_url):  # photos by URL: the usual handler
                 return lambda p: self._send_reference(field_name, p)
         return None
 
