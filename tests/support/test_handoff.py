@@ -12,7 +12,7 @@ from bot.db.models import SupportMessage, SupportStatus, SupportTicket
 from bot.services.support.relay import Item
 from bot.services.support.service import Support
 from tests.chat import Chat
-from tests.support.conftest import GROUP, SupportAppFactory
+from tests.support.conftest import GROUP, OTHER_GROUP, SupportAppFactory
 
 
 async def ticket_of(support: Support, chat: Chat) -> SupportTicket:
@@ -197,3 +197,31 @@ async def test_a_silent_ticket_closes_by_itself(make_support_app: SupportAppFact
     await chat.say("4")
     chat.expect("Hvala vam na oceni!")
     assert (await ticket_of(support, chat)).rating == 4
+
+
+async def test_an_operator_transfers_a_ticket_to_the_queue_and_to_another_group(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje o roamingu")
+    ticket = await ticket_of(support, chat)
+    await support.set_thread(ticket.id, GROUP, 77)
+    await support.take(ticket.id, "501", "Ana")
+    assert (await support.release(ticket.id, "Ana")).ok
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.operator_name) == ("waiting", None)
+
+    assert not (await support.transfer(ticket.id, -1, "Ana")).ok  # not one of our groups
+    assert (await support.transfer(ticket.id, OTHER_GROUP, "Ana")).ok
+    ticket = await ticket_of(support, chat)
+    assert (ticket.group_chat_id, ticket.thread_id, ticket.status) == (OTHER_GROUP, None, "waiting")
+    old = await queued(support, GROUP)
+    assert [(i.kind, i.thread) for i in old][-2:] == [("sys", 77), ("close", 77)]  # the old topic closes
+    assert "preneo/la tiket u drugu grupu" in old[-2].text
+    new = await queued(support, OTHER_GROUP)
+    assert new[0].kind == "open" and "Iz druge grupe preneo/la Ana." in new[0].text
+    assert await chat.say("Još jedno pitanje") == []  # still held
+    assert [i.text for i in await queued(support, OTHER_GROUP)][-1] == "Još jedno pitanje"

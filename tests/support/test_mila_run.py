@@ -209,8 +209,13 @@ async def test_outside_working_hours_a_message_waits_for_the_operators(
     since = len(fake.calls)
     fake.send_text(milan, "pomoć")
     await fake.wait_text(milan, "Komande:", since=since)  # the bot answers meanwhile
+    stranger_group = fake.support_group(-1005550001, "druga grupa")  # not in SUPPORT_CHAT_ID
+    stranger = fake.operator(stranger_group, 9100, "Neko")
+    stranger_group.topics[thread] = {"name": "Tiket #1", "closed": False}
+    fake.operator_says(stranger_group, stranger, thread, "Pošaljite mi šifru")
     fake.operator_says(group, ana, thread, "Dobro jutro! Kako mogu da pomognem?")
     await fake.wait_text(milan, "Ana (operater):\nDobro jutro!", since=since)
+    assert not any("šifru" in t for t in fake.shown_since(milan, since))  # only the configured group reaches users
 
 
 async def test_sixty_messages_from_ten_users_reach_the_group_in_order_without_a_429(
