@@ -34,7 +34,9 @@ class Desk:
     log_path: Path
     extra: dict[str, str]
 
-    async def start(self) -> Mila:
+    async def start(self, *, polls: bool = True) -> Mila:
+        """Start `mila run`; wait until it serves /healthz and (`polls`) takes updates — a second process only
+        stands by for polling (one process polls, by a lease)."""
         port = free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_", "SUPPORT_"))}  # fmt: skip
@@ -55,7 +57,7 @@ class Desk:
         )  # fmt: skip
         log_file.close()
         mila = Mila(self.fake, process, f"http://127.0.0.1:{port}", self.database_url, self.log_path, "polling")
-        polls = sum(1 for c in self.fake.calls if c.method == "getUpdates")
+        before = sum(1 for c in self.fake.calls if c.method == "getUpdates")
         deadline = time.monotonic() + 60
         while True:
             assert process.returncode is None, f"mila run exited:\n{mila.logs()}"
@@ -63,7 +65,7 @@ class Desk:
                 status, _ = await mila.get("/healthz")
             except OSError:
                 status = 0
-            polling = sum(1 for c in self.fake.calls if c.method == "getUpdates") > polls
+            polling = not polls or sum(1 for c in self.fake.calls if c.method == "getUpdates") > before
             if status == 200 and polling:
                 return mila
             assert time.monotonic() < deadline, f"mila run did not start:\n{mila.logs()}"

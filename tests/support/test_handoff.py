@@ -48,14 +48,16 @@ async def test_operator_takes_answers_and_closes_then_the_user_rates(make_suppor
     assert "Razgovor sa operaterom" in items[0].text  # the way the user came, as the bot's own words
     assert items[1].text == "meni" and items[2].attachment == {"kind": "photo", "ref": "ruter.jpg", "name": "ruter.jpg"}
 
-    assert (await support.take(ticket.id, "501", "Ana")).ok
+    assert not (await support.take(ticket.id, "666", "Eve", group=-1)).ok  # a button forged in another group
+    assert (await support.take(ticket.id, "501", "Ana", group=GROUP)).ok
     assert "Uključio/la se Ana iz korisničke podrške." in pushed.texts(chat.user)[-1]
     await support.operator_said(ticket.id, "501", "Ana", "Restartujte ruter, molim vas.", None,
                                 [support.operator_text(ticket, "Ana", "Restartujte ruter, molim vas.")])  # fmt: skip
     assert pushed.texts(chat.user)[-1] == "Ana (operater):\nRestartujte ruter, molim vas."
     assert await chat.say("Uradio sam, radi!") == []
 
-    assert (await support.close(ticket.id, "operator", "Ana")).ok
+    assert not (await support.close(ticket.id, "operator", "Eve", group=-1)).ok
+    assert (await support.close(ticket.id, "operator", "Ana", group=GROUP)).ok
     assert pushed.texts(chat.user)[-2:] == [
         "Operater je završio razgovor. Od sada vam ponovo odgovara bot.",
         "Kako biste ocenili pomoć koju ste dobili? Izaberite od 1 (loše) do 5 (odlično).",

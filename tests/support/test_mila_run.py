@@ -146,7 +146,7 @@ async def test_telegram_and_viber_users_reach_an_operator(
     assert not [c for c in fake.calls if c.status == 429]
 
 
-async def test_queue_positions_and_a_restart_in_the_middle_of_a_ticket(
+async def test_queue_positions_then_a_restart_and_a_second_process_in_the_middle_of_a_ticket(
     fake: FakeTelegram, desk_factory: Callable[..., Desk], running: list[Mila]
 ) -> None:
     group = fake.support_group(GROUP)
@@ -163,14 +163,15 @@ async def test_queue_positions_and_a_restart_in_the_middle_of_a_ticket(
     await fake.wait_text(users[1], "Vi ste 1. u redu. Procenjeno čekanje: oko 5 minuta.", since=since)
     await fake.wait_text(users[2], "Vi ste 2. u redu. Procenjeno čekanje: oko 10 minuta.", since=since)
 
-    assert await mila.stop() == 0  # a restart with tickets open
-    mila = await desk.start()
-    running.append(mila)
+    assert await mila.stop() == 0  # a restart with tickets open, and a second process beside it
+    running.append(await desk.start())
+    running.append(await desk.start(polls=False))
     since = len(fake.calls)
     fake.operator_says(group, ana, first_topic, "Evo me, izvinite na čekanju.")
     await fake.wait_text(users[0], "Ana (operater):\nEvo me, izvinite na čekanju.", since=since)
     fake.send_text(users[0], "Nema problema")
     await fake.wait_for(lambda: "Nema problema" in texts(fake.topic_posts(group, first_topic)), what="the relay")
+    assert texts(fake.topic_posts(group, first_topic)).count("Nema problema") == 1
     fake.send_text(users[1], "Još sam tu")
     second_topic = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #2"), what="a topic")
     await fake.wait_for(lambda: "Još sam tu" in texts(fake.topic_posts(group, second_topic)), what="the relay")

@@ -91,10 +91,11 @@ class Desk:
         answer = self.support.desk.gettext(DESK_NOT_POSSIBLE)
         if (query.data or "").startswith(DESK_PAYLOAD + ":") and raw.isdigit() and action in ("take", "close"):
             operator, name = str(query.from_user.id), query.from_user.first_name
+            group = query.message.chat.id if query.message is not None else None
             if action == "take":
-                outcome = await self.support.take(int(raw), operator, name)
+                outcome = await self.support.take(int(raw), operator, name, group=group)
             else:
-                outcome = await self.support.close(int(raw), "operator", name)
+                outcome = await self.support.close(int(raw), "operator", name, group=group)
             if outcome.ok:
                 answer = self.support.desk.gettext(DESK_DONE)
         try:

@@ -181,10 +181,11 @@ class Support:
         return Button(t.gettext(CANCEL_BUTTON), f"{RATE_PAYLOAD}:cancel")
 
     # --- the operators' side, outside any turn ---------------------------------------------------------------
-    async def take(self, ticket_id: int, operator_id: str, name: str) -> Outcome:
+    async def take(self, ticket_id: int, operator_id: str, name: str, *, group: int | None = None) -> Outcome:
+        """`group`: where the operator pressed or typed it; a ticket of another group is refused (a forged button)."""
         async with UnitOfWork(self.sessionmaker) as uow:
             ticket = await uow.session.get(SupportTicket, ticket_id)
-            if ticket is None or ticket.status == SupportStatus.CLOSED.value:
+            if ticket is None or ticket.status == SupportStatus.CLOSED.value or _elsewhere(ticket, group):
                 return Outcome(False, ticket)
             if ticket.status == SupportStatus.WITH_OPERATOR.value and ticket.operator_id == operator_id:
                 return Outcome(True, ticket)
@@ -244,12 +245,12 @@ class Support:
         await self.positions_changed()
         return Outcome(True, ticket)
 
-    async def close(self, ticket_id: int, by: str, name: str = "") -> Outcome:
-        """Closed by an operator (`by="operator"`) or for silence: the user is told, gets the bot back and a
-        rating question."""
+    async def close(self, ticket_id: int, by: str, name: str = "", *, group: int | None = None) -> Outcome:
+        """Closed by an operator (`by="operator"`, in `group`) or for silence: the user is told, gets the bot back
+        and a rating question."""
         async with UnitOfWork(self.sessionmaker) as uow:
             ticket = await uow.session.get(SupportTicket, ticket_id)
-            if ticket is None or ticket.status == SupportStatus.CLOSED.value:
+            if ticket is None or ticket.status == SupportStatus.CLOSED.value or _elsewhere(ticket, group):
                 return Outcome(False, ticket)
             self._closed(ticket, by)
             minutes = max(1, self.settings.silence_timeout_seconds // 60)
@@ -478,6 +479,10 @@ class Support:
             lines.append("🤖 " + t.gettext(CARD_RECENT))
             lines.extend("• " + line for line in recent)
         return "\n".join(lines)
+
+
+def _elsewhere(ticket: SupportTicket, group: int | None) -> bool:
+    return group is not None and ticket.group_chat_id != group
 
 
 def _attachment_dict(attachment: Attachment) -> dict[str, str]:
