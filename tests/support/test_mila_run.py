@@ -82,6 +82,9 @@ async def test_telegram_and_viber_users_reach_an_operator(
     photo = fake.send_photo(jovana, "ovako izgleda ruter")
     await fake.wait_for(lambda: any(p.get("photo", [{}])[0].get("file_id") == photo
                                     for p in fake.topic_posts(group, thread)), what="the user's photo")  # fmt: skip
+    document = fake.send_document(jovana, "racun.pdf")
+    await fake.wait_for(lambda: any(p.get("document", {}).get("file_id") == document
+                                    for p in fake.topic_posts(group, thread)), what="the user's file")  # fmt: skip
     assert "meni" in texts(fake.topic_posts(group, thread))
     assert fake.shown_since(jovana, since) == []  # the bot stayed silent
 
