@@ -48,8 +48,12 @@ class Recorder:
 
     name: str = "test"
     pushed: dict[str, list[Reply]] = field(default_factory=dict)
+    busy: int = 0  # this many pushes are answered "retry later" (Viber's status 12, Telegram's 429) first
 
     async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+        if self.busy > 0:
+            self.busy -= 1
+            return PushResult(Delivery.RETRY_LATER, retry_after=0.01)
         self.pushed.setdefault(user.external_id, []).extend(replies)
         return PushResult(Delivery.SENT, ("1",))
 

@@ -227,3 +227,24 @@ async def test_an_operator_transfers_a_ticket_to_the_queue_and_to_another_group(
     assert new[0].kind == "open" and "Iz druge grupe preneo/la Ana." in new[0].text
     assert await chat.say("Još jedno pitanje") == []  # still held
     assert [i.text for i in await queued(support, OTHER_GROUP)][-1] == "Još jedno pitanje"
+
+
+async def test_an_answer_the_platform_holds_back_is_tried_again_then_the_operator_is_told(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, pushed = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    ticket = await ticket_of(support, chat)
+    pushed.busy = 2
+    result = await support.operator_said(ticket.id, "501", "Ana", "Prvi odgovor", None,
+                                         [support.operator_text(ticket, "Ana", "Prvi odgovor")])  # fmt: skip
+    assert result is not None and result.sent
+    assert pushed.texts(chat.user)[-1] == "Ana (operater):\nPrvi odgovor"
+    pushed.busy = 10
+    result = await support.operator_said(ticket.id, "501", "Ana", "Drugi odgovor", None,
+                                         [support.operator_text(ticket, "Ana", "Drugi odgovor")])  # fmt: skip
+    assert result is not None and not result.sent
+    assert (await queued(support))[-1].text == "⚠ Nije isporučeno korisniku: retry_later"

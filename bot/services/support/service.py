@@ -11,6 +11,7 @@ ticket in the database, so a flag left behind by a crash only costs one query.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ RATE_PAYLOAD = "sup"  # sup:cancel, sup:leave, sup:rate:<ticket>:<1–5>
 DESK_PAYLOAD = "dk"  # dk:take:<ticket>, dk:close:<ticket> on the operators' card
 MAX_TOPIC = 200
 MAX_TITLE = 128  # Telegram's limit for a topic name
+PUSH_RETRIES = 3
+MAX_PUSH_WAIT = 10.0
 
 # --- what the user is told (in their language) ----------------------------------------------------------------
 OPERATOR_JOINED = N_("{name} from customer support has joined. Write here and your messages go to them.")
@@ -377,6 +380,13 @@ class Support:
             return PushResult(Delivery.FAILED)
         user = UserRef(ticket.channel, ticket.external_id)
         result = await pusher.push(user, replies, purpose=purpose)
+        for attempt in range(PUSH_RETRIES):
+            # The platform asked to slow down before anything went out: a person is waiting, so a few short tries
+            # (a partly sent answer is not sent again: the operator is told and decides).
+            if result.delivery is not Delivery.RETRY_LATER or result.message_ids:
+                break
+            await asyncio.sleep(min(result.retry_after or 2.0**attempt, MAX_PUSH_WAIT))
+            result = await pusher.push(user, replies, purpose=purpose)
         if not result.sent:
             log.warning(
                 "support message not delivered",
