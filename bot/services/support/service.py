@@ -140,14 +140,7 @@ class Support:
         db.add(ticket)
         await db.flush()
         db.add(self._message(ticket, "in", None, question, attachment, now))
-        card = await self._card(db, ticket, question, recent)
-        t = self.desk
-        title = t.gettext(CARD_TITLE).format(
-            ticket=ticket.id, channel=user.channel.capitalize(), language=LANGUAGES[language].native_name
-        )
-        buttons = [[t.gettext(TAKE_BUTTON), f"{DESK_PAYLOAD}:take:{ticket.id}"],
-                   [t.gettext(CLOSE_BUTTON), f"{DESK_PAYLOAD}:close:{ticket.id}"]]  # fmt: skip
-        await self.relay.push(group, ticket.id, Item("open", text=card, title=title[:MAX_TITLE], buttons=buttons))
+        await self.relay.push(group, ticket.id, self._open_item(ticket, await self._card(db, ticket, question, recent)))
         if attachment is not None:
             await self.relay.push(group, ticket.id, Item("user", attachment=_attachment_dict(attachment)))
         await self.positions_changed()
@@ -236,15 +229,10 @@ class Support:
             ticket.group_chat_id, ticket.thread_id = group, None
             first = await tickets.messages_of(db, ticket.id)
             question = first[0].text if first else ticket.topic
-            card = await self._card(db, ticket, question, [])
-            card = self.desk.gettext(DESK_TRANSFERRED_IN).format(name=name) + "\n" + card
-            t = self.desk
-            title = t.gettext(CARD_TITLE).format(ticket=ticket.id, channel=ticket.channel.capitalize(),
-                                                 language=LANGUAGES[ticket.language].native_name)  # fmt: skip
-            buttons = [[t.gettext(TAKE_BUTTON), f"{DESK_PAYLOAD}:take:{ticket.id}"],
-                       [t.gettext(CLOSE_BUTTON), f"{DESK_PAYLOAD}:close:{ticket.id}"]]  # fmt: skip
+            card = self.desk.gettext(DESK_TRANSFERRED_IN).format(name=name) + "\n"
+            card += await self._card(db, ticket, question, [])
             # The old group's pending posts (the notice, the closing) stay in its queue; what comes next goes here.
-            await self.relay.push(group, ticket.id, Item("open", text=card, title=title[:MAX_TITLE], buttons=buttons))
+            await self.relay.push(group, ticket.id, self._open_item(ticket, card))
         await self.positions_changed()
         return Outcome(True, ticket)
 
@@ -472,10 +460,22 @@ class Support:
             return ""
         return self.desk.gettext(DESK_ATTACHMENT).format(name=attachment.file_name or attachment.kind)
 
+    def _title(self, ticket: SupportTicket) -> str:
+        """The ticket's name: its topic's name and the card's first line."""
+        return self.desk.gettext(CARD_TITLE).format(
+            ticket=ticket.id, channel=ticket.channel.capitalize(), language=LANGUAGES[ticket.language].native_name
+        )
+
+    def _open_item(self, ticket: SupportTicket, card: str) -> Item:
+        """A new topic for the ticket, and its card with the take and close buttons."""
+        t = self.desk
+        buttons = [[t.gettext(TAKE_BUTTON), f"{DESK_PAYLOAD}:take:{ticket.id}"],
+                   [t.gettext(CLOSE_BUTTON), f"{DESK_PAYLOAD}:close:{ticket.id}"]]  # fmt: skip
+        return Item("open", text=card, title=self._title(ticket)[:MAX_TITLE], buttons=buttons)
+
     async def _card(self, db: AsyncSession, ticket: SupportTicket, question: str, recent: Sequence[str]) -> str:
         t = self.desk
-        lines = [t.gettext(CARD_TITLE).format(ticket=ticket.id, channel=ticket.channel.capitalize(),
-                                              language=LANGUAGES[ticket.language].native_name)]  # fmt: skip
+        lines = [self._title(ticket)]
         subscriber = await db.get(Subscriber, ticket.subscriber_id) if ticket.subscriber_id else None
         if subscriber is not None:
             phone = mask_phone(subscriber.contact_phone) if subscriber.contact_phone else "–"
