@@ -194,6 +194,10 @@ async def during_handoff(turn: Turn) -> bool:
         turn.session.extra.pop(HANDOFF_SLOT, None)  # closed meanwhile: the bot answers again
         return False
     incoming = turn.incoming
+    if incoming.kind is Kind.UNSUBSCRIBED:  # blocked the bot or unsubscribed: nobody to answer any more
+        await support.cancel(turn.db, ticket, left=True)
+        turn.session.extra.pop(HANDOFF_SLOT, None)
+        return True
     if _wants_out(turn):
         await support.cancel(turn.db, ticket)
         turn.session.extra.pop(HANDOFF_SLOT, None)

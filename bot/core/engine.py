@@ -143,7 +143,7 @@ class Engine:
 
     async def _gated(self, turn: Turn) -> bool:
         """A gate holds the conversation (a human operator): it takes the turn, the flows don't answer."""
-        if turn.incoming.kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
+        if turn.incoming.kind is Kind.SUBSCRIBED:
             return False
         for slot, gate in self.router.gates.items():
             if slot in turn.session.extra and await gate(turn):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.core.incoming import Incoming, Kind
 from bot.db.base import utcnow
 from bot.db.models import SupportMessage, SupportStatus, SupportTicket
 from bot.services.support.relay import Item
@@ -248,3 +249,15 @@ async def test_an_answer_the_platform_holds_back_is_tried_again_then_the_operato
                                          [support.operator_text(ticket, "Ana", "Drugi odgovor")])  # fmt: skip
     assert result is not None and not result.sent
     assert (await queued(support))[-1].text == "⚠ Nije isporučeno korisniku: retry_later"
+
+
+async def test_a_user_who_leaves_the_chat_closes_their_ticket(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    assert await chat.send(Incoming(chat.user, Kind.UNSUBSCRIBED)) == []
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.closed_by) == ("closed", "user")
+    assert "Korisnik je napustio čet" in (await queued(support))[-2].text

@@ -75,6 +75,7 @@ DESK_RELEASED = N_("{name} put the ticket back in the queue: anyone can take it.
 DESK_CLOSED = N_("The ticket was closed by {name}.")
 DESK_CLOSED_SILENCE = N_("The ticket was closed: nobody wrote for {minutes} min.")
 DESK_CANCELLED = N_("The user went back to the bot; the ticket is closed.")
+DESK_USER_LEFT = N_("The user left the chat (blocked the bot or unsubscribed); the ticket is closed.")
 DESK_TRANSFERRED_OUT = N_("{name} transferred the ticket to another group.")
 DESK_TRANSFERRED_IN = N_("Transferred from another group by {name}.")
 DESK_RATED = N_("The user rated the help: {rating}/5.")
@@ -155,10 +156,10 @@ class Support:
         item = Item("user", text=text, attachment=_attachment_dict(attachment) if attachment else None)
         await self.relay.push(ticket.group_chat_id, ticket.id, item)
 
-    async def cancel(self, db: AsyncSession, ticket: SupportTicket) -> None:
-        """The user went back to the bot (the turn clears its own session flag)."""
+    async def cancel(self, db: AsyncSession, ticket: SupportTicket, *, left: bool = False) -> None:
+        """The user went back to the bot, or `left` the chat (the turn clears its own session flag)."""
         self._closed(ticket, "user")
-        await self._to_desk(ticket, self.desk.gettext(DESK_CANCELLED), close_topic=True)
+        await self._to_desk(ticket, self.desk.gettext(DESK_USER_LEFT if left else DESK_CANCELLED), close_topic=True)
         await self.positions_changed()
 
     async def rate(self, db: AsyncSession, ticket: SupportTicket, rating: int) -> None:
