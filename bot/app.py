@@ -27,6 +27,8 @@ from bot.services.identity import IdentityPolicy
 from bot.services.lockout import Lockout, LockoutPolicy
 from bot.services.otp import OneTimeCodes
 from bot.services.sms import HttpSmsGateway, OutboxSmsGateway, SmsGateway
+from bot.services.support.relay import RelayQueue
+from bot.services.support.service import Support
 
 log = logging.getLogger("mila.app")
 
@@ -84,6 +86,19 @@ def identification_services(settings: Settings, redis: Redis, key: bytes) -> dic
     }
 
 
+def support_service(settings: Settings, deps: Deps, redis: Redis) -> Support:
+    """The handoff to operators; enabled when there is a support group and a Telegram bot to post in it."""
+    support = settings.support
+    relay = RelayQueue(
+        redis, settings.redis.prefix, rate=support.relay_rate, window_seconds=support.relay_window_seconds
+    )
+    return Support(
+        settings=support, profile=deps.profile, i18n=deps.i18n, sessionmaker=deps.sessionmaker,
+        sessions=deps.sessions, relay=relay, redis=redis, prefix=settings.redis.prefix, clock=deps.clock,
+        enabled=bool(support.groups) and settings.telegram.bot_token is not None,
+    )  # fmt: skip
+
+
 def build_app(
     settings: Settings,
     *,
@@ -109,5 +124,6 @@ def build_app(
     key = settings.security.key()
     deps.services["backend"] = table_backend_factory(profile, key)
     deps.services.update(identification_services(settings, redis, key))
+    deps.services["support"] = support_service(settings, deps, redis)
     engine = Engine(deps, router or build_router())
     return App(settings=settings, deps=deps, engine=engine, redis=redis, db_engine=db_engine)

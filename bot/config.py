@@ -100,7 +100,49 @@ class HttpSettings(_Section):
 
 
 class SupportSettings(_Section):
+    """The operators' desk: Telegram supergroup(s) with topics, the relay's pace, when a quiet ticket closes.
+
+    Telegram lets a bot post about 20 messages a minute into one group; the relay keeps to `relay_rate` per
+    `relay_window` seconds in each group, shared by every process.
+    """
+
     chat_ids: str | None = Field(None, validation_alias="SUPPORT_CHAT_ID")
+    silence_timeout_seconds: int = Field(30 * 60, ge=5, validation_alias="SUPPORT_SILENCE_TIMEOUT")
+    relay_rate: int = Field(20, ge=1, validation_alias="SUPPORT_RELAY_RATE")
+    relay_window_seconds: float = Field(60.0, gt=0, validation_alias="SUPPORT_RELAY_WINDOW")
+    wait_per_ticket_seconds: int = Field(5 * 60, ge=10, validation_alias="SUPPORT_WAIT_PER_TICKET")
+    tick_seconds: float = Field(1.0, gt=0, le=60, validation_alias="SUPPORT_TICK")
+    # The public HTTPS address of `mila run`'s HTTP server: an operator's photo or file reaches a Viber user as a
+    # link to `/support/media/…` there (Viber takes media by URL only). Unset: the user is told it can't be shown.
+    media_url: str | None = Field(None, validation_alias="SUPPORT_MEDIA_URL")
+
+    @field_validator("chat_ids")
+    @classmethod
+    def _groups(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        for part in value.split(","):
+            if not part.strip().lstrip("-").isdigit():
+                raise ValueError("use the group's numeric id (-100…), several separated by commas")
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("use https://host (the public address of mila's HTTP server)")
+        return value.rstrip("/")
+
+    @property
+    def groups(self) -> list[int]:
+        """The configured support groups, in the order given."""
+        if not self.chat_ids:
+            return []
+        return [int(part.strip()) for part in self.chat_ids.split(",") if part.strip()]
 
 
 # The key used when MILA_SECRET_KEY is unset outside production: it makes `make demo` and the tests work with no

@@ -25,6 +25,8 @@ from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for
 from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
+from bot.services.support.service import Support
+from bot.services.support.worker import SupportWorker
 
 log = logging.getLogger("mila.server")
 
@@ -54,14 +56,20 @@ def pushers(channels: list[Channel]) -> dict[str, Pusher]:
 
 
 def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[asyncio.Task[None]]:
-    """Background workers of this process: the order outbox (when `PROVISIONING_URL` is set) and the complaint
-    e-mails (when `SMTP_URL` is set).
+    """Background workers of this process: the support relay (when `SUPPORT_CHAT_ID` is set and Telegram runs),
+    the order outbox (when `PROVISIONING_URL` is set) and the complaint e-mails (when `SMTP_URL` is set).
 
     A worker is a coroutine that runs until cancelled and must tolerate other processes running the same worker
     (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process). Workers that
     message users get `pushers(channels)`.
     """
     tasks: list[asyncio.Task[None]] = []
+    support = app.deps.services.get("support")
+    desk = next((getattr(c, "desk", None) for c in channels if getattr(c, "desk", None) is not None), None)
+    if isinstance(support, Support) and support.enabled and desk is not None:
+        support.pushers.update(pushers(channels))
+        worker = SupportWorker(support, desk)
+        tasks.append(asyncio.create_task(worker.run_forever(asyncio.Event()), name="support"))
     if app.settings.provisioning.url:
         outbox = OutboxWorker(app.deps.sessionmaker, app.settings.provisioning)
         tasks.append(asyncio.create_task(outbox.run_forever(asyncio.Event()), name="outbox"))

@@ -16,15 +16,15 @@ def build_router() -> Router:
         identify,
         language,
         menu,
-        pending,
         privacy,
         reconnect,
         services,
         start,
+        support,
     )
 
     router = Router()
     for module in (start, language, consent, menu, help, identify, account, reconnect, services, complaints,
-                   consultations, pending, privacy):  # fmt: skip
+                   consultations, support, privacy):  # fmt: skip
         router.include(module.router)
     return router

@@ -31,6 +31,8 @@ START_COMMAND = "start"
 LANGUAGE_PAYLOAD = "lang"
 MAX_REDIRECTS = 4
 MAX_CHOICE_DIGITS = 2
+TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
+TRAIL_LENGTH = 5
 
 
 class StalePayload(Exception):
@@ -91,7 +93,9 @@ class Engine:
             try:
                 async with uow:
                     await self._prepare(turn)
-                    await self._dispatch(turn)
+                    if not await self._gated(turn):
+                        self._remember_step(turn)
+                        await self._dispatch(turn)
                     await self._follow_redirects(turn)
             except StalePayload:
                 turn.outbox.items.clear()
@@ -139,6 +143,40 @@ class Engine:
             return
         if user.language is not None and user.language in turn.profile.languages:
             turn.set_language(user.language)
+
+    async def _gated(self, turn: Turn) -> bool:
+        """A gate holds the conversation (a human operator): it takes the turn, the flows don't answer."""
+        if turn.incoming.kind is Kind.SUBSCRIBED:
+            return False
+        for slot, gate in self.router.gates.items():
+            if slot in turn.session.extra and await gate(turn):
+                return True
+        return False
+
+    def _remember_step(self, turn: Turn) -> None:
+        """What the user did, as the bot's own words (a button's label, a command, a keyword): an operator taking
+        over sees the way the user came. Typed free text is not kept (it may be a code, a number, a name)."""
+        incoming = turn.incoming
+        step: str | None = None
+        if incoming.kind is Kind.START:
+            step = "/start"
+        elif incoming.kind is Kind.BUTTON:
+            step = next((label for payload, label in turn.session.buttons if payload == incoming.payload), None)
+        elif incoming.kind is Kind.TEXT:
+            text = incoming.text.strip()
+            folded = fold(text)
+            if text.startswith("/"):
+                step = text.split(maxsplit=1)[0][:33]
+            elif folded in self.keywords:
+                step = text[:40]
+            else:
+                payload = self._typed_choice(folded, turn.session.buttons, numbers=True)
+                step = next((label for p, label in turn.session.buttons if p == payload), None) if payload else "✍"
+        else:
+            step = incoming.kind.value
+        if step:
+            trail = [*turn.session.extra.get(TRAIL_SLOT, []), step[:60]]
+            turn.session.extra[TRAIL_SLOT] = trail[-TRAIL_LENGTH:]
 
     # --- dispatch -------------------------------------------------------------------------------------------------
     async def _dispatch(self, turn: Turn) -> None:

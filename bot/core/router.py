@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.core.turn import Turn
 
 Handler = Callable[["Turn"], Awaitable[None]]
+# A gate takes the turn before any dispatch while its slot is in the session (e.g. a human operator holds the
+# conversation); it returns False to let the turn through after all (the slot was stale).
+GateHandler = Callable[["Turn"], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class Router:
         self.payloads: dict[str, Handler] = {}
         self.states: dict[str, StateSpec] = {}
         self.intents: dict[str, Intent] = {}
+        self.gates: dict[str, GateHandler] = {}
 
     def command(self, *names: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -76,12 +80,22 @@ class Router:
 
         return register
 
+    def gate(self, slot: str) -> Callable[[GateHandler], GateHandler]:
+        """Register a gate for `session.extra[slot]`: checked on every turn, so it costs one dict lookup."""
+
+        def register(handler: GateHandler) -> GateHandler:
+            self._put(self.gates, slot, handler, "gate")
+            return handler
+
+        return register
+
     def include(self, other: Router) -> None:
         for table, theirs, what in (
             (self.commands, other.commands, "command"),
             (self.payloads, other.payloads, "payload"),
             (self.states, other.states, "state"),
             (self.intents, other.intents, "intent"),
+            (self.gates, other.gates, "gate"),
         ):
             for key, value in theirs.items():
                 self._put(table, key, value, what)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -304,3 +305,71 @@ class AuditEntry(Base):
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # method, order kind…; no personal data
+
+
+class SupportStatus(StrEnum):
+    """bot → waiting → with operator → closed → bot."""
+
+    WAITING = "waiting"
+    WITH_OPERATOR = "with_operator"
+    CLOSED = "closed"
+
+
+OPEN_SUPPORT_STATUSES = (SupportStatus.WAITING.value, SupportStatus.WITH_OPERATOR.value)
+
+
+class SupportTicket(Base):
+    """A conversation handed to a human operator (not a complaint: those are `tickets`).
+
+    The desk is a topic of a Telegram support group (`group_chat_id`, `thread_id`, set once the topic exists).
+    `told_position` is the queue position the user was last told, so a change is announced once. `after_hours`
+    tickets were left as a message while the desk was closed: their users are not held in the handoff.
+    """
+
+    __tablename__ = "support_tickets"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(SupportStatus)})", name="status"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+        Index("ix_support_tickets_status_created", "status", "created_at"),
+        Index("ix_support_tickets_user", "channel", "external_id"),
+        Index("ix_support_tickets_topic", "group_chat_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=SupportStatus.WAITING.value)
+    after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    topic: Mapped[str] = mapped_column(String(200))  # what the user asked, shortened
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    operator_id: Mapped[str | None] = mapped_column(String(32))
+    operator_name: Mapped[str | None] = mapped_column(String(64))
+    told_position: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(16))  # operator, user, silence
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SupportMessage(Base):
+    """One message of a support conversation: from the user (`in`), an operator (`out`), or an operators' note
+    the user never sees (`note`). Attachments are the messenger's own file reference, as for complaints."""
+
+    __tablename__ = "support_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    author: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    attachment_kind: Mapped[str | None] = mapped_column(String(8))
+    attachment_ref: Mapped[str | None] = mapped_column(String(512))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -6,6 +6,7 @@ stops start-up with a message naming the file and the field.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -92,6 +93,25 @@ class Policies(_Model):
     max_promise_debt: Decimal | None = None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SupportHours(_Model):
+    """When human operators answer in the chat, in the profile's time zone; holidays are closed all day."""
+
+    days: list[Weekday] = Field(min_length=1)
+    open: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    close: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")  # "24:00": until midnight
+    holidays: list[date] = []
+
+    @model_validator(mode="after")
+    def _order(self) -> SupportHours:
+        if self.close <= self.open:
+            raise ValueError(f"close {self.close} must be after open {self.open}")
+        return self
+
+
 class Profile(_Model):
     id: str
     operator: str
@@ -113,6 +133,7 @@ class Profile(_Model):
     complaints: Complaints | None = None
     texts: dict[str, Localized]
     policies: Policies
+    support_hours: SupportHours | None = None  # unset: operators answer around the clock
 
     @field_validator("timezone")
     @classmethod

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
 from bot.core.session import SessionStore
-from bot.db.models import AuditEntry, ChannelUser, Order, OutboxMessage
+from bot.db.models import AuditEntry, ChannelUser, Order, OutboxMessage, SupportTicket
 
 log = logging.getLogger("mila.privacy")
 
@@ -31,6 +31,8 @@ async def forget_rows(db: AsyncSession, user_ids: list[int]) -> int:
         return 0
     await db.execute(update(Order).where(Order.requested_by_id.in_(user_ids)).values(requested_by_id=None))
     await db.execute(update(AuditEntry).where(AuditEntry.channel_user_id.in_(user_ids)).values(channel_user_id=None))
+    # Conversations with operators are the user's own words: they go with the profile (messages by cascade).
+    await db.execute(delete(SupportTicket).where(SupportTicket.channel_user_id.in_(user_ids)))
     result = await db.execute(delete(ChannelUser).where(ChannelUser.id.in_(user_ids)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -153,6 +153,8 @@ class FakeTelegram:
         per_chat_per_second: int | None = 10,
         overall_per_second: int | None = 30,
         retry_after: int = 1,
+        group_per_window: int = 20,
+        group_window: float = 60.0,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
@@ -168,7 +170,6 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
         self.callback_queries: dict[str, bool] = {}  # id → answered
-        self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content): what users sent
         self._updates: list[dict[str, Any]] = []
         self._resend: list[dict[str, Any]] = []  # served once whatever the offset (a lost confirmation)
         self._update_ids = itertools.count(200_000_001)
@@ -181,13 +182,22 @@ class FakeTelegram:
         self._deliverer: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        # Support groups (see "supergroups with forum topics" below).
+        self.group_per_window = group_per_window
+        self.group_window = group_window
+        self.groups: dict[int, ForumGroup] = {}
+        self.group_sends: dict[int, deque[float]] = {}
+        self.group_limited: list[ApiCall] = []
+        self.file_ids: set[str] = set()
+        self.file_bytes: dict[str, bytes] = {}  # file id → the bytes a test gave it
+        self._file_numbers = itertools.count(1)
 
     # --- server ---------------------------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> str:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)  # files by getFile's path
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -217,29 +227,15 @@ class FakeTelegram:
                 raise ApiError(404, "Not Found: method not found")
             if method in _SENDING:
                 self._check_chat(params)
+            handler = self._support_group_hooks(method, params) or handler  # support groups (below)
             result = await handler(params)
+            self._in_topic(params, result)
         except ApiError as exc:
             call.status, call.error = exc.code, exc.description
             return web.json_response(exc.body(), status=exc.code)
         call.result = result
         self.succeeded += 1
         return web.json_response({"ok": True, "result": result})
-
-    async def _download(self, request: web.Request) -> web.Response:
-        """`https://api.telegram.org/file/bot<token>/<file_path>`: a file's bytes, after `getFile`."""
-        if request.match_info["token"] != self.token:
-            return web.Response(status=401)
-        for path, content in self.files.values():
-            if path == request.match_info["path"]:
-                return web.Response(body=content)
-        return web.Response(status=404)
-
-    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
-        file_id = str(params.get("file_id", ""))
-        if file_id not in self.files:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        path, content = self.files[file_id]
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content), "file_path": path}
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
@@ -568,19 +564,6 @@ class FakeTelegram:
             self.deliver(update)
         return update
 
-    def send_photo(self, user: FakeUser, content: bytes, caption: str = "") -> dict[str, Any]:
-        """A photo from the phone's gallery: Telegram keeps it and sends sizes with file ids (the largest last)."""
-        file_id = f"AgACphoto{len(self.files) + 1}"
-        self.files[file_id] = (f"photos/file_{len(self.files) + 1}.jpg", content)
-        sizes = [{"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960,
-                  "file_size": len(content)}]  # fmt: skip
-        message: dict[str, Any] = {"photo": sizes}
-        if caption:
-            message["caption"] = caption
-        update = self.update(message=self._user_message(user, message))
-        self.deliver(update)
-        return update
-
     def share_contact(self, user: FakeUser, phone: str, *, own: bool = True) -> dict[str, Any]:
         contact: dict[str, Any] = {"phone_number": phone, "first_name": user.first_name}
         if own:
@@ -665,3 +648,215 @@ class FakeTelegram:
             return shown if any(fragment in text for text in shown) else None
 
         return await self.wait_for(found, timeout=timeout, what=f"a message with {fragment!r}")
+
+    # --- supergroups with forum topics: the operators' support desk ------------------------------------------------
+    # A group is a forum (one topic per support ticket); its members are operators who write in topics and press
+    # the buttons of the bot's cards. Telegram lets a bot post about 20 messages a minute into one group: every
+    # post into a group counts (topics created and closed, messages, photos, files, copies) and one more within
+    # `group_window` seconds is refused with 429. Tests shorten the window to run in seconds.
+    def support_group(
+        self, chat_id: int, title: str = "mts podrška", *, members: tuple[FakeUser, ...] = ()
+    ) -> ForumGroup:
+        group = ForumGroup(chat_id, title, members={m.id: m for m in members})
+        self.groups[chat_id] = group
+        self.chats[chat_id] = group
+        return group
+
+    def operator(self, group: ForumGroup, user_id: int, first_name: str) -> FakeUser:
+        """A member of the support group (an operator)."""
+        member = FakeUser(user_id, first_name, "sr")
+        group.members[user_id] = member
+        return member
+
+    def _check_group(self, method: str, params: dict[str, Any]) -> None:
+        chat_id = int(params.get("chat_id", 0))
+        if chat_id not in self.groups or method not in _GROUP_POSTS:
+            return
+        now = time.monotonic()
+        sent = self.group_sends.setdefault(chat_id, deque())
+        while sent and now - sent[0] >= self.group_window:
+            sent.popleft()
+        if len(sent) >= self.group_per_window:
+            wait = max(1, int(self.group_window - (now - sent[0])) + 1)
+            self.group_limited.append(self.calls[-1] if self.calls else ApiCall(method, params, now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        sent.append(now)
+
+    def _support_group_hooks(self, method: str, params: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
+        """Group limits, and sends by file id (what the bot relays between chats); None: the usual handler."""
+        self._check_group(method, params)
+        if method in ("sendPhoto", "sendDocument"):
+            field_name = "photo" if method == "sendPhoto" else "document"
+            ref = params.get(field_name)
+            by_url = field_name == "document" and isinstance(ref, str) and ref.startswith(("https://", "http://"))
+            if isinstance(ref, str) and (ref in self.file_ids or by_url):  # photos by URL: the usual handler
+                return lambda p: self._send_reference(field_name, p)
+        return None
+
+    def _in_topic(self, params: dict[str, Any], result: Any) -> None:
+        """A message posted with `message_thread_id` into a forum group belongs to that topic."""
+        chat_id = int(params.get("chat_id", 0) or 0)
+        thread = params.get("message_thread_id")
+        if chat_id not in self.groups or thread is None or not isinstance(result, dict) or "message_id" not in result:
+            return
+        group = self.groups[chat_id]
+        if int(thread) not in group.topics:
+            return
+        stored = group.messages.get(result["message_id"])
+        for message in (result, stored):
+            if message is not None:
+                message["message_thread_id"] = int(thread)
+                message["is_topic_message"] = True
+
+    async def _send_reference(self, field_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        ref = str(params[field_name])
+        if field_name == "photo":
+            content: dict[str, Any] = {"photo": [{"file_id": ref, "file_unique_id": "u" + ref[-8:], "width": 800,
+                                                 "height": 600}]}  # fmt: skip
+        else:
+            content = {"document": {"file_id": ref, "file_unique_id": "u" + ref[-8:], "file_name": "file"}}
+        if params.get("caption"):
+            content["caption"] = self._text(params, "caption", 1024)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        return self._store(int(params["chat_id"]), content, markup)
+
+    async def _m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self.groups.get(int(params["chat_id"]))
+        if group is None:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(params.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        created = self._store(group.id, {"forum_topic_created": {"name": name, "icon_color": 7322096}}, None)
+        thread = created["message_id"]
+        group.topics[thread] = {"name": name, "closed": False}
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
+    async def _m_closeForumTopic(self, params: dict[str, Any]) -> bool:
+        group = self.groups.get(int(params["chat_id"]))
+        thread = int(params.get("message_thread_id", 0))
+        if group is None or thread not in group.topics:
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        if group.topics[thread]["closed"]:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        group.topics[thread]["closed"] = True
+        return True
+
+    async def _m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        target = int(params["chat_id"])
+        if target in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        source = self.chats.get(int(params["from_chat_id"]))
+        original = source.messages.get(int(params["message_id"])) if source is not None else None
+        if original is None or target not in self.chats:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        content = {k: v for k, v in original.items() if k in ("text", "photo", "document", "caption")}
+        stored = self._store(target, content, params.get("reply_markup"))
+        return {"message_id": stored["message_id"]}
+
+    def _group_message(
+        self, group: ForumGroup, member: FakeUser, thread: int, content: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert member.id in group.members, "only members of the group write in it"
+        message = {
+            "message_id": group.next_id, "from": member.as_json(), "chat": group.as_json(), "date": int(time.time()),
+            "message_thread_id": thread, "is_topic_message": True, **content,
+        }  # fmt: skip
+        group.next_id += 1
+        group.messages[message["message_id"]] = message
+        return message
+
+    def operator_says(self, group: ForumGroup, member: FakeUser, thread: int, text: str) -> dict[str, Any]:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
+        update = self.update(message=self._group_message(group, member, thread, content))
+        self.deliver(update)
+        return update
+
+    def operator_sends_photo(self, group: ForumGroup, member: FakeUser, thread: int, caption: str = "") -> str:
+        """An operator posts a photo in a topic; returns its file id."""
+        file_id = f"op-photo-{next(self._file_numbers)}"
+        self.file_ids.add(file_id)
+        content: dict[str, Any] = {"photo": [{"file_id": file_id, "file_unique_id": "u" + file_id, "width": 640,
+                                              "height": 480, "file_size": 1000}]}  # fmt: skip
+        if caption:
+            content["caption"] = caption
+        self.deliver(self.update(message=self._group_message(group, member, thread, content)))
+        return file_id
+
+    def operator_presses(self, group: ForumGroup, member: FakeUser, message: dict[str, Any], label: str) -> None:
+        """An operator presses a button of the bot's message in the group."""
+        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row if label in b["text"]]
+        assert len(buttons) == 1, f"{label!r} matches {len(buttons)} buttons"
+        query_id = str(next(self._callback_ids))
+        self.callback_queries[query_id] = False
+        shown = {k: v for k, v in message.items() if not k.startswith("_")}
+        self.deliver(self.update(callback_query={"id": query_id, "from": member.as_json(), "message": shown,
+                                                 "chat_instance": f"ci-{group.id}",
+                                                 "data": buttons[0]["callback_data"]}))  # fmt: skip
+
+    def send_photo(self, user: FakeUser, caption: str = "", data: bytes | None = None) -> str:
+        """The user sends a photo (its bytes: `data`, else `file_content(file_id)`); returns its file id."""
+        file_id = f"user-photo-{next(self._file_numbers)}"
+        self.file_ids.add(file_id)
+        if data is not None:
+            self.file_bytes[file_id] = data
+        content: dict[str, Any] = {"photo": [{"file_id": file_id, "file_unique_id": "u" + file_id, "width": 1280,
+                                              "height": 960, "file_size": 50_000}]}  # fmt: skip
+        if caption:
+            content["caption"] = caption
+        self.deliver(self.update(message=self._user_message(user, content)))
+        return file_id
+
+    def send_document(self, user: FakeUser, file_name: str) -> str:
+        file_id = f"user-doc-{next(self._file_numbers)}"
+        self.file_ids.add(file_id)
+        document = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_name": file_name, "file_size": 999}
+        self.deliver(self.update(message=self._user_message(user, {"document": document})))
+        return file_id
+
+    def topic_posts(self, group: ForumGroup, thread: int) -> list[dict[str, Any]]:
+        """What the bot posted in one topic, in order."""
+        return [m for m in group.messages.values()
+                if m["from"]["id"] == self.bot_id and m.get("message_thread_id") == thread]  # fmt: skip
+
+    def topic_named(self, group: ForumGroup, fragment: str) -> int | None:
+        return next((thread for thread, topic in group.topics.items() if fragment in topic["name"]), None)
+
+    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.file_ids:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path = f"{'photos' if 'photo' in file_id else 'documents'}/{file_id}.{'jpg' if 'photo' in file_id else 'pdf'}"
+        size = len(self.file_bytes.get(file_id, self.file_content(file_id)))
+        return {"file_id": file_id, "file_unique_id": "u" + file_id, "file_size": size, "file_path": path}
+
+    @staticmethod
+    def file_content(file_id: str) -> bytes:
+        """What a file of the fake holds: its id, so a test can tell which file it got."""
+        return b"\xff\xd8 fake file " + file_id.encode()
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if file_id not in self.file_ids:
+            return web.Response(status=404)
+        content = self.file_bytes.get(file_id, self.file_content(file_id))
+        return web.Response(body=content, content_type="application/octet-stream")
+
+
+_GROUP_POSTS = {"sendMessage", "sendPhoto", "sendDocument", "createForumTopic", "closeForumTopic", "copyMessage"}
+
+
+@dataclass
+class ForumGroup(Chat):
+    """A supergroup with topics (the operators' desk): its members, and its topics by thread id."""
+
+    members: dict[int, FakeUser] = field(default_factory=dict)
+    topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.first_name, "type": "supergroup", "is_forum": True}

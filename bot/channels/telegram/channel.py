@@ -41,6 +41,7 @@ from bot.app import App
 from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
+from bot.channels.telegram.desk import Desk
 from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
 from bot.channels.telegram.sender import Blocked, ChatPacer, GlobalPause, Sender
@@ -52,6 +53,8 @@ from bot.core.replies import Reply
 from bot.core.session import SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
+from bot.services.attachments import TelegramFiles
+from bot.services.support.service import Support
 from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.telegram")
@@ -106,6 +109,11 @@ class TelegramChannel:
         self._lease_token = secrets.token_hex(8)
         self._lease = app.redis.register_script(_POLLER_LEASE)
         self._lease_release = app.redis.register_script(_POLLER_RELEASE)
+        support = app.deps.services.get("support")
+        # The operators' support group(s): their updates go to the desk, never to the engine.
+        enabled = isinstance(support, Support) and support.enabled
+        files = TelegramFiles(settings.api_base, settings.bot_token.get_secret_value())
+        self.desk = Desk(self.bot, self.sender, support, files) if enabled and isinstance(support, Support) else None
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._erasing: asyncio.Task[None] | None = None
@@ -117,7 +125,8 @@ class TelegramChannel:
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+        routes = [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+        return routes + (self.desk.routes() if self.desk is not None else [])
 
     async def start(self) -> None:
         await self._set_commands()
@@ -171,6 +180,8 @@ class TelegramChannel:
     async def process(self, update: Update, parsed: Parsed | None = None) -> str:
         """Handle one update exactly once; raises `UpdateNotProcessed` when it must come back later."""
         started = time.perf_counter()
+        if self.desk is not None and self.desk.owns(update) is not None:
+            return await self._process_desk(update)
         parsed = parsed or parse(update)
         if parsed is None:
             self.metrics.updates.labels(CHANNEL, IGNORED).inc()
@@ -209,6 +220,34 @@ class TelegramChannel:
         await self.deliver(incoming.user, parsed.chat_id, render(replies, parsed.chat_id, edit_message_id=edit))
         self.metrics.updates.labels(CHANNEL, HANDLED).inc()
         self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
+        return HANDLED
+
+    async def _process_desk(self, update: Update) -> str:
+        """An update from a support group: once (the same dedupe as users' updates), handled by the desk."""
+        assert self.desk is not None
+        try:
+            claim = await self.dedupe.claim(update.update_id)
+        except SessionStoreDown as exc:
+            self._failed("redis")
+            raise UpdateNotProcessed("Redis is not answering") from exc
+        if claim is Claim.DONE:
+            self.metrics.updates.labels(CHANNEL, DUPLICATE).inc()
+            return DUPLICATE
+        if claim is Claim.IN_PROGRESS:
+            self._failed("in_progress")
+            raise UpdateNotProcessed("the update is being handled elsewhere")
+        try:
+            await self.desk.handle(update)
+        except (SQLAlchemyError, RedisError, OSError) as exc:
+            await self.dedupe.release(update.update_id)
+            self._failed("desk")
+            raise UpdateNotProcessed(type(exc).__name__) from exc
+        except BaseException:
+            await self.dedupe.release(update.update_id)
+            raise
+        with contextlib.suppress(SessionStoreDown):
+            await self.dedupe.done(update.update_id)
+        self.metrics.updates.labels(CHANNEL, HANDLED).inc()
         return HANDLED
 
     def _failed(self, kind: str) -> None:
@@ -416,8 +455,10 @@ class TelegramChannel:
         """Chats in parallel, each chat's updates in order; returns the first update id that must come back."""
         chats: dict[object, list[tuple[Update, Parsed | None]]] = {}
         for update in updates:
-            parsed = parse(update)
-            key: object = parsed.chat_id if parsed is not None else ("update", update.update_id)
+            group = self.desk.owns(update) if self.desk is not None else None
+            parsed = parse(update) if group is None else None
+            # A support group's updates are handled in order too (an operator's messages to a user).
+            key: object = parsed.chat_id if parsed is not None else (group or ("update", update.update_id))
             chats.setdefault(key, []).append((update, parsed))
 
         async def one_chat(items: list[tuple[Update, Parsed | None]]) -> int | None:

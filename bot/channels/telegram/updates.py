@@ -2,7 +2,8 @@
 
 What the bot takes: private-chat messages, button presses, and the bot's own membership in a private chat (blocked
 or unblocked). Everything else (edited messages, channel posts, group chats, service messages) is ignored without an
-answer: answering an edit or a group would be wrong. The support group is handled by its own module later.
+answer: answering an edit or a group would be wrong. The operators' support group goes to the desk (`desk.py`)
+before it gets here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,263 @@
+"""The handoff state machine on the engine, on SQLite and PostgreSQL: bot → waiting → with operator → closed → bot,
+the user going back to the bot, a rating, the queue, working hours. Read like the conversations they test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.core.incoming import Incoming, Kind
+from bot.db.base import utcnow
+from bot.db.models import SupportMessage, SupportStatus, SupportTicket
+from bot.services.support.relay import Item
+from bot.services.support.service import Support
+from tests.chat import Chat
+from tests.support.conftest import GROUP, OTHER_GROUP, SupportAppFactory
+
+
+async def ticket_of(support: Support, chat: Chat) -> SupportTicket:
+    async with support.sessionmaker() as db:
+        ticket = (
+            await db.execute(select(SupportTicket).where(SupportTicket.external_id == chat.user.external_id))
+        ).scalar_one()
+        return ticket
+
+
+async def queued(support: Support, group: int = GROUP) -> list[Item]:
+    batch = await support.relay.next_batch(group)
+    return batch[1] if batch else []
+
+
+async def test_operator_takes_answers_and_closes_then_the_user_rates(make_support_app: SupportAppFactory) -> None:
+    app, support, pushed = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.press("Razgovor sa operaterom")
+    chat.expect("Povezaću vas sa operaterom")
+    await chat.say("Ne radi mi internet od jutros")
+    chat.expect("Operater će vam odgovoriti ovde", "Vi ste 1. u redu.", "Procenjeno čekanje: oko 5 minuta.")
+    chat.expect_buttons("✖ Nazad na bota")
+
+    assert await chat.say("meni") == []  # the bot stays silent: the words go to the operator
+    assert await chat.send_photo("ruter.jpg") == []
+    ticket = await ticket_of(support, chat)
+    assert ticket.status == SupportStatus.WAITING.value and ticket.group_chat_id == GROUP
+    items = await queued(support)
+    assert [i.kind for i in items] == ["open", "user", "user"]
+    assert "Pita: Ne radi mi internet od jutros" in items[0].text and "Nije identifikovan" in items[0].text
+    assert "Razgovor sa operaterom" in items[0].text  # the way the user came, as the bot's own words
+    assert items[1].text == "meni" and items[2].attachment == {"kind": "photo", "ref": "ruter.jpg", "name": "ruter.jpg"}
+
+    assert not (await support.take(ticket.id, "666", "Eve", group=-1)).ok  # a button forged in another group
+    assert (await support.take(ticket.id, "501", "Ana", group=GROUP)).ok
+    assert "Uključio/la se Ana iz korisničke podrške." in pushed.texts(chat.user)[-1]
+    await support.operator_said(ticket.id, "501", "Ana", "Restartujte ruter, molim vas.", None,
+                                [support.operator_text(ticket, "Ana", "Restartujte ruter, molim vas.")])  # fmt: skip
+    assert pushed.texts(chat.user)[-1] == "Ana (operater):\nRestartujte ruter, molim vas."
+    assert await chat.say("Uradio sam, radi!") == []
+
+    assert not (await support.close(ticket.id, "operator", "Eve", group=-1)).ok
+    assert (await support.close(ticket.id, "operator", "Ana", group=GROUP)).ok
+    assert pushed.texts(chat.user)[-2:] == [
+        "Operater je završio razgovor. Od sada vam ponovo odgovara bot.",
+        "Kako biste ocenili pomoć koju ste dobili? Izaberite od 1 (loše) do 5 (odlično).",
+    ]
+    await chat.say("5")  # typing the number picks the fifth rating button
+    chat.expect("Hvala vam na oceni!", "Kako mogu da vam pomognem?")
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.closed_by, ticket.rating, ticket.operator_name) == ("closed", "operator", 5, "Ana")
+    async with support.sessionmaker() as db:
+        directions = (await db.execute(select(SupportMessage.direction).order_by(SupportMessage.id))).scalars().all()
+    assert directions == ["in", "in", "in", "out", "in"]
+
+    await chat.press_payload(f"sup:rate:{ticket.id}:1")  # a second rating changes nothing
+    assert (await ticket_of(support, chat)).rating == 5
+    await chat.say("pomoć")
+    chat.expect("Komande:")  # the bot answers again
+
+
+async def test_the_user_goes_back_to_the_bot(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje o računu")
+    await chat.say("/menu")
+    chat.expect("Razgovarate sa operaterom, pa dugmad i komande bota sada ne rade.")
+    await chat.press("Nazad na bota")
+    chat.expect("Izašli ste iz razgovora sa operaterom.", "Kako mogu da vam pomognem?")
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.closed_by) == ("closed", "user")
+    assert [i.kind for i in await queued(support)] == ["open", "sys", "close"]
+
+    await chat.press_payload("sup:cancel")  # the button again, now stale
+    chat.expect("To dugme pripada ranijem razgovoru")
+
+
+async def test_typed_cancel_words_and_a_ticket_closed_behind_the_sessions_back(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    await chat.say("OTKAŽI")
+    chat.expect("Izašli ste iz razgovora sa operaterom.")
+
+    await chat.say("operater")
+    await chat.say("Drugo pitanje")
+    async with support.sessionmaker() as db:  # closed elsewhere, and the session was never told
+        for ticket in (await db.execute(select(SupportTicket))).scalars():
+            ticket.status = SupportStatus.CLOSED.value
+        await db.commit()
+    await chat.say("pomoć")
+    chat.expect("Komande:")
+
+
+async def test_a_forged_rating_is_refused(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    owner, intruder = Chat(app.engine), Chat(app.engine)
+    for chat in (owner, intruder):
+        await chat.first_contact("Srpski")
+    await owner.say("operater")
+    await owner.say("Pitanje")
+    ticket = await ticket_of(support, owner)
+    await support.close(ticket.id, "operator", "Ana")
+    await intruder.press_payload(f"sup:rate:{ticket.id}:1")
+    intruder.expect("To dugme pripada ranijem razgovoru")
+    await intruder.press_payload("sup:rate:x:9")
+    intruder.expect("To dugme pripada ranijem razgovoru")
+    assert (await ticket_of(support, owner)).rating is None
+
+
+async def test_queue_positions_are_announced_when_they_change(make_support_app: SupportAppFactory) -> None:
+    app, support, pushed = await make_support_app()
+    chats = [Chat(app.engine) for _ in range(3)]
+    for number, chat in enumerate(chats, start=1):
+        await chat.first_contact("Srpski")
+        await chat.say("operater")
+        await chat.say(f"Pitanje broj {number}")
+        chat.expect(f"Vi ste {number}. u redu.", f"oko {5 * number} minuta")
+    assert await support.announce_positions() == 0  # everyone already knows their place
+
+    first = await ticket_of(support, chats[0])
+    await support.take(first.id, "501", "Ana")
+    assert await support.announce_positions() == 2
+    assert pushed.texts(chats[1].user)[-1] == "Vi ste 1. u redu. Procenjeno čekanje: oko 5 minuta."
+    assert pushed.texts(chats[2].user)[-1] == "Vi ste 2. u redu. Procenjeno čekanje: oko 10 minuta."
+
+    await chats[1].press("Nazad na bota")
+    assert await support.announce_positions() == 1
+    assert pushed.texts(chats[2].user)[-1].startswith("Vi ste 1. u redu.")
+    assert await support.announce_positions() == 0
+
+
+async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answering(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, pushed = await make_support_app(open_now=False)
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    chat.expect("Naši operateri trenutno nisu dostupni. Ponovo su tu", "u 08:00", "0800 100 100")
+    await chat.press("Ostavite poruku")
+    chat.expect("Napišite poruku; operateri će je pročitati kada se vrate.")
+    await chat.say("Molim vas da me pozovete sutra")
+    chat.expect("Hvala, vaša poruka je kod naših operatera (tiket #1).", "Odgovoriće vam ovde kada se vrate")
+    ticket = await ticket_of(support, chat)
+    assert ticket.status == "waiting" and ticket.after_hours
+    assert "Ostavljeno van radnog vremena." in (await queued(support))[0].text
+
+    await chat.say("pomoć")
+    chat.expect("Komande:")  # not held: the operators answer in the morning
+    await chat.say("operater")
+    chat.expect("Vaša poruka je već kod naših operatera (tiket #1).")
+
+    await support.take(ticket.id, "501", "Ana")  # in the morning
+    assert "Uključio/la se Ana" in pushed.texts(chat.user)[-1]
+    assert await chat.say("Hvala što ste se javili") == []  # now held by the operator
+
+
+async def test_a_silent_ticket_closes_by_itself(make_support_app: SupportAppFactory) -> None:
+    app, support, pushed = await make_support_app(silence_timeout_seconds=60)
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    ticket = await ticket_of(support, chat)
+    await support.take(ticket.id, "501", "Ana")
+    assert await support.close_silent() == 0
+    async with support.sessionmaker() as db:
+        row = await db.get(SupportTicket, ticket.id)
+        assert row is not None
+        row.last_activity_at = utcnow() - timedelta(seconds=61)
+        await db.commit()
+    assert await support.close_silent() == 1
+    assert "niko nije pisao" in pushed.texts(chat.user)[-2]
+    assert (await ticket_of(support, chat)).closed_by == "silence"
+    await chat.say("4")
+    chat.expect("Hvala vam na oceni!")
+    assert (await ticket_of(support, chat)).rating == 4
+
+
+async def test_an_operator_transfers_a_ticket_to_the_queue_and_to_another_group(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje o roamingu")
+    ticket = await ticket_of(support, chat)
+    await support.set_thread(ticket.id, GROUP, 77)
+    await support.take(ticket.id, "501", "Ana")
+    assert (await support.release(ticket.id, "Ana")).ok
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.operator_name) == ("waiting", None)
+
+    assert not (await support.transfer(ticket.id, -1, "Ana")).ok  # not one of our groups
+    assert (await support.transfer(ticket.id, OTHER_GROUP, "Ana")).ok
+    ticket = await ticket_of(support, chat)
+    assert (ticket.group_chat_id, ticket.thread_id, ticket.status) == (OTHER_GROUP, None, "waiting")
+    old = await queued(support, GROUP)
+    assert [(i.kind, i.thread) for i in old][-2:] == [("sys", 77), ("close", 77)]  # the old topic closes
+    assert "preneo/la tiket u drugu grupu" in old[-2].text
+    new = await queued(support, OTHER_GROUP)
+    assert new[0].kind == "open" and "Iz druge grupe preneo/la Ana." in new[0].text
+    assert await chat.say("Još jedno pitanje") == []  # still held
+    assert [i.text for i in await queued(support, OTHER_GROUP)][-1] == "Još jedno pitanje"
+
+
+async def test_an_answer_the_platform_holds_back_is_tried_again_then_the_operator_is_told(
+    make_support_app: SupportAppFactory,
+) -> None:
+    app, support, pushed = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    ticket = await ticket_of(support, chat)
+    pushed.busy = 2
+    result = await support.operator_said(ticket.id, "501", "Ana", "Prvi odgovor", None,
+                                         [support.operator_text(ticket, "Ana", "Prvi odgovor")])  # fmt: skip
+    assert result is not None and result.sent
+    assert pushed.texts(chat.user)[-1] == "Ana (operater):\nPrvi odgovor"
+    pushed.busy = 10
+    result = await support.operator_said(ticket.id, "501", "Ana", "Drugi odgovor", None,
+                                         [support.operator_text(ticket, "Ana", "Drugi odgovor")])  # fmt: skip
+    assert result is not None and not result.sent
+    assert (await queued(support))[-1].text == "⚠ Nije isporučeno korisniku: retry_later"
+
+
+async def test_a_user_who_leaves_the_chat_closes_their_ticket(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje")
+    assert await chat.send(Incoming(chat.user, Kind.UNSUBSCRIBED)) == []
+    ticket = await ticket_of(support, chat)
+    assert (ticket.status, ticket.closed_by) == ("closed", "user")
+    assert "Korisnik je napustio čet" in (await queued(support))[-2].text
