@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.core.engine import StalePayload, pseudonym
 from bot.core.i18n import N_
 from bot.core.incoming import Kind
@@ -184,6 +186,23 @@ async def _rate(turn: Turn, support: Support, rest: str) -> None:
 
 
 # --- while an operator holds the conversation ---------------------------------------------------------------------
+@router.session_start
+async def resume_handoff(turn: Turn) -> None:
+    """A session that ended (it expires after `MILA_SESSION_TTL`) while a ticket holds the conversation: the ticket
+    in the database is the truth, so the user's words still go to the operator. One query per new session."""
+    support = turn.deps.services.get("support")
+    if not isinstance(support, Support) or not support.enabled:
+        return
+    try:
+        ticket = await tickets.open_ticket_of(turn.db, turn.user)
+    except SQLAlchemyError:
+        log.warning("open support ticket not checked: database unavailable", extra={"user": pseudonym(turn.user.key)})
+        await turn.uow.session.rollback()
+        return
+    if ticket is not None and (ticket.status == SupportStatus.WITH_OPERATOR.value or not ticket.after_hours):
+        turn.session.extra[HANDOFF_SLOT] = {"t": ticket.id}
+
+
 @router.gate(HANDOFF_SLOT)
 async def during_handoff(turn: Turn) -> bool:
     support = _support(turn)

@@ -121,6 +121,9 @@ class Engine:
         incoming = turn.incoming
         if session.is_new or incoming.kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
             await self._load_profile(turn)
+        if session.is_new:
+            for restore in self.router.session_starts:
+                await restore(turn)
         if session.lang is None:
             hinted = language_from_hint(incoming.language_hint, turn.profile.languages)
             if hinted:

@@ -45,6 +45,7 @@ class Router:
         self.states: dict[str, StateSpec] = {}
         self.intents: dict[str, Intent] = {}
         self.gates: dict[str, GateHandler] = {}
+        self.session_starts: list[Handler] = []
 
     def command(self, *names: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -89,7 +90,14 @@ class Router:
 
         return register
 
+    def session_start(self, handler: Handler) -> Handler:
+        """Run on the first turn of every new session (after the lasting profile is loaded), before dispatch: what
+        must outlive a Redis session (a conversation held by an operator) is put back from the database here."""
+        self.session_starts.append(handler)
+        return handler
+
     def include(self, other: Router) -> None:
+        self.session_starts.extend(other.session_starts)
         for table, theirs, what in (
             (self.commands, other.commands, "command"),
             (self.payloads, other.payloads, "payload"),

@@ -95,6 +95,22 @@ async def test_the_user_goes_back_to_the_bot(make_support_app: SupportAppFactory
     chat.expect("To dugme pripada ranijem razgovoru")
 
 
+async def test_the_handoff_outlives_the_session(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    chat = Chat(app.engine)
+    await chat.first_contact("Srpski")
+    await chat.say("operater")
+    await chat.say("Pitanje o računu")
+    ticket = await ticket_of(support, chat)
+    assert (await support.take(ticket.id, "501", "Ana", group=GROUP)).ok
+    await app.redis.delete(app.deps.sessions.key(chat.user, "session"))  # the session expired overnight
+
+    assert await chat.say("Da li ste tu?") == []  # still to the operator, not the bot's menu
+    assert [i.text for i in await queued(support)][-1] == "Da li ste tu?"
+    await chat.say("/menu")
+    chat.expect("Razgovarate sa operaterom")
+
+
 async def test_typed_cancel_words_and_a_ticket_closed_behind_the_sessions_back(
     make_support_app: SupportAppFactory,
 ) -> None:

@@ -72,7 +72,7 @@ async def test_the_service_list_in_turkmen(make_viber: ViberFactory) -> None:
     await aman.press("Türkmençe")
     await aman.press("Ýok, sag boluň")  # no tariff news
     aman.expect("Size nähili kömek edip bilerin?")
-    await aman.press("❓ Kömek")
+    await aman.press("❓ Gollanma")
     aman.expect("Hyzmatlary birikdirmek we öçürmek")
     await aman.press("⬅")
     aman.expect("Size nähili kömek edip bilerin?")
