@@ -212,7 +212,7 @@ class BroadcastSettings(_Section):
     telegram_rate: float = Field(30.0, gt=0, le=1000, validation_alias="TELEGRAM_BROADCAST_RATE")
     telegram_paid: bool = Field(False, validation_alias="TELEGRAM_PAID_BROADCAST")
     viber_rate: float = Field(30.0, gt=0, le=1000, validation_alias="VIBER_BROADCAST_RATE")
-    margin: float = Field(0.04, ge=0, le=0.5, validation_alias="BROADCAST_RATE_MARGIN")
+    margin: float = Field(0.05, ge=0, le=0.5, validation_alias="BROADCAST_RATE_MARGIN")
     batch: int = Field(50, ge=1, le=1000, validation_alias="BROADCAST_BATCH")
     max_attempts: int = Field(5, ge=1, validation_alias="BROADCAST_MAX_ATTEMPTS")
     poll_seconds: float = Field(1.0, gt=0, validation_alias="BROADCAST_POLL")

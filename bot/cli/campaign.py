@@ -235,7 +235,7 @@ async def follow(settings: Settings, campaign_id: int, *, interval: float = 0.5)
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task(f"campaign {campaign_id}", total=None, sent=0, failed=0, unreachable=0, rate=0.0)
             while True:
-                campaign = await store.get(db, campaign_id)
+                status = (await store.get(db, campaign_id)).status
                 totals = await store.totals(db, campaign_id)
                 await db.rollback()  # a fresh snapshot next time
                 now = time.monotonic()
@@ -246,13 +246,13 @@ async def follow(settings: Settings, campaign_id: int, *, interval: float = 0.5)
                 progress.update(
                     task, total=totals.total, completed=totals.done, sent=sent,
                     failed=totals.count(DeliveryStatus.FAILED), unreachable=totals.count(DeliveryStatus.UNREACHABLE),
-                    rate=rate, description=f"campaign {campaign_id} ({campaign.status})",
+                    rate=rate, description=f"campaign {campaign_id} ({status})",
                 )  # fmt: skip
                 if totals.done != last_done:
                     last_done, last_change = totals.done, now
                 pending = totals.count(DeliveryStatus.PENDING)
                 sending = totals.count(DeliveryStatus.SENDING)
-                if campaign.status == CampaignStatus.CANCELLED.value:
+                if status == CampaignStatus.CANCELLED.value:
                     break
                 if pending == 0 and (sending == 0 or now - last_change > STALE_SENDING_SECONDS):
                     break

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
 from bot.app import App
 from tests.broadcasts.harness import Platforms, platforms
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, _empty_tables
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViberApi
 from tests.viber.conftest import TOKEN as VIBER_TOKEN
@@ -29,6 +30,13 @@ async def fake_viber() -> AsyncIterator[FakeViberApi]:
     yield api
     await api.close()
     assert api.problems == [], "the bot sent what Viber would refuse"
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> Iterator[str]:
+    """The PostgreSQL database of the test session (several workers need row locks), emptied afterwards."""
+    yield postgres_server
+    asyncio.run(_empty_tables(postgres_server))
 
 
 MakePlatforms = Callable[..., Awaitable[Platforms]]

@@ -74,7 +74,7 @@ async def test_consent_and_reachability_are_checked_again_at_send_time(
     await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in
                                                    (stays, changed_mind, blocked_since, blocks_now)])  # fmt: skip
     await add_users(world.app.deps.sessionmaker, [Person("viber", "vbLeft01==")])
-    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    await new_campaign(world.app.deps.sessionmaker, campaign_file())
 
     async with world.app.deps.sessionmaker() as db, db.begin():
         users = {u.external_id: u for u in (await db.execute(select(ChannelUser))).scalars()}

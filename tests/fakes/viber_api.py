@@ -126,6 +126,7 @@ class FakeViberApi:
         self.per_second: int | None = None
         self.too_many = 0
         self._recent: deque[float] = deque()
+        self.tokens: dict[str, int] = {}  # receiver → token of the last message accepted for them (for receipts)
 
     # --- control --------------------------------------------------------------------------------------------------
     def delay_next(self, seconds: float) -> None:
@@ -234,6 +235,7 @@ class FakeViberApi:
         answer: dict[str, Any] = {"status": status, "status_message": message, **extra}
         if endpoint == "send_message" and status == 0:
             answer["message_token"] = next(_tokens)
+            self.tokens[str(body.get("receiver"))] = answer["message_token"]
             answer["chat_hostname"] = "SN-FAKE_"
         return web.json_response(answer)
 
