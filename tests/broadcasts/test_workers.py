@@ -98,13 +98,11 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
     await add_users_at(pg_url, people)
     # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
     # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, BROADCAST_RATE_MARGIN="0.1")
+    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, BROADCAST_RATE_MARGIN="0.15")
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=False)
 
-    started = time.monotonic()
     code, out = await mila("campaign", "send", str(campaign_id), env=env, timeout=150)
-    elapsed = time.monotonic() - started
     assert code == 0, out
     assert "sent 2,000" in out and "failed 0" in out, out  # the progress bar's last state
     await stop_all(processes)
@@ -121,7 +119,9 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
         assert message["text"] == EXPECTED[LANGUAGES[i % 3]]
     assert fake_telegram.caused_429 == 0, fake_telegram.too_many
     assert fake_viber.too_many == 0
-    assert elapsed < 1000 / 30 * 1.25 + 10, f"{elapsed:.1f} s for 1,000 messages a platform at 30/s"
+    times = sorted(c.at for c in fake_telegram.accepted_sends())
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 20 <= rate <= 30, f"{rate:.1f} Telegram messages/s (the limit is 30, the margin 15 %)"
 
 
 async def test_a_429_pauses_every_worker_then_all_is_sent_once(
@@ -148,7 +148,7 @@ async def test_a_429_pauses_every_worker_then_all_is_sent_once(
     during = [c for c in fake_telegram.accepted_sends() if paused_at <= c.at < paused_at + 3]
     assert during == [], f"{len(during)} messages went out during the pause"
     # Messages already on their way when the 429 came meet the pause too; nothing else does, and nothing is too fast.
-    assert fake_telegram.too_many["paused"] <= 12 and fake_telegram.too_many["rate"] == 0, fake_telegram.too_many
+    assert fake_telegram.too_many["paused"] <= 6 and fake_telegram.too_many["rate"] == 0, fake_telegram.too_many
     assert all(len(fake_telegram.bot_messages(u)) == 1 for u in users)
 
 

@@ -98,7 +98,7 @@ class CampaignWorker:
         # Enough messages in flight to keep the rate with a few milliseconds per call, and no more: every message in
         # flight holds a reserved slot, and slots reserved far ahead would fire into a pause.
         top = max(rates.get(name, settings.viber_rate) for name in self.pushers) if self.pushers else 1.0
-        self.in_flight = max(4, math.ceil(top / 20))
+        self.in_flight = max(2, math.ceil(top / 20))
         self.lanes = 2  # one lane's database work overlaps the other's sending
         self._semaphore = asyncio.Semaphore(self.in_flight)
         self._specs: dict[int, CampaignSpec] = {}
