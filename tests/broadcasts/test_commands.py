@@ -35,8 +35,8 @@ async def test_create_dry_run_test_send_and_steer_a_campaign(
         VIBER_AUTH_TOKEN=VIBER_TOKEN, VIBER_API_BASE=fake_viber.url, VIBER_BOT_NAME=BOT_NAME,
     )  # fmt: skip
 
-    code, out = await mila("campaign", "create", write(tmp_path, "bad.yaml", campaign_file(text={"sr": "x", "de": "y"})),
-                           env=env)  # fmt: skip
+    bad = write(tmp_path, "bad.yaml", campaign_file(text={"sr": "x", "de": "y"}))
+    code, out = await mila("campaign", "create", bad, env=env)
     assert code == 1 and "text: text in 'de': write sr and tk" in out, out
     code, out = await mila("campaign", "create", write(tmp_path, "tm.yaml", campaign_file(profile="tm")), env=env)
     assert code == 1 and "the campaign is for profile 'tm'; this is 'rs'" in out, out

@@ -98,7 +98,8 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
     await add_users_at(pg_url, people)
     # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
     # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, BROADCAST_RATE_MARGIN="0.15")
+    margin = {"BROADCAST_RATE_MARGIN": "0.15"}
+    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, **margin)
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=False)
 
