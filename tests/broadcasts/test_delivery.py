@@ -106,3 +106,21 @@ async def test_consent_and_reachability_are_checked_again_at_send_time(
         "vbLeft01==": ("unreachable", None),
     }
     assert flags["7104"] and flags["vbLeft01=="]  # never tried again, by this campaign or the next
+
+
+async def test_paid_broadcast_asks_telegram_for_its_paid_rate(sqlite_url: str, make_platforms: MakePlatforms) -> None:
+    world = await make_platforms(sqlite_url)
+    users = [world.fake_telegram.user(7500 + i) for i in range(40)]
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
+    await new_campaign(world.app.deps.sessionmaker, campaign_file(picture=PICTURE))
+    world.fake_telegram.overall_per_second = 30  # the free bulk limit; paid messages may go faster
+    world.fake_telegram.per_chat_per_second = None
+
+    sent = await world.worker(TELEGRAM_BROADCAST_RATE=200, TELEGRAM_PAID_BROADCAST=True).run_until_idle()
+
+    assert sent == 40
+    photos = [c for c in world.fake_telegram.calls if c.method == "sendPhoto"]
+    assert len(photos) == 40 and all(c.ok and c.params.get("allow_paid_broadcast") == "true" for c in photos)
+    times = sorted(c.at for c in photos)
+    assert (len(times) - 1) / (times[-1] - times[0]) > 30  # above the free limit, and no 429
+    assert world.fake_telegram.caused_429 == 0
