@@ -10,6 +10,9 @@ it on every reservation: while it holds, nobody gets a slot; after it, new slots
 messages that met the 429 — retried by the channel itself the moment the pause ends — never add up with new ones
 beyond the limit.
 
+At high rates one round trip per message would cost more than the message itself, so a process reserves a few
+consecutive slots at once (`chunk`, about 20 ms worth: one slot at 30/s, twenty at 1000/s) and uses them in turn.
+
 No library was used: the well-kept Python ones (`limits`, `aiolimiter`) either count hits in a window (a caller
 that is refused has to poll) or live in one process; a reservation is one script and one round trip here.
 """
@@ -17,6 +20,8 @@ that is refused has to poll) or live in one process; a reservation is one script
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 
 from redis.asyncio import Redis
 
@@ -28,7 +33,7 @@ if pause > now then return {'p', string.format('%.0f', pause - now)} end
 local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
 if pause > 0 then slot = math.max(slot, pause + tonumber(ARGV[2])) end
 local ttl = math.floor((slot - now) / 1000) + 60000
-redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1])), 'PX', ttl)
+redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1]) * tonumber(ARGV[3])), 'PX', ttl)
 return {'s', string.format('%.0f', slot - now)}
 """
 
@@ -46,16 +51,31 @@ class RateLimiter:
         self.pause_key = pause_key or key + ":no-pause"
         self.interval_us = round(1_000_000 / rate)
         self.gap_us = round(gap_seconds * 1_000_000)
+        self.chunk = min(100, max(1, round(rate / 50)))
         self._reserve = redis.register_script(_RESERVE)
+        self._slots: deque[float] = deque()  # reserved slots of this process, in `time.monotonic()`
+        self._refill = asyncio.Lock()
 
     async def acquire(self) -> float:
-        """Wait for this process's slot; returns the seconds waited (paused time included)."""
-        waited = 0.0
+        """Wait for one of this process's slots; returns the seconds waited (paused time included)."""
+        started = time.monotonic()
+        while not self._slots:
+            async with self._refill:
+                if self._slots:
+                    break
+                await self._reserve_chunk()
+        delay = self._slots.popleft() - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return time.monotonic() - started
+
+    async def _reserve_chunk(self) -> None:
         while True:
-            kind, micros = await self._reserve(keys=[self.key, self.pause_key], args=[self.interval_us, self.gap_us])
-            delay = int(micros) / 1_000_000
-            if delay > 0:
-                await asyncio.sleep(delay)
-                waited += delay
+            kind, micros = await self._reserve(
+                keys=[self.key, self.pause_key], args=[self.interval_us, self.gap_us, self.chunk]
+            )
             if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "s":
-                return waited
+                first = time.monotonic() + int(micros) / 1_000_000
+                self._slots.extend(first + i * self.interval_us / 1_000_000 for i in range(self.chunk))
+                return
+            await asyncio.sleep(int(micros) / 1_000_000)  # paused: nobody gets a slot until it is over

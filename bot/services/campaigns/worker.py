@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,9 +100,11 @@ class CampaignWorker:
         # flight holds a reserved slot, and slots reserved far ahead would fire into a pause.
         top = max(rates.get(name, settings.viber_rate) for name in self.pushers) if self.pushers else 1.0
         self.in_flight = max(2, math.ceil(top / 20))
-        self.lanes = 2  # one lane's database work overlaps the other's sending
+        # Lanes claim and record batches side by side, so the database work of one overlaps the sending of others.
+        self.lanes = max(2, math.ceil(top / 200))
         self._semaphore = asyncio.Semaphore(self.in_flight)
         self._specs: dict[int, CampaignSpec] = {}
+        self._active_cache: tuple[float, list[int]] = (0.0, [])
         self._messages: dict[tuple[int, str], list[Reply]] = {}
 
     # --- the loop -----------------------------------------------------------------------------------------------
@@ -153,6 +156,16 @@ class CampaignWorker:
 
     # --- steps ----------------------------------------------------------------------------------------------------
     async def _active(self, now: datetime) -> list[int]:
+        """Campaigns being sent, started, of this profile; looked up at most once per poll interval while busy
+        (a pause or a cancel is seen within that time)."""
+        checked, active = self._active_cache
+        if active and time.monotonic() - checked < self.settings.poll_seconds:
+            return active
+        active = await self._lookup_active(now)
+        self._active_cache = (time.monotonic(), active)
+        return active
+
+    async def _lookup_active(self, now: datetime) -> list[int]:
         async with self.sessionmaker() as db:
             rows = (
                 await db.execute(
