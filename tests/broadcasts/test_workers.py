@@ -74,6 +74,9 @@ async def create_and_send(env: dict[str, str], tmp_path: Path, raw: dict[str, ob
 async def workers(n: int, fake_telegram: FakeTelegram, fake_viber: FakeViberApi, url: str, prefix: str,
                   tmp_path: Path, **env: str) -> list[Worker]:  # fmt: skip
     tmp_path.mkdir(exist_ok=True)
+    # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
+    # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
+    env.setdefault("BROADCAST_RATE_MARGIN", "0.15")
     return list(
         await asyncio.gather(*(start_worker(fake_telegram, fake_viber, database_url=url, redis_prefix=prefix,
                                             log_path=tmp_path / f"worker-{i}.log", **env) for i in range(n)))
@@ -96,10 +99,7 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
         people.append(Person("telegram", str(900_000 + i), LANGUAGES[i % 3]))
         people.append(Person("viber", f"vb{i:05d}Ab+/cD==", LANGUAGES[i % 3]))
     await add_users_at(pg_url, people)
-    # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
-    # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
-    margin = {"BROADCAST_RATE_MARGIN": "0.15"}
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, **margin)
+    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path)
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=False)
 
