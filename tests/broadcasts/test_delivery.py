@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -124,3 +124,25 @@ async def test_paid_broadcast_asks_telegram_for_its_paid_rate(sqlite_url: str, m
     times = sorted(c.at for c in photos)
     assert (len(times) - 1) / (times[-1] - times[0]) > 30  # above the free limit, and no 429
     assert world.fake_telegram.caused_429 == 0
+
+
+async def test_a_message_viber_did_not_take_is_tried_again_later(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    world = await make_platforms(sqlite_url)
+    await add_users(world.app.deps.sessionmaker, [Person("viber", "vbBusy01==")])
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    world.fake_viber.answer(12, times=3)  # too many requests, on every retry of the client
+    start = datetime.now(UTC)
+    world.now = start
+    worker = world.worker()
+
+    assert await worker.run_until_idle() == 1
+    assert world.fake_viber.messages("vbBusy01==") == []
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"pending": 1}
+    assert await worker.run_until_idle() == 0  # not due yet
+
+    world.now = start + timedelta(seconds=10)
+    assert await worker.run_until_idle() == 1
+    assert len(world.fake_viber.messages("vbBusy01==")) == 1
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 1}
