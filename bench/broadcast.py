@@ -7,7 +7,9 @@
    (target 0).
 2. Peak memory of a worker for 10,000 and for 200,000 recipients (target: within 20 % of each other), each in a
    child process of its own, with the platform call replaced by one that answers at once: what is measured is what
-   the worker holds (rows are streamed in batches), not the network.
+   the worker holds (rows are streamed in batches), not the network. The figure is the process's peak resident
+   memory; the peak of Python's own allocations during the run (tracemalloc) is printed too — about a MiB, where a
+   worker that loaded its recipients would hold a hundred more at 200,000.
 
 A throwaway PostgreSQL database is created and dropped for each part.
 
@@ -276,9 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     small, large = results[0], results[-1]
     ratio = large["peak_traced_mib"] / small["peak_traced_mib"]
     rss_ratio = large["max_rss_mib"] / small["max_rss_mib"]
-    print(f"  ratio {large['count']:,} / {small['count']:,}: traced peak {ratio:.2f}, max RSS {rss_ratio:.2f} "
-          f"(target <= 1.20)")  # fmt: skip
-    ok = ok and ratio <= 1.2 and rss_ratio <= 1.2
+    growth = large["peak_traced_mib"] - small["peak_traced_mib"]
+    print(f"  ratio {large['count']:,} / {small['count']:,}: max RSS {rss_ratio:.2f} (target <= 1.20); Python "
+          f"allocations during the run: peak {ratio:.2f}× ({growth:+.1f} MiB: a worker holding the rows would add "
+          f"about 100 MiB per 200,000)")  # fmt: skip
+    ok = ok and rss_ratio <= 1.2 and growth < 10
     print("OK" if ok else "TARGET MISSED")
     return 0 if ok else 1
 
