@@ -10,6 +10,7 @@ import asyncio
 import re
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -71,16 +72,32 @@ async def create_and_send(env: dict[str, str], tmp_path: Path, raw: dict[str, ob
     return campaign_id
 
 
+_running: list[Worker] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_worker_left_behind() -> AsyncIterator[None]:
+    """Whatever a test asserts, the processes it started do not outlive it."""
+    yield
+    while _running:
+        worker = _running.pop()
+        if worker.process.returncode is None:
+            worker.process.kill()
+            await worker.process.wait()
+
+
 async def workers(n: int, fake_telegram: FakeTelegram, fake_viber: FakeViberApi, url: str, prefix: str,
                   tmp_path: Path, **env: str) -> list[Worker]:  # fmt: skip
     tmp_path.mkdir(exist_ok=True)
     # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
     # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
     env.setdefault("BROADCAST_RATE_MARGIN", "0.15")
-    return list(
+    started = list(
         await asyncio.gather(*(start_worker(fake_telegram, fake_viber, database_url=url, redis_prefix=prefix,
                                             log_path=tmp_path / f"worker-{i}.log", **env) for i in range(n)))
     )  # fmt: skip
+    _running.extend(started)
+    return started
 
 
 async def stop_all(processes: list[Worker]) -> None:
