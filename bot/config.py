@@ -8,10 +8,11 @@ application factory and the result is passed down.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -242,6 +243,32 @@ class IdentificationSettings(_Section):
     sms_gateway_token: SecretStr | None = Field(None, validation_alias="SMS_GATEWAY_TOKEN")
 
 
+class BroadcastSettings(_Section):
+    """Tariff news: how fast the campaign workers of `mila run` send, shared by every process through Redis.
+
+    Telegram allows about 30 messages a second to different chats for one bot; with paid broadcasts
+    (`allow_paid_broadcast`, charged in Stars) up to 1000. Viber's rate is the operator's contract. The margin keeps
+    the sends a little under the limit, because the platform counts them when they arrive, after network jitter.
+    """
+
+    telegram_rate: float = Field(30.0, gt=0, le=1000, validation_alias="TELEGRAM_BROADCAST_RATE")
+    telegram_paid: bool = Field(False, validation_alias="TELEGRAM_PAID_BROADCAST")
+    viber_rate: float = Field(30.0, gt=0, le=1000, validation_alias="VIBER_BROADCAST_RATE")
+    margin: float = Field(0.05, ge=0, le=0.5, validation_alias="BROADCAST_RATE_MARGIN")
+    batch: int = Field(50, ge=1, le=1000, validation_alias="BROADCAST_BATCH")
+    max_attempts: int = Field(5, ge=1, validation_alias="BROADCAST_MAX_ATTEMPTS")
+    poll_seconds: float = Field(1.0, gt=0, validation_alias="BROADCAST_POLL")
+    viber_price: Decimal = Field(Decimal("0"), ge=0, validation_alias="VIBER_MESSAGE_PRICE")
+    viber_currency: str = Field("EUR", min_length=3, max_length=3, validation_alias="VIBER_PRICE_CURRENCY")
+    enabled: bool = Field(True, validation_alias="BROADCAST_WORKER")
+
+    @model_validator(mode="after")
+    def _paid_above_30(self) -> BroadcastSettings:
+        if self.telegram_rate > 30 and not self.telegram_paid:
+            raise ValueError("TELEGRAM_BROADCAST_RATE above 30 messages/s needs TELEGRAM_PAID_BROADCAST=true")
+        return self
+
+
 class Settings(BaseSettings):
     """All sections together; each section reads its own variables."""
 
@@ -256,6 +283,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
 
 
 class ConfigError(Exception):

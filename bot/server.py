@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
@@ -23,10 +24,15 @@ from bot.channels.base import Channel, Pusher
 from bot.config import ConfigError, Settings
 from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for
+from bot.services.campaigns.receipts import CampaignReceipts
+from bot.services.campaigns.worker import CampaignWorker
 from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
 from bot.services.support.service import Support
 from bot.services.support.worker import SupportWorker
+
+if TYPE_CHECKING:
+    from bot.channels.viber.channel import ReceiptHook
 
 log = logging.getLogger("mila.server")
 
@@ -57,7 +63,8 @@ def pushers(channels: list[Channel]) -> dict[str, Pusher]:
 
 def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[asyncio.Task[None]]:
     """Background workers of this process: the support relay (when `SUPPORT_CHAT_ID` is set and Telegram runs),
-    the order outbox (when `PROVISIONING_URL` is set) and the complaint e-mails (when `SMTP_URL` is set).
+    the order outbox (when `PROVISIONING_URL` is set), the complaint e-mails (when `SMTP_URL` is set) and the
+    campaign worker (tariff news, unless `BROADCAST_WORKER=false`), which also takes Viber's receipts of its messages.
 
     A worker is a coroutine that runs until cancelled and must tolerate other processes running the same worker
     (take work with Redis locks or `SELECT … FOR UPDATE SKIP LOCKED`; on SQLite run one process). Workers that
@@ -76,7 +83,42 @@ def start_workers(app: App, metrics: Metrics, channels: list[Channel]) -> list[a
     if app.settings.mail.smtp_url is not None:
         mail = MailWorker(app.deps.sessionmaker, app.settings.mail, fetchers=fetchers_for(app.settings))
         tasks.append(asyncio.create_task(mail.run_forever(asyncio.Event()), name="mail"))
+    senders = pushers(channels)
+    if app.settings.broadcast.enabled and senders:
+        tasks.append(asyncio.create_task(campaign_worker(app, senders).run_forever(asyncio.Event()), name="campaigns"))
+        take_receipts(app, channels)
     return tasks
+
+
+def campaign_worker(app: App, senders: dict[str, Pusher]) -> CampaignWorker:
+    from bot.channels.telegram.sender import PAUSE_KEY
+
+    prefix = app.settings.redis.prefix
+    profile = app.deps.profile
+    return CampaignWorker(
+        app.deps.sessionmaker, app.redis, prefix=prefix, settings=app.settings.broadcast,
+        profile=app.settings.bot.profile, timezone=profile.timezone, i18n=app.deps.i18n,
+        default_language=profile.default_language, pushers=senders, pause_keys={"telegram": prefix + PAUSE_KEY},
+    )  # fmt: skip
+
+
+def take_receipts(app: App, channels: list[Channel]) -> None:
+    """Viber's delivered/seen/failed receipts update the campaign rows (after any hook already there)."""
+    from bot.channels.viber import ViberChannel
+    from bot.channels.viber.channel import Receipt
+
+    receipts = CampaignReceipts(app.deps.sessionmaker)
+    for channel in channels:
+        if not isinstance(channel, ViberChannel):
+            continue
+        earlier = channel.on_receipt
+
+        async def hook(receipt: Receipt, earlier: ReceiptHook | None = earlier) -> None:
+            if earlier is not None:
+                await earlier(receipt)
+            await receipts.record("viber", receipt.event, receipt.message_token, receipt.timestamp)
+
+        channel.on_receipt = hook
 
 
 class Health:

@@ -1,7 +1,9 @@
 """Consent to tariff news: asked once after the language, changeable any time, and one tap to withdraw.
 
 Marketing needs consent (ZZPL/GDPR): the answer and its time are stored on the channel user. The opt-out button
-that comes with every marketing message carries `news:off`, which works days later because it needs no session.
+that comes with every marketing message carries `news:off:<campaign id>`, which works days later because it needs
+no session; the campaign id only counts the opt-out for that campaign, and only when the user was one of its
+recipients (a forged id counts nothing, and opting out is never refused).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.services.campaigns.store import record_opt_out
 from bot.services.users import UserDirectory
 from handlers.common import menu_button
 from handlers.menu import show_menu
@@ -42,8 +45,11 @@ def ask_consent(turn: Turn) -> None:
 @router.command("news")
 @router.payload("news")
 async def news_settings(turn: Turn) -> None:
-    if turn.arg in ("on", "off"):
-        await _set(turn, turn.arg == "on")
+    choice, _, campaign = turn.arg.partition(":")
+    if choice in ("on", "off") and (not campaign or choice == "off"):
+        if campaign.isdigit() and len(campaign) <= 12:
+            await record_opt_out(turn.db, turn.user, int(campaign), turn.now)
+        await _set(turn, choice == "on")
         return
     turn.finish()
     user = await UserDirectory(turn.db).ensure(turn.user)

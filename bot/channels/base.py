@@ -68,8 +68,13 @@ class Pusher(Protocol):
     `push` sends the replies in order within the platform's limits (Telegram's 429 pauses every process and is
     waited out inside), stops at the first message that cannot be sent and says why. It never raises for what the
     platform answers; the caller decides what a RETRY_LATER means for its own work.
+
+    `paid_broadcast` asks the platform for its paid bulk rate where it has one (Telegram's `allow_paid_broadcast`,
+    up to 1000 messages/s, charged in Stars); a platform without one ignores it.
     """
 
     name: str
 
-    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult: ...
+    async def push(
+        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+    ) -> PushResult: ...

@@ -373,3 +373,75 @@ class SupportMessage(Base):
     attachment_ref: Mapped[str | None] = mapped_column(String(512))
     attachment_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"  # created; a dry run and test sends only
+    SENDING = "sending"  # recipients enqueued; workers deliver from its start time on, outside quiet hours
+    PAUSED = "paused"  # workers take no new rows until resumed
+    CANCELLED = "cancelled"  # rows still pending are skipped
+    DONE = "done"  # no row left to send
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for a worker
+    SENDING = "sending"  # claimed and committed before the platform call; found so after a crash: never resent
+    SENT = "sent"  # the platform accepted the message
+    FAILED = "failed"  # the platform refused it (or kept asking to wait until the attempts ran out)
+    UNREACHABLE = "unreachable"  # blocked the bot / unsubscribed: marked on the user, never retried
+    SKIPPED = "skipped"  # consent withdrawn, unreachable or cancelled by the time it was its turn
+
+
+class Campaign(Base):
+    """A piece of tariff news for the subscribers who agreed: its texts, picture, button and segment.
+
+    `definition` is the validated campaign file (bot.services.campaigns.spec), kept whole so what was sent can be
+    shown later exactly as it was approved; the columns are what workers and listings filter on.
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint(f"status IN ({_values(CampaignStatus)})", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    profile: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT.value, index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # recipients selected (once)
+    test_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CampaignDelivery(Base):
+    """One recipient of one campaign: at most one message, whatever crashes (see bot.services.campaigns.worker).
+
+    `channel` and `language` are copied at selection time for the per-channel and per-language counts;
+    `message_ref` is the platform's id of the last message sent (Viber's token), which receipts are matched on.
+    """
+
+    __tablename__ = "campaign_deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "channel_user_id", name="uq_campaign_deliveries_campaign_id"),
+        CheckConstraint(f"status IN ({_values(DeliveryStatus)})", name="status"),
+        Index("ix_campaign_deliveries_queue", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    channel_user_id: Mapped[int] = mapped_column(ForeignKey("channel_users.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message_ids: Mapped[str | None] = mapped_column(String(200))
+    message_ref: Mapped[str | None] = mapped_column(String(32), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    receipt_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the one-tap opt-out of this message
+    error: Mapped[str | None] = mapped_column(String(200))

@@ -178,6 +178,11 @@ class FakeTelegram:
         self._recent: deque[tuple[float, int]] = deque()  # (time, chat) of recent sends
         self._paused_until: dict[int | None, float] = {}  # chat (None: the whole bot) → time
         self._forced: list[ForcedLimit] = []
+        # Broadcast limits: the 429s given, by cause; a bot-wide 429 a test injects; the paid broadcast rate.
+        self.too_many: dict[str, int] = {"rate": 0, "chat_rate": 0, "paused": 0, "injected": 0}
+        self.paid_per_second: int | None = 1000
+        self._forced_all: list[ForcedLimit] = []
+        self.injected_at: list[float] = []
         self._deliveries: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._deliverer: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -267,7 +272,9 @@ class FakeTelegram:
         for key in (chat_id, None):
             until = self._paused_until.get(key, 0.0)
             if now < until:
+                self.too_many["paused"] += 1
                 raise ApiError(429, f"Too Many Requests: retry after {int(until - now) + 1}", int(until - now) + 1)
+        self._check_forced_all(now)
         for forced in self._forced:
             if forced.chat_id == chat_id:
                 if forced.skip > 0:
@@ -275,22 +282,55 @@ class FakeTelegram:
                     break
                 self._forced.remove(forced)
                 self._paused_until[chat_id] = now + forced.retry_after
+                self.too_many["injected"] += 1
                 raise ApiError(429, f"Too Many Requests: retry after {forced.retry_after}", forced.retry_after)
         while self._recent and now - self._recent[0][0] > 1.0:
             self._recent.popleft()
-        if self.overall_per_second is not None and len(self._recent) >= self.overall_per_second:
+        overall = self._overall_limit(params)
+        if overall is not None and len(self._recent) >= overall:
             self._paused_until[None] = now + self.retry_after
+            self.too_many["rate"] += 1
             raise ApiError(429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after)
         if self.per_chat_per_second is not None:
             in_chat = sum(1 for _, chat in self._recent if chat == chat_id)
             if in_chat >= self.per_chat_per_second:
                 self._paused_until[chat_id] = now + self.retry_after
+                self.too_many["chat_rate"] += 1
                 raise ApiError(429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after)
         self._recent.append((now, chat_id))
 
     def limit_next(self, user: FakeUser, *, skip: int = 0, retry_after: int = 1) -> None:
         """The send to this chat after `skip` more sends gets a 429, and the chat is paused for `retry_after`."""
         self._forced.append(ForcedLimit(user.id, skip, retry_after))
+
+    # --- broadcast limits -------------------------------------------------------------------------------------------
+    def _overall_limit(self, params: dict[str, Any]) -> int | None:
+        """Messages a second to all chats: the bulk limit, or the paid one with `allow_paid_broadcast`."""
+        paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
+        return self.paid_per_second if paid else self.overall_per_second
+
+    def _check_forced_all(self, now: float) -> None:
+        for forced in self._forced_all:
+            if forced.skip > 0:
+                forced.skip -= 1
+                return
+            self._forced_all.remove(forced)
+            self._paused_until[None] = now + forced.retry_after
+            self.too_many["injected"] += 1
+            self.injected_at.append(now)
+            raise ApiError(429, f"Too Many Requests: retry after {forced.retry_after}", forced.retry_after)
+
+    def limit_all_after(self, sends: int, *, retry_after: int = 2) -> None:
+        """After `sends` more sends (to any chat), one gets a 429 and the whole bot is paused for `retry_after`."""
+        self._forced_all.append(ForcedLimit(0, sends, retry_after))
+
+    @property
+    def caused_429(self) -> int:
+        """429s the bot brought on itself: too fast overall, in a chat, or sending during a pause it was told of."""
+        return self.too_many["rate"] + self.too_many["chat_rate"] + self.too_many["paused"]
+
+    def accepted_sends(self) -> list[ApiCall]:
+        return [c for c in self.calls if c.method in _SENDING and c.ok]
 
     @staticmethod
     def _check_markup(markup: Any) -> None:

@@ -125,6 +125,11 @@ class FakeViberApi:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.media: dict[str, bytes] = {}  # what users sent, served at `media_url(name)` as Viber's CDN would
+        # Broadcast limit: send_message calls a second (None: no limit); over it, status 12, counted.
+        self.per_second: int | None = None
+        self.too_many = 0
+        self._recent: deque[float] = deque()
+        self.tokens: dict[str, int] = {}  # receiver → token of the last message accepted for them (for receipts)
 
     # --- control --------------------------------------------------------------------------------------------------
     def delay_next(self, seconds: float) -> None:
@@ -160,6 +165,22 @@ class FakeViberApi:
         content = self.media.get(request.match_info["name"])
         return web.Response(status=404) if content is None else web.Response(body=content)
 
+    def rate_limit(self, per_second: int | None) -> None:
+        """Answer status 12 (tooManyRequests) to send_message calls beyond `per_second` in any one second."""
+        self.per_second = per_second
+
+    def _rate_status(self) -> int:
+        if self.per_second is None:
+            return 0
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] > 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.per_second:
+            self.too_many += 1
+            return 12
+        self._recent.append(now)
+        return 0
+
     # --- what the bot sent ------------------------------------------------------------------------------------------
     def messages(self, receiver: str | None = None) -> list[dict[str, Any]]:
         """Messages Viber accepted (status 0), in order."""
@@ -192,7 +213,7 @@ class FakeViberApi:
             if problems:
                 self.problems.extend(f"send_message: {p}" for p in problems)
                 return self._answer(endpoint, body, len(raw), 3, "badData", request)
-            status = self._scripted.popleft() if self._scripted else 0
+            status = self._scripted.popleft() if self._scripted else self._rate_status()
             return self._answer(endpoint, body, len(raw), status, "ok" if status == 0 else "error", request)
         if endpoint == "set_webhook":
             return await self._set_webhook(body, len(raw), request)
@@ -229,6 +250,7 @@ class FakeViberApi:
         answer: dict[str, Any] = {"status": status, "status_message": message, **extra}
         if endpoint == "send_message" and status == 0:
             answer["message_token"] = next(_tokens)
+            self.tokens[str(body.get("receiver"))] = answer["message_token"]
             answer["chat_hostname"] = "SN-FAKE_"
         return web.json_response(answer)
 

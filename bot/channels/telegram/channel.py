@@ -30,7 +30,17 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import AnswerCallbackQuery, DeleteWebhook, GetUpdates, SetMyCommands, SetWebhook, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
 from aiogram.types import BotCommandScopeDefault, Message, Update
 from aiohttp import web
 from pydantic import ValidationError
@@ -44,7 +54,7 @@ from bot.channels.telegram.dedupe import Claim, UpdateDedupe
 from bot.channels.telegram.desk import Desk
 from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
-from bot.channels.telegram.sender import Blocked, ChatPacer, GlobalPause, Sender
+from bot.channels.telegram.sender import PAUSE_KEY, Blocked, ChatPacer, GlobalPause, Sender
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
 from bot.config import ConfigError
 from bot.core.engine import pseudonym
@@ -75,6 +85,13 @@ return 0
 """
 
 
+def paid(call: Call) -> Call:
+    """The same call with `allow_paid_broadcast`: Telegram then lets the bot send up to 1000 messages/s, for Stars."""
+    if isinstance(call.method, SendMessage | SendPhoto | SendDocument):
+        return Call(call.method.model_copy(update={"allow_paid_broadcast": True}), call.sends, call.fallback)
+    return call
+
+
 class TelegramChannel:
     name = CHANNEL
 
@@ -100,7 +117,7 @@ class TelegramChannel:
         self.dedupe = UpdateDedupe(app.redis, prefix)
         self.sender = Sender(
             self.bot,
-            GlobalPause(app.redis, prefix + "telegram:pause-until"),
+            GlobalPause(app.redis, prefix + PAUSE_KEY),
             ChatPacer(settings.chat_rate, settings.chat_burst),
             metrics,
         )
@@ -293,15 +310,20 @@ class TelegramChannel:
                     await self.eraser.schedule(chat_id, result.message_id, call.erase_after)
         return PushResult(Delivery.SENT, tuple(sent))
 
-    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+    async def push(
+        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+    ) -> PushResult:
         """A message outside a turn (see `Pusher`). A 429 is waited out inside, shared by every process."""
         try:
             chat_id = int(user.external_id)
         except ValueError:
             log.error("push to a malformed Telegram id refused", extra={"purpose": purpose})
             return PushResult(Delivery.FAILED)
+        calls = render(list(replies), chat_id)
+        if paid_broadcast:
+            calls = [paid(call) for call in calls]
         try:
-            return await self.deliver(user, chat_id, render(list(replies), chat_id))
+            return await self.deliver(user, chat_id, calls)
         except TelegramRetryAfter as exc:  # still limited after the sender's own retries
             return PushResult(Delivery.RETRY_LATER, retry_after=float(exc.retry_after))
         except (TelegramNetworkError, TelegramServerError):

@@ -36,6 +36,7 @@ from bot.metrics import Metrics
 log = logging.getLogger("mila.telegram.send")
 
 CHANNEL = "telegram"
+PAUSE_KEY = "telegram:pause-until"  # after the Redis prefix: "send nothing before T", read by broadcast workers too
 
 _PAUSE_LATER = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')

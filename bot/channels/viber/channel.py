@@ -463,10 +463,12 @@ class ViberChannel:
             except ViberError:
                 continue  # logged by the client with its purpose; a bad message is not made good by retrying
 
-    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+    async def push(
+        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+    ) -> PushResult:
         """A message outside a turn (see `Pusher`): status 12 or an unavailable Viber gives RETRY_LATER with what
         was sent so far; 5/6/7 mark the user unreachable. Held with the user's turn lock so it never lands in the
-        middle of a turn's replies."""
+        middle of a turn's replies. Viber has no paid bulk rate: `paid_broadcast` changes nothing."""
         parts = await self._parts(user, list(replies))
         messages = render_turn(parts, sender=self.sender, receiver=user.external_id)
         tokens: list[str] = []

@@ -1,0 +1,76 @@
+"""`mila campaign test ID --to telegram:123 --to viber:abc`: the campaign's message to admins, before sending it.
+
+It goes through the same channels and the same composition as the real thing (in each admin's language, or
+`--lang`), without asking for consent and without a delivery row; the campaign remembers when it was tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.app import build_app
+from bot.cli.common import settings_for
+from bot.core.incoming import UserRef
+from bot.db.base import utcnow
+from bot.metrics import Metrics
+from bot.server import build_channels, pushers
+from bot.services.campaigns import store
+from bot.services.campaigns.message import compose
+from bot.services.campaigns.store import CampaignError
+from bot.services.users import UserDirectory
+
+
+def _admins(targets: list[str]) -> list[UserRef]:
+    admins: list[UserRef] = []
+    for target in targets:
+        channel, _, external_id = target.partition(":")
+        if channel not in ("telegram", "viber") or not external_id:
+            raise CampaignError(f"--to {target!r}: write telegram:<chat id> or viber:<user id>")
+        admins.append(UserRef(channel, external_id))
+    return admins
+
+
+def send_test(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    try:
+        admins = _admins(args.to)
+    except CampaignError as exc:
+        print(f"mila: {exc}")
+        return 1
+
+    async def go() -> int:
+        app = build_app(settings)
+        channels = build_channels(app, Metrics())
+        try:
+            senders = pushers(channels)
+            profile = app.deps.profile
+            async with app.deps.sessionmaker() as db:
+                campaign = await store.get(db, args.id)
+                spec = store.spec_of(campaign)
+                failures = 0
+                for admin in admins:
+                    pusher = senders.get(admin.channel)
+                    if pusher is None:
+                        print(f"{admin.channel}:{admin.external_id}: the {admin.channel} channel is not configured")
+                        failures += 1
+                        continue
+                    known = await UserDirectory(db).get(admin)
+                    language = args.lang or (known.language if known else None) or profile.default_language
+                    replies = compose(spec, campaign.id, app.deps.i18n.get(language))
+                    result = await pusher.push(admin, replies, purpose=f"campaign {campaign.id} test")
+                    print(f"{admin.channel}:{admin.external_id} ({language}): {result.delivery.value}")
+                    failures += 0 if result.sent else 1
+                campaign.test_sent_at = utcnow()
+                await db.commit()
+                return 1 if failures else 0
+        finally:
+            for channel in channels:
+                await channel.close()
+            await app.close()
+
+    try:
+        return asyncio.run(go())
+    except CampaignError as exc:
+        print(f"mila: {exc}")
+        return 1

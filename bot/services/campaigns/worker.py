@@ -1,0 +1,289 @@
+"""The campaign worker of `mila run`: claims delivery rows, sends within the shared rate limit, records outcomes.
+
+At most once, whatever crashes: a batch of rows is marked `sending` and committed *before* any platform call; a
+row is finished (sent, failed, unreachable, skipped) only after its call. A process killed in between leaves its
+rows `sending`: they are never claimed again and show as "unknown" in the results — a subscriber never gets the
+same news twice. Only a row the platform explicitly did not take (Telegram 429 after the channel's own waiting,
+Viber status 12, the platform not answering) goes back to `pending` for a later attempt.
+
+Several workers share the rows: on PostgreSQL each batch is claimed with `FOR UPDATE SKIP LOCKED`, so two workers
+never claim the same row; SQLite has no row locks, so run one process there. Rows are streamed in batches of
+`BROADCAST_BATCH`; a worker never holds more than a few batches, whatever the size of the campaign.
+
+Consent and reachability are read again for each batch at send time: a user who withdrew consent (the one-tap
+button, /news) or blocked the bot after the campaign was enqueued is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import Delivery, Pusher, PushResult
+from bot.config import BroadcastSettings
+from bot.core.i18n import I18n
+from bot.core.incoming import UserRef
+from bot.core.replies import Reply
+from bot.db.base import utcnow
+from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, ChannelUser, DeliveryStatus
+from bot.services.campaigns.limiter import RateLimiter
+from bot.services.campaigns.message import compose
+from bot.services.campaigns.spec import CampaignSpec, quiet_until
+from bot.services.campaigns.store import spec_of
+
+log = logging.getLogger("mila.campaigns")
+
+RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    channel_user_id: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    channel: str
+    external_id: str
+    language: str | None
+    consent: bool
+    unreachable: bool
+
+
+class CampaignWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        *,
+        prefix: str,
+        settings: BroadcastSettings,
+        profile: str,
+        timezone: str,
+        i18n: I18n,
+        default_language: str,
+        pushers: Mapping[str, Pusher],
+        pause_keys: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.profile = profile
+        self.timezone = timezone
+        self.i18n = i18n
+        self.default_language = default_language
+        self.pushers = dict(pushers)
+        self.clock = clock
+        rates = {"telegram": settings.telegram_rate, "viber": settings.viber_rate}
+        pause_keys = pause_keys or {}
+        self.limiters = {
+            name: RateLimiter(
+                redis, f"{prefix}broadcast:{name}", rates.get(name, settings.viber_rate) / (1 + settings.margin),
+                pause_key=pause_keys.get(name),
+            )
+            for name in self.pushers
+        }  # fmt: skip
+        # Enough messages in flight to keep the rate with a few milliseconds per call, and no more: every message in
+        # flight holds a reserved slot, and slots reserved far ahead would fire into a pause.
+        top = max(rates.get(name, settings.viber_rate) for name in self.pushers) if self.pushers else 1.0
+        self.in_flight = max(2, math.ceil(top / 20))
+        # Lanes claim and record batches side by side, so the database work of one overlaps the sending of others.
+        self.lanes = max(2, math.ceil(top / 200))
+        self._semaphore = asyncio.Semaphore(self.in_flight)
+        self._specs: dict[int, CampaignSpec] = {}
+        self._active_cache: tuple[float, list[int]] = (0.0, [])
+        self._messages: dict[tuple[int, str], list[Reply]] = {}
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        lanes = [asyncio.create_task(self._lane(stop), name=f"campaign-lane-{n}") for n in range(self.lanes)]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for lane in lanes:
+                lane.cancel()
+            for lane in lanes:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane
+
+    async def _lane(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.run_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("campaign batch failed")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)
+
+    async def run_batch(self) -> int:
+        """Claim and send one batch of the first campaign that has rows due; returns the rows handled."""
+        now = self.clock()
+        for campaign_id in await self._active(now):
+            spec = self._specs[campaign_id]
+            if quiet_until(spec.quiet_hours, self.timezone, now) is not None:
+                continue
+            claimed = await self._claim(campaign_id, now)
+            if not claimed:
+                await self._finish_if_empty(campaign_id)
+                continue
+            await self._send(campaign_id, claimed)
+            return len(claimed)
+        return 0
+
+    async def run_until_idle(self) -> int:
+        """Send until nothing is due (tests, benchmarks, and `mila campaign` on a single worker)."""
+        total = 0
+        while handled := await self.run_batch():
+            total += handled
+        return total
+
+    # --- steps ----------------------------------------------------------------------------------------------------
+    async def _active(self, now: datetime) -> list[int]:
+        """Campaigns being sent, started, of this profile; looked up at most once per poll interval while busy
+        (a pause or a cancel is seen within that time)."""
+        checked, active = self._active_cache
+        if active and time.monotonic() - checked < self.settings.poll_seconds:
+            return active
+        active = await self._lookup_active(now)
+        self._active_cache = (time.monotonic(), active)
+        return active
+
+    async def _lookup_active(self, now: datetime) -> list[int]:
+        async with self.sessionmaker() as db:
+            rows = (
+                await db.execute(
+                    select(Campaign.id, Campaign.definition)
+                    .where(Campaign.status == CampaignStatus.SENDING.value, Campaign.profile == self.profile,
+                           Campaign.starts_at <= now)
+                    .order_by(Campaign.id)
+                )
+            ).all()  # fmt: skip
+        for campaign_id, definition in rows:
+            if campaign_id not in self._specs:
+                self._specs[campaign_id] = spec_of(Campaign(definition=definition))
+        return [campaign_id for campaign_id, _ in rows]
+
+    async def _claim(self, campaign_id: int, now: datetime) -> list[Claimed]:
+        """Mark a batch `sending` and commit it: from here on these rows are never sent by anyone else, or again."""
+        d = CampaignDelivery
+        due = (
+            select(d.id)
+            .where(d.campaign_id == campaign_id, d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now,
+                   d.channel.in_(list(self.pushers)))
+            .order_by(d.id)
+            .limit(self.settings.batch)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )  # fmt: skip
+        async with self.sessionmaker() as db, db.begin():
+            rows = (
+                await db.execute(
+                    update(d)
+                    .where(d.id.in_(due), d.status == DeliveryStatus.PENDING.value)
+                    .values(status=DeliveryStatus.SENDING.value, claimed_at=now, attempts=d.attempts + 1)
+                    .returning(d.id, d.channel_user_id, d.attempts)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+        return [Claimed(row_id, user_id, attempts) for row_id, user_id, attempts in rows]
+
+    async def _finish_if_empty(self, campaign_id: int) -> None:
+        d = CampaignDelivery
+        async with self.sessionmaker() as db, db.begin():
+            pending = (
+                await db.execute(
+                    select(func.count()).where(d.campaign_id == campaign_id, d.status == DeliveryStatus.PENDING.value)
+                )
+            ).scalar_one()
+            if pending:
+                return
+            await db.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING.value)
+                .values(status=CampaignStatus.DONE.value, finished_at=self.clock())
+            )
+        log.info("campaign finished", extra={"campaign": campaign_id})
+
+    async def _recipients(self, claimed: Sequence[Claimed]) -> dict[int, Recipient]:
+        u = ChannelUser
+        async with self.sessionmaker() as db:
+            rows = await db.execute(
+                select(u.id, u.channel, u.external_id, u.language, u.marketing_consent, u.unreachable).where(
+                    u.id.in_([c.channel_user_id for c in claimed])
+                )
+            )
+            return {
+                row_id: Recipient(channel, external_id, language, bool(consent), bool(unreachable))
+                for row_id, channel, external_id, language, consent, unreachable in rows
+            }
+
+    async def _send(self, campaign_id: int, claimed: list[Claimed]) -> None:
+        recipients = await self._recipients(claimed)
+        outcomes = await asyncio.gather(*(self._one(campaign_id, row, recipients.get(row.channel_user_id))
+                                          for row in claimed))  # fmt: skip
+        async with self.sessionmaker() as db, db.begin():
+            await db.execute(update(CampaignDelivery), [outcome for outcome in outcomes])
+        sent = sum(1 for o in outcomes if o["status"] == DeliveryStatus.SENT.value)
+        log.info("campaign batch", extra={"campaign": campaign_id, "claimed": len(claimed), "sent": sent})
+
+    async def _one(self, campaign_id: int, row: Claimed, recipient: Recipient | None) -> dict[str, Any]:
+        outcome: dict[str, Any] = {"id": row.id}
+        if recipient is None or not recipient.consent:
+            return outcome | {"status": DeliveryStatus.SKIPPED.value, "error": "no consent"}
+        if recipient.unreachable:
+            return outcome | {"status": DeliveryStatus.SKIPPED.value, "error": "unreachable"}
+        pusher = self.pushers[recipient.channel]
+        language = recipient.language or self.default_language
+        replies = self._compose(campaign_id, language)
+        paid = recipient.channel == "telegram" and self.settings.telegram_paid
+        try:
+            async with self._semaphore:
+                await self.limiters[recipient.channel].acquire()
+                result = await pusher.push(
+                    UserRef(recipient.channel, recipient.external_id), replies, purpose=f"campaign {campaign_id}",
+                    paid_broadcast=paid,
+                )  # fmt: skip
+        except Exception as exc:  # push answers for the platform; anything else is a bug here, and not retried
+            log.exception("campaign message not sent", extra={"campaign": campaign_id})
+            return outcome | {"status": DeliveryStatus.FAILED.value, "error": type(exc).__name__[:200]}
+        return outcome | self._outcome(result, row)
+
+    def _outcome(self, result: PushResult, row: Claimed) -> dict[str, Any]:
+        now = self.clock()
+        ids = ",".join(result.message_ids)[:200] or None
+        ref = result.message_ids[-1][:32] if result.message_ids else None
+        if result.delivery is Delivery.SENT:
+            return {"status": DeliveryStatus.SENT.value, "sent_at": now, "message_ids": ids, "message_ref": ref}
+        if result.delivery is Delivery.UNREACHABLE:
+            return {"status": DeliveryStatus.UNREACHABLE.value, "message_ids": ids}
+        if result.delivery is Delivery.FAILED:
+            return {"status": DeliveryStatus.FAILED.value, "message_ids": ids, "error": "refused by the platform"}
+        if result.message_ids:  # part of it went out: sending again would repeat that part
+            return {"status": DeliveryStatus.FAILED.value, "message_ids": ids, "error": "partly sent"}
+        if row.attempts >= self.settings.max_attempts:
+            return {"status": DeliveryStatus.FAILED.value, "error": "rate limited on every attempt"}
+        delay = result.retry_after or RETRY_SECONDS * row.attempts
+        return {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now + timedelta(seconds=delay)}
+
+    def _compose(self, campaign_id: int, language: str) -> list[Reply]:
+        key = (campaign_id, language)
+        if key not in self._messages:
+            self._messages[key] = compose(self._specs[campaign_id], campaign_id, self.i18n.get(language))
+        return self._messages[key]

@@ -1,0 +1,102 @@
+"""The campaign file: what marketing writes is checked before anything is stored, with the field named."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.services.campaigns.spec import CampaignFileError, load, quiet_until
+
+YAML = """
+name: Nova tarifa Start
+profile: rs
+start: 2026-12-01 10:00
+quiet_hours: "21:00-09:00"
+text:
+  sr: "Nova tarifa Start: 20 GB za 990 dinara mesečno. Šljiva, đak, džem, njiva, ljubav."
+  tk: "Täze Start tarifi: aýda 20 GB. Ýaňy gün, çaý, şäher, köp, žurnal."
+picture: https://static.example.com/start.jpg
+button:
+  url: https://mts.rs/start
+  label: {sr: Saznaj više, tk: Giňişleýin}
+segment:
+  channels: [telegram, viber]
+  languages: [sr, sr-Cyrl, tk]
+  identified: true
+  account_kinds: [mobile]
+  tariffs: [Postpaid S]
+  active_days: 90
+"""
+
+
+def write(tmp_path: Path, content: str, name: str = "campaign.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_a_yaml_file_gives_the_texts_of_every_language_with_cyrillic_generated(tmp_path: Path) -> None:
+    spec = load(write(tmp_path, YAML))
+    assert spec.languages() == ["sr", "sr-Cyrl", "tk"]
+    assert spec.text_for("sr-Cyrl").startswith("Нова тарифа Старт") and "Шљива, ђак, џем, њива, љубав" in spec.text_for(
+        "sr-Cyrl"
+    )
+    assert spec.text_for("tk").endswith("Ýaňy gün, çaý, şäher, köp, žurnal.")
+    assert spec.button_label("sr-Cyrl") == "Сазнај више"
+    # 10:00 in Belgrade on 1 December is 09:00 UTC
+    assert spec.starts_at("Europe/Belgrade", datetime.now(UTC)) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_the_same_campaign_as_toml(tmp_path: Path) -> None:
+    toml = """
+name = "Start"
+profile = "tm"
+quiet_hours = "22:00-08:30"
+[text]
+tk = "Täze Start tarifi"
+[segment]
+languages = ["tk"]
+"""
+    spec = load(write(tmp_path, toml, "campaign.toml"))
+    assert spec.profile == "tm" and spec.languages() == ["tk"] and spec.quiet_hours == "22:00-08:30"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('  sr: "Nova tarifa', '  xx: "Nova tarifa'), "text: text in 'xx': write sr and tk"),
+        (("picture: https://", "picture: http://"), "picture: the picture must be an https:// URL"),
+        (('quiet_hours: "21:00-09:00"', 'quiet_hours: "late"'), "quiet_hours: write it as HH:MM-HH:MM"),
+        (("account_kinds: [mobile]", "account_kinds: [pager]"), "segment.account_kinds.0"),
+        (("languages: [sr, sr-Cyrl, tk]", "languages: [de]"), "segment.languages: unknown language 'de'"),
+        (('  tk: "Täze', '  # tk: "Täze'), "no text in 'tk' for the users who read 'tk'"),
+        (("name: Nova", "nam: Nova"), "name: Field required"),
+    ],
+)
+def test_a_wrong_file_is_refused_with_the_field_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, YAML.replace(*change)))
+    assert message in str(refused.value)
+
+
+def test_a_file_that_is_not_yaml_or_not_there(tmp_path: Path) -> None:
+    with pytest.raises(CampaignFileError, match="is not valid YAML"):
+        load(write(tmp_path, "name: [unclosed"))
+    with pytest.raises(CampaignFileError, match="cannot read"):
+        load(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("utc", "until"),
+    [
+        (datetime(2026, 12, 1, 21, 30, tzinfo=UTC), datetime(2026, 12, 2, 8, 0, tzinfo=UTC)),  # 22:30 in Belgrade
+        (datetime(2026, 12, 2, 7, 59, tzinfo=UTC), datetime(2026, 12, 2, 8, 0, tzinfo=UTC)),  # 08:59
+        (datetime(2026, 12, 2, 8, 0, tzinfo=UTC), None),  # 09:00: messages may go
+        (datetime(2026, 12, 2, 19, 59, tzinfo=UTC), None),  # 20:59
+        (datetime(2026, 7, 1, 19, 0, tzinfo=UTC), datetime(2026, 7, 2, 7, 0, tzinfo=UTC)),  # summer time: 21:00
+    ],
+)
+def test_quiet_hours_are_the_profile_s_local_time(utc: datetime, until: datetime | None) -> None:
+    assert quiet_until("21:00-09:00", "Europe/Belgrade", utc) == until

@@ -1,0 +1,148 @@
+"""A campaign through the real channels on the fake platforms: once per user, in their language, with consent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.db.models import CampaignDelivery, ChannelUser
+from bot.services.campaigns import store
+from tests.broadcasts.conftest import MakePlatforms
+from tests.broadcasts.harness import CYRILLIC, TEXTS, Person, add_users, campaign_file, new_campaign, statuses
+
+PICTURE = "https://static.example.com/start.jpg"
+BUTTON = {"url": "https://mts.rs/start", "label": {"sr": "Saznaj više", "tk": "Giňişleýin"}}
+
+
+async def test_each_user_gets_the_news_once_in_their_language_with_the_opt_out(
+    database_url: str, make_platforms: MakePlatforms
+) -> None:
+    world = await make_platforms(database_url)
+    tg = world.fake_telegram
+    ana, boris, cvijeta, dovlet = (tg.user(7001), tg.user(7002), tg.user(7003), tg.user(7004, language_code="tk"))
+    refused, silent, gone = tg.user(7005), tg.user(7006), tg.user(7007)
+    await add_users(world.app.deps.sessionmaker, [
+        Person("telegram", "7001", "sr"), Person("telegram", "7002", "sr"), Person("telegram", "7003", "sr-Cyrl"),
+        Person("telegram", "7004", "tk"), Person("viber", "vbSrb01==", "sr"), Person("viber", "vbTkm01==", "tk"),
+        Person("telegram", "7005", "sr", consent=False), Person("telegram", "7006", "sr", consent=None),
+        Person("telegram", "7007", "sr", unreachable=True),
+    ])  # fmt: skip
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file(picture=PICTURE, button=BUTTON))
+
+    assert await world.worker().run_until_idle() == 6
+    assert await world.worker().run_until_idle() == 0  # nothing is sent twice
+
+    def photos(user: object) -> list[dict[str, object]]:
+        return [m for m in tg.bot_messages(user) if "photo" in m]  # type: ignore[arg-type]
+
+    for user, text in ((ana, TEXTS["sr"]), (boris, TEXTS["sr"]), (cvijeta, CYRILLIC), (dovlet, TEXTS["tk"])):
+        (photo,) = photos(user)
+        assert photo["caption"] == text
+        rows = photo["reply_markup"]["inline_keyboard"]  # type: ignore[index]
+        assert rows[0][0]["url"] == "https://mts.rs/start"
+        assert rows[1][0]["callback_data"] == f"news:off:{campaign_id}"
+    assert photos(cvijeta)[0]["reply_markup"]["inline_keyboard"][1][0]["text"] == "Не шаљите ми више новости"  # type: ignore[index]
+    assert photos(dovlet)[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Giňişleýin"  # type: ignore[index]
+    for user in (refused, silent, gone):
+        assert tg.bot_messages(user) == []
+
+    (srb,) = world.fake_viber.messages("vbSrb01==")
+    (tkm,) = world.fake_viber.messages("vbTkm01==")
+    assert srb["type"] == "picture" and srb["text"] == TEXTS["sr"] and srb["media"] == PICTURE
+    assert tkm["text"] == TEXTS["tk"]
+    assert [b["Text"] for b in tkm["keyboard"]["Buttons"]] == ["Giňişleýin", "Maňa täzelik ibermäň"]
+
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 6}
+    async with world.app.deps.sessionmaker() as db:
+        refs = (await db.execute(select(CampaignDelivery.channel, CampaignDelivery.message_ref))).all()
+        campaign = await store.get(db, campaign_id)
+        totals = await store.totals(db, campaign_id)
+    assert all(ref for _, ref in refs)  # the platforms' ids, for receipts
+    assert campaign.status == "done" and campaign.finished_at is not None
+    assert totals.by_channel_language == {("telegram", "sr"): 2, ("telegram", "sr-Cyrl"): 1, ("telegram", "tk"): 1,
+                                          ("viber", "sr"): 1, ("viber", "tk"): 1}  # fmt: skip
+
+
+async def test_consent_and_reachability_are_checked_again_at_send_time(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    world = await make_platforms(sqlite_url)
+    tg = world.fake_telegram
+    stays, changed_mind, blocked_since = tg.user(7101), tg.user(7102), tg.user(7103)
+    blocks_now = tg.user(7104)
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in
+                                                   (stays, changed_mind, blocked_since, blocks_now)])  # fmt: skip
+    await add_users(world.app.deps.sessionmaker, [Person("viber", "vbLeft01==")])
+    await new_campaign(world.app.deps.sessionmaker, campaign_file())
+
+    async with world.app.deps.sessionmaker() as db, db.begin():
+        users = {u.external_id: u for u in (await db.execute(select(ChannelUser))).scalars()}
+        users["7102"].marketing_consent = False
+        users["7102"].marketing_consent_at = datetime.now(UTC)
+        users["7103"].unreachable = True
+    tg.block(blocks_now, announce=False)
+    world.fake_viber.answer(6)  # receiverNotSubscribed
+
+    await world.worker().run_until_idle()
+
+    assert len(tg.bot_messages(stays)) == 1
+    assert tg.bot_messages(changed_mind) == [] and tg.bot_messages(blocked_since) == []
+    async with world.app.deps.sessionmaker() as db:
+        rows = {
+            external_id: (status, error)
+            for external_id, status, error in await db.execute(
+                select(ChannelUser.external_id, CampaignDelivery.status, CampaignDelivery.error).join(
+                    ChannelUser, ChannelUser.id == CampaignDelivery.channel_user_id
+                )
+            )
+        }
+        flags = dict((await db.execute(select(ChannelUser.external_id, ChannelUser.unreachable))).all())
+    assert rows == {
+        "7101": ("sent", None),
+        "7102": ("skipped", "no consent"),
+        "7103": ("skipped", "unreachable"),
+        "7104": ("unreachable", None),
+        "vbLeft01==": ("unreachable", None),
+    }
+    assert flags["7104"] and flags["vbLeft01=="]  # never tried again, by this campaign or the next
+
+
+async def test_paid_broadcast_asks_telegram_for_its_paid_rate(sqlite_url: str, make_platforms: MakePlatforms) -> None:
+    world = await make_platforms(sqlite_url)
+    users = [world.fake_telegram.user(7500 + i) for i in range(40)]
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
+    await new_campaign(world.app.deps.sessionmaker, campaign_file(picture=PICTURE))
+    world.fake_telegram.overall_per_second = 30  # the free bulk limit; paid messages may go faster
+    world.fake_telegram.per_chat_per_second = None
+
+    sent = await world.worker(TELEGRAM_BROADCAST_RATE=200, TELEGRAM_PAID_BROADCAST=True).run_until_idle()
+
+    assert sent == 40
+    photos = [c for c in world.fake_telegram.calls if c.method == "sendPhoto"]
+    assert len(photos) == 40 and all(c.ok and c.params.get("allow_paid_broadcast") == "true" for c in photos)
+    times = sorted(c.at for c in photos)
+    assert (len(times) - 1) / (times[-1] - times[0]) > 30  # above the free limit, and no 429
+    assert world.fake_telegram.caused_429 == 0
+
+
+async def test_a_message_viber_did_not_take_is_tried_again_later(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    world = await make_platforms(sqlite_url)
+    await add_users(world.app.deps.sessionmaker, [Person("viber", "vbBusy01==")])
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    world.fake_viber.answer(12, times=3)  # too many requests, on every retry of the client
+    start = datetime.now(UTC)
+    world.now = start
+    worker = world.worker()
+
+    assert await worker.run_until_idle() == 1
+    assert world.fake_viber.messages("vbBusy01==") == []
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"pending": 1}
+    assert await worker.run_until_idle() == 0  # not due yet
+
+    world.now = start + timedelta(seconds=10)
+    assert await worker.run_until_idle() == 1
+    assert len(world.fake_viber.messages("vbBusy01==")) == 1
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 1}

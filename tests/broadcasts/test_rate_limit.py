@@ -1,0 +1,44 @@
+"""The broadcast limiter on the real Redis: several workers together keep to one rate and respect a 429 pause."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+from bot.services.campaigns.limiter import RateLimiter
+from tests.conftest import REDIS_URL
+
+
+async def test_workers_sharing_a_limit_together_send_at_the_rate(redis_prefix: str) -> None:
+    clients = [Redis.from_url(REDIS_URL) for _ in range(3)]
+    limiters = [RateLimiter(c, redis_prefix + "broadcast:telegram", 100.0) for c in clients]
+    sent: list[float] = []
+
+    async def worker(limiter: RateLimiter) -> None:
+        for _ in range(40):
+            await limiter.acquire()
+            sent.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(limiter) for limiter in limiters))
+    elapsed = time.monotonic() - started
+    for client in clients:
+        await client.aclose()
+    assert 1.1 <= elapsed < 2.0, elapsed  # 120 slots 10 ms apart
+    sent.sort()
+    in_any_half_second = max(sum(1 for t in sent if s <= t < s + 0.5) for s in sent)
+    assert in_any_half_second <= 55, in_any_half_second  # 50 and a little scheduling jitter
+
+
+async def test_nobody_gets_a_slot_during_a_pause_and_new_slots_start_a_gap_later(redis_prefix: str) -> None:
+    client = Redis.from_url(REDIS_URL)
+    pause_key = redis_prefix + "telegram:pause-until"
+    limiter = RateLimiter(client, redis_prefix + "broadcast:telegram", 30.0, pause_key=pause_key, gap_seconds=0.5)
+    await client.set(pause_key, repr(time.time() + 1.0), px=5000)  # what GlobalPause writes on a 429
+    started = time.monotonic()
+    await limiter.acquire()
+    waited = time.monotonic() - started
+    await client.aclose()
+    assert 1.4 <= waited < 2.2, waited
