@@ -47,7 +47,8 @@ class Delivery(enum.Enum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # blocked the bot / unsubscribed: marked in the user's profile, never retried
     FAILED = "failed"  # the platform refused this message (logged with its purpose); retrying will not help
-    RETRY_LATER = "retry_later"  # the platform asked to slow down or was unavailable: nothing more was sent
+    RETRY_LATER = "retry_later"  # the platform asked to slow down: the message was not taken, it can go again
+    UNKNOWN = "unknown"  # no usable answer (timeout, network, 5xx): it may have arrived; sending again may repeat it
 
 
 @dataclass(frozen=True, slots=True)

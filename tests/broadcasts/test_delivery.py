@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.channels.viber import ViberClient
 from bot.db.models import CampaignDelivery, ChannelUser
 from bot.services.campaigns import store
 from tests.broadcasts.conftest import MakePlatforms
 from tests.broadcasts.harness import CYRILLIC, TEXTS, Person, add_users, campaign_file, new_campaign, statuses
+from tests.service import free_port
+from tests.viber.conftest import TOKEN as VIBER_TOKEN
 
 PICTURE = "https://static.example.com/start.jpg"
 BUTTON = {"url": "https://mts.rs/start", "label": {"sr": "Saznaj više", "tk": "Giňişleýin"}}
@@ -146,3 +149,26 @@ async def test_a_message_viber_did_not_take_is_tried_again_later(
     assert await worker.run_until_idle() == 1
     assert len(world.fake_viber.messages("vbBusy01==")) == 1
     assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 1}
+
+
+async def test_a_message_the_platform_never_answered_is_not_sent_again(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    """At most once: without an answer the message may have arrived, so the row fails instead of going again."""
+    world = await make_platforms(sqlite_url)
+    await add_users(world.app.deps.sessionmaker, [Person("viber", "vbSilent1==")])
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    answering, silent = world.viber.client, ViberClient(VIBER_TOKEN, f"http://127.0.0.1:{free_port()}/pa", timeout=1)
+    world.viber.client = silent  # nothing listens there: no answer at all
+    try:
+        start = datetime.now(UTC)
+        world.now = start
+        worker = world.worker()
+        assert await worker.run_until_idle() == 1
+    finally:
+        world.viber.client = answering
+        await silent.close()
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"failed": 1}
+    world.now = start + timedelta(hours=1)
+    assert await world.worker().run_until_idle() == 0
+    assert world.fake_viber.messages("vbSilent1==") == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.channels.base import Delivery, Pusher
+from bot.channels.viber import ViberClient
 from bot.core.incoming import UserRef
 from bot.core.replies import Button, Picture, Text
 from bot.db.models import ChannelUser
-from tests.viber.conftest import Viber
+from tests.service import free_port
+from tests.viber.conftest import TOKEN, Viber
 
 
 async def test_push_sends_a_picture_with_a_keyboard_and_returns_the_tokens(viber: Viber) -> None:
@@ -47,3 +49,15 @@ async def test_push_statuses_unreachable_and_slow_down(viber: Viber) -> None:
     result = await viber.channel.push(busy, [Text("Prva"), Text("Druga")], purpose="test")
     assert result.delivery is Delivery.RETRY_LATER and result.message_ids == ()
     assert viber.api.messages("pushBusy1==") == []
+
+
+async def test_push_without_an_answer_is_unknown(viber: Viber) -> None:
+    """Nothing listens at the API address: Viber may or may not have the message, and push says so."""
+    answering = viber.channel.client
+    viber.channel.client = ViberClient(TOKEN, f"http://127.0.0.1:{free_port()}/pa", timeout=1)
+    try:
+        result = await viber.channel.push(UserRef("viber", "pushLost1=="), [Text("Novosti")], purpose="test")
+    finally:
+        await viber.channel.client.close()
+        viber.channel.client = answering
+    assert result.delivery is Delivery.UNKNOWN and result.message_ids == ()

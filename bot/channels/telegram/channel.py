@@ -278,12 +278,16 @@ class TelegramChannel:
         except (TelegramAPIError, Blocked) as exc:
             log.info("callback query not answered", extra={"error": type(exc).__name__})
 
-    async def deliver(self, user: UserRef, chat_id: int, calls: list[Call]) -> PushResult:
+    async def deliver(
+        self, user: UserRef, chat_id: int, calls: list[Call], *, retry_unanswered: bool = True
+    ) -> PushResult:
         """Send a turn's replies in order; stop at the first call that cannot be delivered (order matters)."""
         sent: list[str] = []
         for call in calls:
             try:
-                result = await self.sender.call(call.method, chat_id, paced=call.sends)
+                result = await self.sender.call(
+                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered
+                )
             except Blocked:
                 await self.mark_unreachable(user)
                 return PushResult(Delivery.UNREACHABLE, tuple(sent))
@@ -323,12 +327,12 @@ class TelegramChannel:
         if paid_broadcast:
             calls = [paid(call) for call in calls]
         try:
-            return await self.deliver(user, chat_id, calls)
+            return await self.deliver(user, chat_id, calls, retry_unanswered=False)
         except TelegramRetryAfter as exc:  # still limited after the sender's own retries
             return PushResult(Delivery.RETRY_LATER, retry_after=float(exc.retry_after))
         except (TelegramNetworkError, TelegramServerError):
-            log.warning("push not sent: Telegram unavailable", extra={"purpose": purpose})
-            return PushResult(Delivery.RETRY_LATER)
+            log.warning("push unanswered: Telegram may or may not have taken it", extra={"purpose": purpose})
+            return PushResult(Delivery.UNKNOWN)
 
     def _send_error(self, user: UserRef, exc: TelegramAPIError, method: TelegramMethod[Any]) -> None:
         self.metrics.errors.labels(CHANNEL, "send").inc()

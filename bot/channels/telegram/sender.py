@@ -140,8 +140,13 @@ class Sender:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.network_retries = network_retries
 
-    async def call(self, method: TelegramMethod[Any], chat_id: int | None, *, paced: bool = True) -> Any:
-        """Make one Bot API call within the limits; raises `Blocked`, or the API's error after the retries."""
+    async def call(
+        self, method: TelegramMethod[Any], chat_id: int | None, *, paced: bool = True, retry_unanswered: bool = True
+    ) -> Any:
+        """Make one Bot API call within the limits; raises `Blocked`, or the API's error after the retries.
+
+        `retry_unanswered=False`: a network error or a 5xx is raised at once, since Telegram may have taken the
+        message (a broadcast sends at most once)."""
         if paced and chat_id is not None:
             delay = self.pacer.delay(chat_id)
             if delay > 0:
@@ -168,7 +173,7 @@ class Sender:
                 raise Blocked(str(exc)) from exc
             except (TelegramNetworkError, TelegramServerError):
                 failures += 1
-                if failures > self.network_retries:
+                if failures > self.network_retries or not retry_unanswered:
                     raise
                 await asyncio.sleep(0.5 * 2**failures)
                 continue

@@ -466,8 +466,8 @@ class ViberChannel:
     async def push(
         self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
     ) -> PushResult:
-        """A message outside a turn (see `Pusher`): status 12 or an unavailable Viber gives RETRY_LATER with what
-        was sent so far; 5/6/7 mark the user unreachable. Held with the user's turn lock so it never lands in the
+        """A message outside a turn (see `Pusher`): status 12 gives RETRY_LATER and no usable answer UNKNOWN, with
+        what was sent so far; 5/6/7 mark the user unreachable. Held with the user's turn lock so it never lands in the
         middle of a turn's replies. Viber has no paid bulk rate: `paid_broadcast` changes nothing."""
         parts = await self._parts(user, list(replies))
         messages = render_turn(parts, sender=self.sender, receiver=user.external_id)
@@ -480,8 +480,10 @@ class ViberChannel:
                     log.info("viber user unreachable (status %s)", exc.status, extra={"user": pseudonym(user.key)})
                     await self._mark_unreachable(user)
                     return PushResult(Delivery.UNREACHABLE, tuple(tokens))
-                except (ViberRateLimited, ViberUnavailable):
+                except ViberRateLimited:
                     return PushResult(Delivery.RETRY_LATER, tuple(tokens))
+                except ViberUnavailable:
+                    return PushResult(Delivery.UNKNOWN, tuple(tokens))
                 except ViberError:
                     return PushResult(Delivery.FAILED, tuple(tokens))  # logged by the client with its purpose
                 if token is not None:

@@ -275,6 +275,8 @@ class CampaignWorker:
             return {"status": DeliveryStatus.UNREACHABLE.value, "message_ids": ids}
         if result.delivery is Delivery.FAILED:
             return {"status": DeliveryStatus.FAILED.value, "message_ids": ids, "error": "refused by the platform"}
+        if result.delivery is Delivery.UNKNOWN:  # it may have arrived: at most once, so never again
+            return {"status": DeliveryStatus.FAILED.value, "message_ids": ids, "error": "no answer: not sent again"}
         if result.message_ids:  # part of it went out: sending again would repeat that part
             return {"status": DeliveryStatus.FAILED.value, "message_ids": ids, "error": "partly sent"}
         if row.attempts >= self.settings.max_attempts:

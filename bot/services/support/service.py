@@ -372,7 +372,8 @@ class Support:
         for attempt in range(PUSH_RETRIES):
             # The platform asked to slow down before anything went out: a person is waiting, so a few short tries
             # (a partly sent answer is not sent again: the operator is told and decides).
-            if result.delivery is not Delivery.RETRY_LATER or result.message_ids:
+            # No answer at all (UNKNOWN) is tried again too: an operator's answer twice beats none.
+            if result.delivery not in (Delivery.RETRY_LATER, Delivery.UNKNOWN) or result.message_ids:
                 break
             await asyncio.sleep(min(result.retry_after or 2.0**attempt, MAX_PUSH_WAIT))
             result = await pusher.push(user, replies, purpose=purpose)
