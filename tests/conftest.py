@@ -23,6 +23,9 @@ from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings
 from bot.db.base import Base
 from bot.db.migrate import upgrade
 from tests.chat import Chat
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.viber_api import TEST_TOKEN as VIBER_TEST_TOKEN
+from tests.fakes.viber_api import FakeViberApi
 from tests.smtp import smtp  # noqa: F401 - a fixture for every test module
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -152,3 +155,22 @@ async def rs_chat(make_app: AppFactory) -> Chat:
 @pytest.fixture
 async def tm_chat(make_app: AppFactory) -> Chat:
     return Chat((await make_app("tm")).engine)
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API server (tests/fakes/telegram_api.py)."""
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def viber_api() -> AsyncIterator[FakeViberApi]:
+    """The fake Viber REST API; at the end it must have nothing the real one would refuse."""
+    api = FakeViberApi(VIBER_TEST_TOKEN)
+    await api.start()
+    yield api
+    await api.close()
+    assert api.problems == [], "the bot sent what Viber would refuse"

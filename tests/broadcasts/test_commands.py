@@ -21,7 +21,7 @@ def write(tmp_path: Path, name: str, raw: dict[str, object]) -> str:
 
 
 async def test_create_dry_run_test_send_and_steer_a_campaign(
-    sqlite_url: str, redis_prefix: str, tmp_path: Path, fake_telegram: FakeTelegram, fake_viber: FakeViberApi
+    sqlite_url: str, redis_prefix: str, tmp_path: Path, fake_telegram: FakeTelegram, viber_api: FakeViberApi
 ) -> None:
     await add_users_at(sqlite_url, [
         Person("telegram", "8001"), Person("telegram", "8002"), Person("telegram", "8003"),
@@ -32,7 +32,7 @@ async def test_create_dry_run_test_send_and_steer_a_campaign(
     env = cli_env(
         sqlite_url, redis_prefix, VIBER_MESSAGE_PRICE="0.05", VIBER_PRICE_CURRENCY="EUR",
         TELEGRAM_BOT_TOKEN=fake_telegram.token, TELEGRAM_API_BASE=fake_telegram.base_url,
-        VIBER_AUTH_TOKEN=VIBER_TOKEN, VIBER_API_BASE=fake_viber.url, VIBER_BOT_NAME=BOT_NAME,
+        VIBER_AUTH_TOKEN=VIBER_TOKEN, VIBER_API_BASE=viber_api.url, VIBER_BOT_NAME=BOT_NAME,
     )  # fmt: skip
 
     bad = write(tmp_path, "bad.yaml", campaign_file(text={"sr": "x", "de": "y"}))
@@ -59,7 +59,7 @@ async def test_create_dry_run_test_send_and_steer_a_campaign(
     assert f"telegram:{admin.id} (sr-Cyrl): sent" in out and "viber:vbAdmin01== (sr-Cyrl): sent" in out, out
     (news,) = fake_telegram.bot_messages(admin)
     assert news["text"].startswith("Нова тарифа Старт")
-    assert fake_viber.messages("vbAdmin01==")[0]["text"].startswith("Нова тарифа Старт")
+    assert viber_api.messages("vbAdmin01==")[0]["text"].startswith("Нова тарифа Старт")
 
     code, out = await mila("campaign", "pause", "1", env=env)
     assert code == 1 and "campaign 1 is draft: cannot pause it" in out, out

@@ -86,14 +86,14 @@ async def no_worker_left_behind() -> AsyncIterator[None]:
             await worker.process.wait()
 
 
-async def workers(n: int, fake_telegram: FakeTelegram, fake_viber: FakeViberApi, url: str, prefix: str,
+async def workers(n: int, fake_telegram: FakeTelegram, viber_api: FakeViberApi, url: str, prefix: str,
                   tmp_path: Path, **env: str) -> list[Worker]:  # fmt: skip
     tmp_path.mkdir(exist_ok=True)
     # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
     # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
     env.setdefault("BROADCAST_RATE_MARGIN", "0.15")
     started = list(
-        await asyncio.gather(*(start_worker(fake_telegram, fake_viber, database_url=url, redis_prefix=prefix,
+        await asyncio.gather(*(start_worker(fake_telegram, viber_api, database_url=url, redis_prefix=prefix,
                                             log_path=tmp_path / f"worker-{i}.log", **env) for i in range(n)))
     )  # fmt: skip
     _running.extend(started)
@@ -106,17 +106,17 @@ async def stop_all(processes: list[Worker]) -> None:
 
 
 async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_language_within_the_limits(
-    fake_telegram: FakeTelegram, fake_viber: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
+    fake_telegram: FakeTelegram, viber_api: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     fake_telegram.overall_per_second = 30
-    fake_viber.rate_limit(30)
+    viber_api.rate_limit(30)
     people = []
     for i in range(1000):
         fake_telegram.user(900_000 + i)
         people.append(Person("telegram", str(900_000 + i), LANGUAGES[i % 3]))
         people.append(Person("viber", f"vb{i:05d}Ab+/cD==", LANGUAGES[i % 3]))
     await add_users_at(pg_url, people)
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path)
+    processes = await workers(3, fake_telegram, viber_api, pg_url, redis_prefix, tmp_path)
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=False)
 
@@ -130,24 +130,24 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
         user = fake_telegram.chats[900_000 + i]
         texts = [m["text"] for m in user.messages.values()]
         assert texts == [EXPECTED[LANGUAGES[i % 3]]], (i, texts)
-    by_receiver = Counter(m["receiver"] for m in fake_viber.messages())
+    by_receiver = Counter(m["receiver"] for m in viber_api.messages())
     assert len(by_receiver) == 1000 and set(by_receiver.values()) == {1}
-    for message in fake_viber.messages():
+    for message in viber_api.messages():
         i = int(message["receiver"][2:7])
         assert message["text"] == EXPECTED[LANGUAGES[i % 3]]
     assert fake_telegram.caused_429 == 0, fake_telegram.too_many
-    assert fake_viber.too_many == 0
+    assert viber_api.too_many == 0
     times = sorted(c.at for c in fake_telegram.accepted_sends())
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert 20 <= rate <= 30, f"{rate:.1f} Telegram messages/s (the limit is 30, the margin 15 %)"
 
 
 async def test_a_429_pauses_every_worker_then_all_is_sent_once(
-    fake_telegram: FakeTelegram, fake_viber: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
+    fake_telegram: FakeTelegram, viber_api: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     users = [fake_telegram.user(910_000 + i) for i in range(240)]
     await add_users_at(pg_url, [Person("telegram", str(u.id)) for u in users])
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path)
+    processes = await workers(3, fake_telegram, viber_api, pg_url, redis_prefix, tmp_path)
     fake_telegram.limit_all_after(60, retry_after=3)
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=True)
@@ -171,12 +171,12 @@ async def test_a_429_pauses_every_worker_then_all_is_sent_once(
 
 
 async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is_sent(
-    fake_telegram: FakeTelegram, fake_viber: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
+    fake_telegram: FakeTelegram, viber_api: FakeViberApi, pg_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     users = [fake_telegram.user(920_000 + i) for i in range(300)]
     await add_users_at(pg_url, [Person("telegram", str(u.id)) for u in users])
     batch = 10
-    processes = await workers(3, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path, BROADCAST_BATCH=str(batch))
+    processes = await workers(3, fake_telegram, viber_api, pg_url, redis_prefix, tmp_path, BROADCAST_BATCH=str(batch))
     env = cli_env(pg_url, redis_prefix)
     campaign_id = await create_and_send(env, tmp_path, campaign_file(), detach=True)
 
@@ -187,7 +187,7 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     victim = processes.pop(0)
     victim.process.kill()  # SIGKILL: no clean-up of any kind
     await victim.process.wait()
-    processes += await workers(1, fake_telegram, fake_viber, pg_url, redis_prefix, tmp_path / "restarted")
+    processes += await workers(1, fake_telegram, viber_api, pg_url, redis_prefix, tmp_path / "restarted")
 
     deadline = time.monotonic() + 60
     while (await counts(pg_url, campaign_id))["pending"] > 0:

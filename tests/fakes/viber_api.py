@@ -35,6 +35,9 @@ MAX_BYTES = 30 * 1024
 _tokens = itertools.count(5_500_000_000_000_000_000)
 
 
+TEST_TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"  # the auth token of the tests' bot
+
+
 def sign(body: bytes, token: str) -> str:
     """Viber's signature, computed independently of the code under test."""
     return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()

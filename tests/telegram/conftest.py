@@ -14,14 +14,6 @@ StartMila = Callable[..., Awaitable[Mila]]
 
 
 @pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 async def mila_factory(
     fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str, tmp_path: Path
 ) -> AsyncIterator[StartMila]:

@@ -23,9 +23,9 @@ from bot.config import ViberSettings
 from bot.core.router import Router
 from bot.db.models import ChannelUser
 from tests.conftest import AppFactory, make_settings
-from tests.fakes.viber_api import FakeViberApi, ViberUser
+from tests.fakes.viber_api import TEST_TOKEN, FakeViberApi, ViberUser
 
-TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
+TOKEN = TEST_TOKEN
 BOT_NAME = "mts Srbija · Mila asistent"  # 26 characters: close to Viber's 28
 _ids = itertools.count(1)
 # The sample callbacks of the shared platform reference, one JSON object per line, exactly as Viber posts them.
@@ -133,15 +133,6 @@ def viber_settings(api_url: str, webhook_url: str | None = None) -> ViberSetting
         bot_name=BOT_NAME,
         bot_avatar="https://static.example.com/mila.png",
     )
-
-
-@pytest.fixture
-async def viber_api() -> AsyncIterator[FakeViberApi]:
-    api = FakeViberApi(TOKEN)
-    await api.start()
-    yield api
-    await api.close()
-    assert api.problems == [], "the bot sent what Viber would refuse"
 
 
 @pytest.fixture

@@ -205,17 +205,8 @@ class TelegramChannel:
             if update.callback_query is not None:
                 await self._answer_callback(update.callback_query.id)  # even here, or the button keeps spinning
             return IGNORED
-        try:
-            claim = await self.dedupe.claim(update.update_id)
-        except SessionStoreDown as exc:
-            self._failed("redis")
-            raise UpdateNotProcessed("Redis is not answering") from exc
-        if claim is Claim.DONE:
-            self.metrics.updates.labels(CHANNEL, DUPLICATE).inc()
+        if not await self._claim(update.update_id):
             return DUPLICATE
-        if claim is Claim.IN_PROGRESS:
-            self._failed("in_progress")
-            raise UpdateNotProcessed("the update is being handled elsewhere")
         incoming = parsed.incoming
         try:
             replies = await self.app.engine.handle(incoming)
@@ -239,20 +230,27 @@ class TelegramChannel:
         self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
         return HANDLED
 
-    async def _process_desk(self, update: Update) -> str:
-        """An update from a support group: once (the same dedupe as users' updates), handled by the desk."""
-        assert self.desk is not None
+    async def _claim(self, update_id: int) -> bool:
+        """Whether this process handles the update now; False for one handled before (counted as a duplicate).
+        Raises `UpdateNotProcessed` when that cannot be told (Redis down) or another process has it right now."""
         try:
-            claim = await self.dedupe.claim(update.update_id)
+            claim = await self.dedupe.claim(update_id)
         except SessionStoreDown as exc:
             self._failed("redis")
             raise UpdateNotProcessed("Redis is not answering") from exc
         if claim is Claim.DONE:
             self.metrics.updates.labels(CHANNEL, DUPLICATE).inc()
-            return DUPLICATE
+            return False
         if claim is Claim.IN_PROGRESS:
             self._failed("in_progress")
             raise UpdateNotProcessed("the update is being handled elsewhere")
+        return True
+
+    async def _process_desk(self, update: Update) -> str:
+        """An update from a support group: once (the same dedupe as users' updates), handled by the desk."""
+        assert self.desk is not None
+        if not await self._claim(update.update_id):
+            return DUPLICATE
         try:
             await self.desk.handle(update)
         except (SQLAlchemyError, RedisError, OSError) as exc:
