@@ -20,9 +20,6 @@ from tests.fakes.viber_api import FakeViberApi, ViberUser
 from tests.support.conftest import GROUP, write_profile
 from tests.support.service import Desk, messages, reach_operator, texts, tickets
 from tests.telegram.service import Mila
-from tests.viber.conftest import viber_api
-
-__all__ = ["viber_api"]  # the fake Viber API fixture, shared with the Viber tests
 
 
 @pytest.fixture
