@@ -49,7 +49,7 @@ def test_a_whole_conversation_in_serbian(env: dict[str, str]) -> None:
 
 
 def test_turkmen_from_the_start_and_the_language_is_remembered(env: dict[str, str]) -> None:
-    out = chat(["kömek"], "--profile", "tm", "--lang", "tk", env=env)
+    out = chat(["gollanma"], "--profile", "tm", "--lang", "tk", env=env)
     assert "Salam! Men Mila, MTS kompaniýasynyň kömekçisi." in out
     assert "Buýruklar: /menu" in out
     again = chat(["/quit"], "--profile", "tm", env=env)

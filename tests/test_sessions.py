@@ -130,7 +130,7 @@ async def test_a_global_word_after_expiry_is_still_served(make_app: AppFactory) 
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
         session.last_active = time.time() - 60
-    await chat.say("kömek")
+    await chat.say("gollanma")
     chat.expect("1 minutlap hiç zat ibermänligiňiz sebäpli", "Buýruklar:")
 
 

@@ -201,5 +201,7 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     received = {str(u.id): len(fake_telegram.bot_messages(u)) for u in users}
     assert max(received.values()) == 1, "somebody got the news twice"
     assert set(final) <= {"sent", "sending"} and final["sent"] + final["sending"] == 300, final
-    assert final["sending"] <= batch, f"{final['sending']} rows lost with the killed worker (a batch is {batch})"
+    # At this rate a worker claims in two lanes side by side, a batch each: that is what a kill can strand.
+    lost = final["sending"]
+    assert lost <= 2 * batch, f"{lost} rows lost with the killed worker (two lanes of a batch of {batch})"
     assert all(received[user] == 1 for user, status in rows.items() if status == "sent")
