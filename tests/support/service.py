@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -110,3 +111,12 @@ async def messages(database_url: str, ticket_id: int) -> list[tuple[str, str]]:
 
 def texts(posts: list[dict[str, Any]]) -> list[str]:
     return [p.get("text") or p.get("caption") or "" for p in posts]
+
+
+_MERGED_LINE = re.compile(r"^\d\d:\d\d(:\d\d)?  ")
+
+
+def relayed(posts: list[dict[str, Any]]) -> list[str]:
+    """Each message relayed into a topic, whether it went alone or merged with others of its ticket (a line each,
+    after its time): which of the two happens depends on how fast the queue drains."""
+    return [_MERGED_LINE.sub("", line) for text in texts(posts) for line in text.splitlines()]
