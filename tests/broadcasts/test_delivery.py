@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,7 +12,16 @@ from bot.channels.viber import ViberClient
 from bot.db.models import CampaignDelivery, ChannelUser
 from bot.services.campaigns import store
 from tests.broadcasts.conftest import MakePlatforms
-from tests.broadcasts.harness import CYRILLIC, TEXTS, Person, add_users, campaign_file, new_campaign, statuses
+from tests.broadcasts.harness import (
+    CYRILLIC,
+    TEXTS,
+    Person,
+    add_users,
+    campaign_file,
+    new_campaign,
+    statuses,
+    wait_until,
+)
 from tests.service import free_port
 from tests.viber.conftest import TOKEN as VIBER_TOKEN
 
@@ -172,3 +183,32 @@ async def test_a_message_the_platform_never_answered_is_not_sent_again(
     world.now = start + timedelta(hours=1)
     assert await world.worker().run_until_idle() == 0
     assert world.fake_viber.messages("vbSilent1==") == []
+
+
+async def test_a_worker_stopped_mid_batch_gives_back_what_it_has_not_sent(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    """`mila run` stopping (SIGTERM cancels its workers): the messages that never left go back to the queue, so
+    a graceful restart strands nothing; the rest of the campaign is sent later, nobody gets it twice."""
+    world = await make_platforms(sqlite_url)
+    users = [world.fake_telegram.user(7100 + i) for i in range(6)]
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    slow = world.worker(TELEGRAM_BROADCAST_RATE=2, BROADCAST_BATCH=6)  # one message every half second
+
+    batch = asyncio.create_task(slow.run_batch())
+
+    async def first_sent() -> bool:
+        return any(world.fake_telegram.bot_messages(u) for u in users)
+
+    await wait_until(first_sent, timeout=10, what="the first message")
+    batch.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await batch
+    after_stop = await statuses(world.app.deps.sessionmaker, campaign_id)
+    assert after_stop.get("sent", 0) >= 1 and after_stop.get("pending", 0) >= 3, after_stop
+    assert after_stop.get("sending", 0) <= 1, after_stop  # only a call cut off half way is left unknown
+
+    await world.worker().run_until_idle()
+    received = [len(world.fake_telegram.bot_messages(u)) for u in users]
+    assert max(received) == 1 and sum(received) >= 5, received

@@ -193,7 +193,13 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     while (await counts(pg_url, campaign_id))["pending"] > 0:
         assert time.monotonic() < deadline, await counts(pg_url, campaign_id)
         await asyncio.sleep(0.2)
-    await asyncio.sleep(1.0)  # the surviving workers finish the batches they hold
+    # The surviving workers finish the batches they hold: then only the killed worker's rows are left "sending".
+    settled, previous = 0, -1
+    while settled < 3:
+        assert time.monotonic() < deadline, await counts(pg_url, campaign_id)
+        current = (await counts(pg_url, campaign_id)).get("sending", 0)
+        settled, previous = (settled + 1, current) if current == previous else (0, current)
+        await asyncio.sleep(0.5)
     await stop_all(processes)
 
     final = await counts(pg_url, campaign_id)

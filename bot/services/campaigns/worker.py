@@ -235,15 +235,46 @@ class CampaignWorker:
             }
 
     async def _send(self, campaign_id: int, claimed: list[Claimed]) -> None:
-        recipients = await self._recipients(claimed)
-        outcomes = await asyncio.gather(*(self._one(campaign_id, row, recipients.get(row.channel_user_id))
-                                          for row in claimed))  # fmt: skip
-        async with self.sessionmaker() as db, db.begin():
-            await db.execute(update(CampaignDelivery), [outcome for outcome in outcomes])
+        started: set[int] = set()  # rows whose platform call began: their fate is unknown if it does not return
+        tasks: list[asyncio.Task[dict[str, Any]]] = []
+        try:
+            recipients = await self._recipients(claimed)
+            tasks = [asyncio.create_task(self._one(campaign_id, row, recipients.get(row.channel_user_id), started))
+                     for row in claimed]  # fmt: skip
+            outcomes = await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            # `mila run` is stopping: what is known is recorded, and the rows whose message never left go back to
+            # the queue for another worker; only a call cut off half way stays "sending" (at most once).
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.shield(self._record(self._after_stop(claimed, tasks, started)))
+            raise
+        await self._record(outcomes)
         sent = sum(1 for o in outcomes if o["status"] == DeliveryStatus.SENT.value)
         log.info("campaign batch", extra={"campaign": campaign_id, "claimed": len(claimed), "sent": sent})
 
-    async def _one(self, campaign_id: int, row: Claimed, recipient: Recipient | None) -> dict[str, Any]:
+    async def _record(self, outcomes: list[dict[str, Any]]) -> None:
+        if outcomes:
+            async with self.sessionmaker() as db, db.begin():
+                await db.execute(update(CampaignDelivery), outcomes)
+
+    @staticmethod
+    def _after_stop(
+        claimed: list[Claimed], tasks: list[asyncio.Task[dict[str, Any]]], started: set[int]
+    ) -> list[dict[str, Any]]:
+        outcomes: list[dict[str, Any]] = []
+        for index, row in enumerate(claimed):
+            task = tasks[index] if index < len(tasks) else None
+            if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+                outcomes.append(task.result())
+            elif row.id not in started:
+                outcomes.append({"id": row.id, "status": DeliveryStatus.PENDING.value, "attempts": row.attempts - 1})
+        return outcomes
+
+    async def _one(
+        self, campaign_id: int, row: Claimed, recipient: Recipient | None, started: set[int]
+    ) -> dict[str, Any]:
         outcome: dict[str, Any] = {"id": row.id}
         if recipient is None or not recipient.consent:
             return outcome | {"status": DeliveryStatus.SKIPPED.value, "error": "no consent"}
@@ -256,6 +287,7 @@ class CampaignWorker:
         try:
             async with self._semaphore:
                 await self.limiters[recipient.channel].acquire()
+                started.add(row.id)
                 result = await pusher.push(
                     UserRef(recipient.channel, recipient.external_id), replies, purpose=f"campaign {campaign_id}",
                     paid_broadcast=paid,
