@@ -42,3 +42,26 @@ async def test_nobody_gets_a_slot_during_a_pause_and_new_slots_start_a_gap_later
     waited = time.monotonic() - started
     await client.aclose()
     assert 1.4 <= waited < 2.2, waited
+
+
+async def test_a_stalled_worker_drops_the_slots_it_missed_instead_of_sending_them_in_a_burst(
+    redis_prefix: str,
+) -> None:
+    client = Redis.from_url(REDIS_URL)
+    limiter = RateLimiter(client, redis_prefix + "broadcast:telegram", 100.0)
+    sent: list[float] = []
+    stalled = asyncio.Event()
+
+    async def sender() -> None:
+        for _ in range(10):
+            await limiter.acquire()
+            sent.append(time.monotonic())
+            if len(sent) == 40 and not stalled.is_set():
+                stalled.set()
+                time.sleep(0.3)  # the whole process is held up: a busy loop, a garbage collection, a CPU taken
+
+    await asyncio.gather(*(sender() for _ in range(20)))  # as many in flight as a worker at 400/s keeps
+    await client.aclose()
+    assert limiter.dropped >= 20, limiter.dropped  # every slot that fell in the stall
+    in_any_tenth = max(sum(1 for t in sent if s <= t < s + 0.1) for s in sent)
+    assert in_any_tenth <= 12, in_any_tenth  # 10 and a little jitter, not the twenty that were waiting
