@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -171,6 +172,18 @@ async def _cleanup(runner: web.AppRunner) -> None:
         await runner.cleanup()
 
 
+def settle_heap() -> None:
+    """Take what start-up built out of the garbage collector's sight, once, before the process starts serving.
+
+    The app, aiogram, SQLAlchemy's mappers and the translation catalogs are hundreds of thousands of objects that
+    live as long as the process; every full collection walks them all — about 0.2 s here, during which nothing is
+    sent or answered (a broadcast at 1000 messages/s loses two hundred, a webhook answer waits). Frozen, they are
+    never walked again; what is allocated afterwards is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> int:
     if settings.redis.url is None:
         log.warning("REDIS_URL is not set: sessions, dedupe and rate limits live in this process only; "
@@ -194,6 +207,7 @@ async def serve(settings: Settings) -> int:
                 loop.add_signal_handler(sig, stop.set)
             for channel in channels:
                 await channel.start()
+            settle_heap()
             workers = start_workers(app, metrics, channels)
             log.info(
                 "mila is running",
