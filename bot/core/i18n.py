@@ -38,6 +38,9 @@ LANGUAGES: dict[str, Language] = {
     "tk": Language("tk", "tk", "tk", "Türkmençe", "tk"),
 }
 
+_SERBIAN_MONTHS_GENITIVE = ("januara", "februara", "marta", "aprila", "maja", "juna", "jula", "avgusta", "septembra",
+                            "oktobra", "novembra", "decembra")  # fmt: skip
+
 # Messenger language codes (Telegram `language_code`, Viber `user.language`) → ours.
 _HINTS = {"sr": "sr", "sr-latn": "sr", "sr-cyrl": "sr-Cyrl", "sr-rs": "sr", "bs": "sr", "hr": "sr", "me": "sr",
           "cnr": "sr", "tk": "tk", "tk-tm": "tk"}  # fmt: skip
@@ -97,12 +100,16 @@ class Translator:
         return format_decimal(value, locale=self.language.babel_locale).replace("\u00a0", " ")
 
     def date(self, value: dt.date | dt.datetime, tz: ZoneInfo) -> str:
+        """`27. novembra 2026.`, `27. новембра 2026.`, `27 noýabr 2026`."""
         if isinstance(value, dt.datetime):
             value = value.astimezone(tz).date()
+        if self.language.content_key == "sr":
+            # CLDR has only the nominative ("27. novembar 2026."); a Serbian date puts the month in the genitive.
+            return self.script(f"{value.day}. {_SERBIAN_MONTHS_GENITIVE[value.month - 1]} {value.year}.")
         return format_date(value, format="long", locale=self.language.babel_locale)
 
     def datetime(self, value: dt.datetime, tz: ZoneInfo) -> str:
-        """The language's own long date and the time: `29. novembar 2026. 19:58`, `30 noýabr 2026 00:58`."""
+        """The language's own long date and the time: `29. novembra 2026. 19:58`, `30 noýabr 2026 00:58`."""
         local = value.astimezone(tz)
         return f"{self.date(local, tz)} {local.strftime('%H:%M')}"
 

@@ -446,26 +446,26 @@ async def test_rs_cyrillic_suspend_for_30_days_names_the_day_it_works_again(make
     resume_on = local_date_in(app, 30)
     chat.expect(
         "Издала сам налог за привремено искључење 2345678/1. Поново ће радити "
-        f"{resume_on.day}. {CYRILLIC_MONTHS[resume_on.month - 1]} {resume_on.year}.",
+        f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.",
         "Број налога: N-",
     )
     [order] = await orders(app)
     assert order.kind == "suspend" and order.payload["resume_on"] == resume_on.isoformat()
 
 
-CYRILLIC_MONTHS = [
-    "јануар",
-    "фебруар",
-    "март",
-    "април",
-    "мај",
-    "јун",
-    "јул",
-    "август",
-    "септембар",
-    "октобар",
-    "новембар",
-    "децембар",
+CYRILLIC_MONTHS_GENITIVE = [
+    "јануара",
+    "фебруара",
+    "марта",
+    "априла",
+    "маја",
+    "јуна",
+    "јула",
+    "августа",
+    "септембра",
+    "октобра",
+    "новембра",
+    "децембра",
 ]
 
 
