@@ -245,15 +245,18 @@ async def suspend(turn: Turn) -> None:
         raise StalePayload(turn.payload)
     local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=int(raw_days))
     resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
-    order = await _place(turn, OrderKind.SUSPEND, account, f"{_today(turn)}:{local.isoformat()}",
-                         due_at=resume_at, resume_on=local.isoformat())  # fmt: skip
-    _confirmed(
-        turn,
-        order,
-        turn._("I have ordered the suspension of {account}. It will work again on {date}.").format(
-            account=account.number, date=turn.date(resume_at)
-        ),
-    )
+    # One suspension a day per line, whatever its length: a second tap on another period must not place a second
+    # order that would switch the line back on at a different date. The user is told the date already ordered.
+    order = await _place(turn, OrderKind.SUSPEND, account, _today(turn), due_at=resume_at, resume_on=local.isoformat())
+    ordered_resume = order.due_at or resume_at
+    if order.created or ordered_resume == resume_at:
+        text = turn._("I have ordered the suspension of {account}. It will work again on {date}.")
+    else:
+        text = turn._(
+            "The suspension of {account} was already ordered today; it will work again on {date}. To change the "
+            "period, ask an operator."
+        )
+    _confirmed(turn, order, text.format(account=account.number, date=turn.date(ordered_resume)))
 
 
 def _active_mobile(account: AccountInfo) -> bool:

@@ -138,6 +138,29 @@ async def test_tm_suspend_until_a_date(make_app: AppFactory) -> None:
     chat.expect("Bu düwme öňki gepleşige degişli")
 
 
+async def test_rs_a_second_suspension_the_same_day_keeps_the_first_date(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.press("Privremeno isključenje ili uključenje")
+    await chat.press("2345678/1")
+    await chat.press("na 7 dana")
+    first_date = app.deps.i18n.get("sr").date(local_date_in(app, 7), app.deps.profile.zone)
+    chat.expect(f"Izdala sam nalog za privremeno isključenje 2345678/1. Ponovo će raditi {first_date}.\n")
+    first = order_number(chat.text)
+
+    await chat.press_payload("account")
+    await chat.press("Privremeno isključenje ili uključenje")
+    await chat.press("2345678/1")  # the order is not carried out yet: the line is still active
+    await chat.press("na 90 dana")
+    chat.expect(
+        f"Nalog za privremeno isključenje 2345678/1 je već izdat danas; ponovo će raditi {first_date}. "
+        "Da biste promenili period, obratite se operateru."
+    )
+    assert order_number(chat.text) == first
+    [order] = await orders(app)
+    assert order.payload["resume_on"] == local_date_in(app, 7).isoformat()
+
+
 async def test_tm_favourite_number_validated(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 65 123456", "Gülälek", "Srpski")
@@ -446,8 +469,7 @@ async def test_rs_cyrillic_suspend_for_30_days_names_the_day_it_works_again(make
     resume_on = local_date_in(app, 30)
     chat.expect(
         "Издала сам налог за привремено искључење 2345678/1. Поново ће радити "
-        f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.",
-        "Број налога: N-",
+        f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.\nБрој налога: N-",  # one full stop after the year
     )
     [order] = await orders(app)
     assert order.kind == "suspend" and order.payload["resume_on"] == resume_on.isoformat()
