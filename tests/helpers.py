@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
 from bot.config import DEMO_SECRET_KEY
+from bot.core.incoming import UserRef
 from bot.db.base import make_sessionmaker
 from bot.db.models import Account
 from bot.profiles import load_profile
@@ -67,6 +68,37 @@ async def account_ids(app: App) -> dict[str, int]:
     """Account number → id, to forge payloads the way an attacker would."""
     async with app.deps.sessionmaker() as db:
         return {number: id_ for number, id_ in (await db.execute(select(Account.number, Account.id))).all()}
+
+
+async def new_chat(app: App, language: str, *presses: str, user: UserRef | None = None) -> Chat:
+    """A new chat past its first contact in `language` (the main menu shown) that then presses, in turn, the buttons
+    labelled `presses`."""
+    chat = Chat(app.engine, user)
+    await chat.first_contact(language)
+    for label in presses:
+        await chat.press(label)
+    return chat
+
+
+async def rs_identified(app: App, phone: str, language: str = "Srpski") -> Chat:
+    """A new chat at "my account", identified by the number the messenger vouches for (rs): the accounts shown."""
+    chat = await new_chat(app, language)
+    await chat.press_payload("account")
+    await chat.press_payload("idm:phone")
+    await chat.share_phone(phone, own=True)
+    return chat
+
+
+async def tm_identified(
+    app: App, phone: str, word: str, language: str = "Türkmençe", user: UserRef | None = None
+) -> Chat:
+    """A new chat at "my account", identified by the phone number and the code word (tm): the accounts shown."""
+    chat = await new_chat(app, language, user=user)
+    await chat.press_payload("account")
+    await chat.press_payload("idm:word")
+    await chat.say(phone)
+    await chat.say(word)
+    return chat
 
 
 async def identify_by_customer_code(chat: Chat, app: App, code: str, *, method_label: str) -> None:
