@@ -446,9 +446,9 @@ async def test_rs_cyrillic_suspend_for_30_days_names_the_day_it_works_again(make
     chat.expect_buttons("на 7 дана", "на 14 дана", "на 30 дана", "на 90 дана")
     await chat.press("на 30 дана")
     resume_on = local_date_in(app, 30)
-    chat.expect(
+    chat.expect(  # one full stop after the year
         "Издала сам налог за привремено искључење 2345678/1. Поново ће радити "
-        f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.\nБрој налога: N-",  # one full stop after the year
+        f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.\nБрој налога: N-",
     )
     [order] = await orders(app)
     assert order.kind == "suspend" and order.payload["resume_on"] == resume_on.isoformat()
