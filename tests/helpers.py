@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -80,21 +81,34 @@ async def new_chat(app: App, language: str, *presses: str, user: UserRef | None 
     return chat
 
 
-async def rs_identified(app: App, phone: str, language: str = "Srpski") -> Chat:
-    """A new chat at "my account", identified by the number the messenger vouches for (rs): the accounts shown."""
+MY_ACCOUNT = ("account",)
+
+
+async def rs_identified(app: App, phone: str, language: str = "Srpski", *, entry: Sequence[str] = MY_ACCOUNT) -> Chat:
+    """A new chat that took the `entry` buttons (their payloads) and was identified by the number the messenger
+    vouches for (rs): at "my account", the accounts are shown."""
     chat = await new_chat(app, language)
-    await chat.press_payload("account")
+    for payload in entry:
+        await chat.press_payload(payload)
     await chat.press_payload("idm:phone")
     await chat.share_phone(phone, own=True)
     return chat
 
 
 async def tm_identified(
-    app: App, phone: str, word: str, language: str = "Türkmençe", user: UserRef | None = None
+    app: App,
+    phone: str,
+    word: str,
+    language: str = "Türkmençe",
+    user: UserRef | None = None,
+    *,
+    entry: Sequence[str] = MY_ACCOUNT,
 ) -> Chat:
-    """A new chat at "my account", identified by the phone number and the code word (tm): the accounts shown."""
+    """A new chat that took the `entry` buttons (their payloads) and was identified by the phone number and the code
+    word (tm): at "my account", the accounts are shown."""
     chat = await new_chat(app, language, user=user)
-    await chat.press_payload("account")
+    for payload in entry:
+        await chat.press_payload(payload)
     await chat.press_payload("idm:word")
     await chat.say(phone)
     await chat.say(word)

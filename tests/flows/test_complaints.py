@@ -18,7 +18,7 @@ from bot.services.mail import MailWorker
 from bot.services.tickets import file_ticket
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import new_chat, seeded
+from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 from tests.smtp import SmtpServer, mail_worker
 
 
@@ -28,29 +28,13 @@ def reference_in(text: str) -> str:
     return match.group(0)
 
 
+NEW_REQUEST = ("complaints", "cnew")
+
+
 async def in_complaints(app: App, language: str = "Srpski") -> Chat:
     """A new chat, not identified yet, standing in the complaints entry."""
     chat = await new_chat(app, language)
     await chat.press_payload("complaints")
-    return chat
-
-
-async def identified_rs(app: App, phone: str, language: str = "Srpski") -> Chat:
-    """Identified by the number the messenger vouches for, asked what the new request is about (rs)."""
-    chat = await in_complaints(app, language)
-    await chat.press_payload("cnew")
-    await chat.press_payload("idm:phone")
-    await chat.share_phone(phone, own=True)
-    return chat
-
-
-async def identified_tm(app: App, phone: str, word: str, language: str = "Türkmençe") -> Chat:
-    """Identified with the number and the code word, asked what the new request is about (tm)."""
-    chat = await in_complaints(app, language)
-    await chat.press_payload("cnew")
-    await chat.press_payload("idm:word")
-    await chat.say(phone)
-    await chat.say(word)
     return chat
 
 
@@ -109,7 +93,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
 
 async def test_rs_an_over_long_description_is_refused_with_the_numbers(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app, "+381652345678")
+    chat = await rs_identified(app, "+381652345678", entry=NEW_REQUEST)
     await chat.press("Fiksna mreža")
     await chat.say("Internet ne radi. " * 80)  # 1,440 characters
     chat.expect("Vaš opis ima 1.439 znakova, a zahtev može da ima najviše 1.000. Skratite ga i pošaljite ponovo.")
@@ -132,7 +116,7 @@ async def test_rs_cyrillic_other_channels_exactly_as_the_operator_lists_them(mak
 
 async def test_rs_status_is_only_for_the_subscriber_who_filed(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    petar = await identified_rs(app, "+381641234567")
+    petar = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
     reference = await filed_without_attachment(petar, "Usluge mobilne mreže", "Račun za oktobar je previsok.")
 
     jelena = await in_complaints(app)
@@ -192,7 +176,7 @@ async def test_tm_in_serbian_the_operators_rules_for_written_requests(make_app: 
 # --- delivery ------------------------------------------------------------------------------------------------------
 async def test_smtp_down_then_back_the_mail_arrives_once(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app, "+381641234567")
+    chat = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
     reference = await filed_without_attachment(chat, "Fiksna mreža", "TV slika se zamrzava.")
 
     server = SmtpServer()  # its port is chosen, nothing listens yet: the mail server is down
@@ -268,7 +252,7 @@ async def test_mila_outbox_run_once_sends_the_mail(
     from bot.cli import main
 
     app = await seeded(make_app, "tm")
-    chat = await identified_tm(app, "+993 71 667788", "Ýaňy gün")
+    chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün", entry=NEW_REQUEST)
     reference = await filed_without_attachment(chat, "Mobil aragatnaşyk", "Jaňlar kesilýär.")
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
@@ -283,7 +267,7 @@ async def test_mila_outbox_run_once_sends_the_mail(
 # --- the same entries in the other profile and languages ------------------------------------------------------------
 async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = await identified_tm(app, "+993 62 556677", "Köpetdag")
+    chat = await tm_identified(app, "+993 62 556677", "Köpetdag", entry=NEW_REQUEST)
     await chat.press("Mobil aragatnaşyk")
     chat.expect("iň köp 1 000 nyşan")
     await chat.say("Jaňlar kesilýär. " * 70)  # 1,190 characters
@@ -297,7 +281,7 @@ async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: App
 
 async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: SmtpServer) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app, "+381652345678", "Српски")
+    chat = await rs_identified(app, "+381652345678", "Српски", entry=NEW_REQUEST)
     chat.expect("Хвала, Јелена! Идентификовани сте.", "На шта се односи ваш приговор или захтев?")
     await chat.press("Фиксна мрежа")
     chat.expect("Опишите свој приговор или захтев у једној поруци, са највише 1.000 знакова.")
@@ -318,7 +302,7 @@ async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: 
 
 async def test_tm_status_by_a_typed_reference(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = await identified_tm(app, "+993 71 667788", "Ýaňy gün")
+    chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün", entry=NEW_REQUEST)
     reference = await filed_without_attachment(chat, "Mobil aragatnaşyk", "Jaňlar kesilýär.")
 
     await chat.press_payload("menu")
@@ -391,9 +375,9 @@ async def test_a_photo_before_the_description_keeps_the_request(
 ) -> None:
     app = await seeded(make_app, profile)
     if profile == "rs":
-        chat = await identified_rs(app, "+381652345678", language)
+        chat = await rs_identified(app, "+381652345678", language, entry=NEW_REQUEST)
     else:
-        chat = await identified_tm(app, "+993 65 123456", "Gülälek", language)
+        chat = await tm_identified(app, "+993 65 123456", "Gülälek", language, entry=NEW_REQUEST)
     await chat.press(category)
     await chat.send_photo("kvar.jpg")  # the picture first, as people do
     chat.expect(words_first)
