@@ -19,7 +19,7 @@ from bot.db.models import Account, Order
 from handlers.account import PUK_VISIBLE_SECONDS
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import rs_identified, seeded, tm_identified
+from tests.helpers import account_ids, rs_identified, seeded, tm_identified
 
 
 def order_number(text: str) -> str:
@@ -31,11 +31,6 @@ def order_number(text: str) -> str:
 async def orders(app: App) -> list[Order]:
     async with app.deps.sessionmaker() as db:
         return list((await db.execute(select(Order).order_by(Order.id))).scalars())
-
-
-async def account_ids(app: App) -> dict[str, int]:
-    async with app.deps.sessionmaker() as db:
-        return dict((await db.execute(select(Account.number, Account.id))).all())  # type: ignore[arg-type]
 
 
 async def test_rs_composition_of_the_amount(make_app: AppFactory) -> None:
