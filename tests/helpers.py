@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
 from bot.config import DEMO_SECRET_KEY
+from bot.core.incoming import UserRef
 from bot.db.base import make_sessionmaker
 from bot.db.models import Account
 from bot.profiles import load_profile
@@ -67,6 +69,50 @@ async def account_ids(app: App) -> dict[str, int]:
     """Account number → id, to forge payloads the way an attacker would."""
     async with app.deps.sessionmaker() as db:
         return {number: id_ for number, id_ in (await db.execute(select(Account.number, Account.id))).all()}
+
+
+async def new_chat(app: App, language: str, *presses: str, user: UserRef | None = None) -> Chat:
+    """A new chat past its first contact in `language` (the main menu shown) that then presses, in turn, the buttons
+    labelled `presses`."""
+    chat = Chat(app.engine, user)
+    await chat.first_contact(language)
+    for label in presses:
+        await chat.press(label)
+    return chat
+
+
+MY_ACCOUNT = ("account",)
+
+
+async def rs_identified(app: App, phone: str, language: str = "Srpski", *, entry: Sequence[str] = MY_ACCOUNT) -> Chat:
+    """A new chat that took the `entry` buttons (their payloads) and was identified by the number the messenger
+    vouches for (rs): at "my account", the accounts are shown."""
+    chat = await new_chat(app, language)
+    for payload in entry:
+        await chat.press_payload(payload)
+    await chat.press_payload("idm:phone")
+    await chat.share_phone(phone, own=True)
+    return chat
+
+
+async def tm_identified(
+    app: App,
+    phone: str,
+    word: str,
+    language: str = "Türkmençe",
+    user: UserRef | None = None,
+    *,
+    entry: Sequence[str] = MY_ACCOUNT,
+) -> Chat:
+    """A new chat that took the `entry` buttons (their payloads) and was identified by the phone number and the code
+    word (tm): at "my account", the accounts are shown."""
+    chat = await new_chat(app, language, user=user)
+    for payload in entry:
+        await chat.press_payload(payload)
+    await chat.press_payload("idm:word")
+    await chat.say(phone)
+    await chat.say(word)
+    return chat
 
 
 async def identify_by_customer_code(chat: Chat, app: App, code: str, *, method_label: str) -> None:

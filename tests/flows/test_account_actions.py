@@ -19,7 +19,7 @@ from bot.db.models import Account, Order
 from handlers.account import PUK_VISIBLE_SECONDS
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import seeded
+from tests.helpers import account_ids, rs_identified, seeded, tm_identified
 
 
 def order_number(text: str) -> str:
@@ -31,32 +31,6 @@ def order_number(text: str) -> str:
 async def orders(app: App) -> list[Order]:
     async with app.deps.sessionmaker() as db:
         return list((await db.execute(select(Order).order_by(Order.id))).scalars())
-
-
-async def account_ids(app: App) -> dict[str, int]:
-    async with app.deps.sessionmaker() as db:
-        return dict((await db.execute(select(Account.number, Account.id))).all())  # type: ignore[arg-type]
-
-
-async def rs_identified(app: App, phone: str, language: str = "Srpski") -> Chat:
-    chat = Chat(app.engine)
-    await chat.first_contact(language)
-    await chat.press_payload("account")
-    await chat.press_payload("idm:phone")
-    await chat.share_phone(phone, own=True)
-    return chat
-
-
-async def tm_identified(
-    app: App, phone: str, word: str, language: str = "Türkmençe", user: UserRef | None = None
-) -> Chat:
-    chat = Chat(app.engine, user)
-    await chat.first_contact(language)
-    await chat.press_payload("account")
-    await chat.press_payload("idm:word")
-    await chat.say(phone)
-    await chat.say(word)
-    return chat
 
 
 async def test_rs_composition_of_the_amount(make_app: AppFactory) -> None:

@@ -18,7 +18,7 @@ from bot.services.mail import MailWorker
 from bot.services.tickets import file_ticket
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import seeded
+from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 from tests.smtp import SmtpServer, mail_worker
 
 
@@ -28,12 +28,22 @@ def reference_in(text: str) -> str:
     return match.group(0)
 
 
-async def identified_rs(app: App, language: str = "Srpski") -> Chat:
-    """Petar, identified by the number his messenger vouches for, standing in the complaints entry."""
-    chat = Chat(app.engine)
-    await chat.first_contact(language)
+NEW_REQUEST = ("complaints", "cnew")
+
+
+async def in_complaints(app: App, language: str = "Srpski") -> Chat:
+    """A new chat, not identified yet, standing in the complaints entry."""
+    chat = await new_chat(app, language)
     await chat.press_payload("complaints")
     return chat
+
+
+async def filed_without_attachment(chat: Chat, category: str, description: str) -> str:
+    """Pick the category, describe the request, send it without an attachment: the reference it was filed under."""
+    await chat.press(category)
+    await chat.say(description)
+    await chat.press("📨")
+    return reference_in(chat.text)
 
 
 # --- rs ------------------------------------------------------------------------------------------------------------
@@ -41,9 +51,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
     make_app: AppFactory, smtp: SmtpServer
 ) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Prigovori i zahtevi")
+    chat = await new_chat(app, "Srpski", "Prigovori i zahtevi")
     chat.expect("Anonimni zahtevi se ne obrađuju")
     await chat.press("Novi prigovor ili zahtev")
     chat.expect("Da bismo nastavili, treba da znam ko ste.")  # anonymous requests are not processed
@@ -85,10 +93,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
 
 async def test_rs_an_over_long_description_is_refused_with_the_numbers(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app)
-    await chat.press("Novi prigovor ili zahtev")
-    await chat.press("Brojem telefona")
-    await chat.share_phone("+381652345678", own=True)
+    chat = await rs_identified(app, "+381652345678", entry=NEW_REQUEST)
     await chat.press("Fiksna mreža")
     await chat.say("Internet ne radi. " * 80)  # 1,440 characters
     chat.expect("Vaš opis ima 1.439 znakova, a zahtev može da ima najviše 1.000. Skratite ga i pošaljite ponovo.")
@@ -98,7 +103,7 @@ async def test_rs_an_over_long_description_is_refused_with_the_numbers(make_app:
 
 async def test_rs_cyrillic_other_channels_exactly_as_the_operator_lists_them(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app, "Српски")
+    chat = await in_complaints(app, "Српски")
     await chat.press("Други начини")
     chat.expect(
         "Пословнице: Приговор/рекламацију можете да поднесете у mts пословници",
@@ -111,16 +116,10 @@ async def test_rs_cyrillic_other_channels_exactly_as_the_operator_lists_them(mak
 
 async def test_rs_status_is_only_for_the_subscriber_who_filed(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    petar = await identified_rs(app)
-    await petar.press("Novi prigovor ili zahtev")
-    await petar.press("Brojem telefona")
-    await petar.share_phone("+381641234567", own=True)
-    await petar.press("Usluge mobilne mreže")
-    await petar.say("Račun za oktobar je previsok.")
-    await petar.press("Pošalji bez priloga")
-    reference = reference_in(petar.text)
+    petar = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
+    reference = await filed_without_attachment(petar, "Usluge mobilne mreže", "Račun za oktobar je previsok.")
 
-    jelena = await identified_rs(app)
+    jelena = await in_complaints(app)
     await jelena.press("Status mog zahteva")
     await jelena.press("Brojem telefona")
     await jelena.share_phone("+381652345678", own=True)
@@ -137,9 +136,7 @@ async def test_rs_status_is_only_for_the_subscriber_who_filed(make_app: AppFacto
 # --- tm ------------------------------------------------------------------------------------------------------------
 async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp: SmtpServer) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Arzlar we sorag-teklipler")
+    chat = await new_chat(app, "Türkmençe", "Arzlar we sorag-teklipler")
     chat.expect("Atsyz sorag-teklipler işlenilmeýär")
     await chat.press("Täze arz ýa-da sorag-teklip")
     await chat.press("Telefon belgisi we kod sözi")
@@ -169,10 +166,7 @@ async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp
 
 async def test_tm_in_serbian_the_operators_rules_for_written_requests(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Prigovori i zahtevi")
-    await chat.press("Drugi načini")
+    chat = await new_chat(app, "Srpski", "Prigovori i zahtevi", "Drugi načini")
     chat.expect(
         "1. Svoje pitanje ili predlog šaljete na našu e-mail adresu 0890@mts.tm;",
         "Anonimna pitanja i predlozi se ne obrađuju.",
@@ -182,14 +176,8 @@ async def test_tm_in_serbian_the_operators_rules_for_written_requests(make_app: 
 # --- delivery ------------------------------------------------------------------------------------------------------
 async def test_smtp_down_then_back_the_mail_arrives_once(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app)
-    await chat.press("Novi prigovor ili zahtev")
-    await chat.press("Brojem telefona")
-    await chat.share_phone("+381641234567", own=True)
-    await chat.press("Fiksna mreža")
-    await chat.say("TV slika se zamrzava.")
-    await chat.press("Pošalji bez priloga")
-    reference = reference_in(chat.text)
+    chat = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
+    reference = await filed_without_attachment(chat, "Fiksna mreža", "TV slika se zamrzava.")
 
     server = SmtpServer()  # its port is chosen, nothing listens yet: the mail server is down
     worker = mail_worker(app, server.url)
@@ -264,17 +252,8 @@ async def test_mila_outbox_run_once_sends_the_mail(
     from bot.cli import main
 
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Arzlar we sorag-teklipler")
-    await chat.press("Täze arz ýa-da sorag-teklip")
-    await chat.press("Telefon belgisi we kod sözi")
-    await chat.say("+993 71 667788")
-    await chat.say("Ýaňy gün")
-    await chat.press("Mobil aragatnaşyk")
-    await chat.say("Jaňlar kesilýär.")
-    await chat.press("Goşundysyz iber")
-    reference = reference_in(chat.text)
+    chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün", entry=NEW_REQUEST)
+    reference = await filed_without_attachment(chat, "Mobil aragatnaşyk", "Jaňlar kesilýär.")
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.delenv("PROVISIONING_URL", raising=False)
@@ -286,21 +265,9 @@ async def test_mila_outbox_run_once_sends_the_mail(
 
 
 # --- the same entries in the other profile and languages ------------------------------------------------------------
-async def identified_tm(app: App, phone: str, word: str, language: str = "Türkmençe") -> Chat:
-    """Identified with the number and the code word, standing in the complaints entry."""
-    chat = Chat(app.engine)
-    await chat.first_contact(language)
-    await chat.press_payload("complaints")
-    await chat.press_payload("cnew")
-    await chat.press_payload("idm:word")
-    await chat.say(phone)
-    await chat.say(word)
-    return chat
-
-
 async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = await identified_tm(app, "+993 62 556677", "Köpetdag")
+    chat = await tm_identified(app, "+993 62 556677", "Köpetdag", entry=NEW_REQUEST)
     await chat.press("Mobil aragatnaşyk")
     chat.expect("iň köp 1 000 nyşan")
     await chat.say("Jaňlar kesilýär. " * 70)  # 1,190 characters
@@ -314,10 +281,7 @@ async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: App
 
 async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: SmtpServer) -> None:
     app = await seeded(make_app, "rs")
-    chat = await identified_rs(app, "Српски")
-    await chat.press("Нови приговор или захтев")
-    await chat.press("Бројем телефона")
-    await chat.share_phone("+381652345678", own=True)
+    chat = await rs_identified(app, "+381652345678", "Српски", entry=NEW_REQUEST)
     chat.expect("Хвала, Јелена! Идентификовани сте.", "На шта се односи ваш приговор или захтев?")
     await chat.press("Фиксна мрежа")
     chat.expect("Опишите свој приговор или захтев у једној поруци, са највише 1.000 знакова.")
@@ -338,11 +302,8 @@ async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: 
 
 async def test_tm_status_by_a_typed_reference(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = await identified_tm(app, "+993 71 667788", "Ýaňy gün")
-    await chat.press("Mobil aragatnaşyk")
-    await chat.say("Jaňlar kesilýär.")
-    await chat.press("Goşundysyz iber")
-    reference = reference_in(chat.text)
+    chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün", entry=NEW_REQUEST)
+    reference = await filed_without_attachment(chat, "Mobil aragatnaşyk", "Jaňlar kesilýär.")
 
     await chat.press_payload("menu")
     await chat.press("Arzlar we sorag-teklipler")
@@ -381,9 +342,7 @@ async def test_tm_status_by_a_typed_reference(make_app: AppFactory) -> None:
     ],
 )
 async def test_other_ways_to_reach_us(make_app: AppFactory, profile: str, language: str, expected: list[str]) -> None:
-    chat = Chat((await make_app(profile)).engine)
-    await chat.first_contact(language)
-    await chat.press_payload("complaints")
+    chat = await in_complaints(await make_app(profile), language)
     await chat.press("📮")
     chat.expect(*expected)
     chat.expect_buttons("✍")  # and straight on to a new request
@@ -416,12 +375,9 @@ async def test_a_photo_before_the_description_keeps_the_request(
 ) -> None:
     app = await seeded(make_app, profile)
     if profile == "rs":
-        chat = await identified_rs(app, language)
-        await chat.press_payload("cnew")
-        await chat.press_payload("idm:phone")
-        await chat.share_phone("+381652345678", own=True)
+        chat = await rs_identified(app, "+381652345678", language, entry=NEW_REQUEST)
     else:
-        chat = await identified_tm(app, "+993 65 123456", "Gülälek", language)
+        chat = await tm_identified(app, "+993 65 123456", "Gülälek", language, entry=NEW_REQUEST)
     await chat.press(category)
     await chat.send_photo("kvar.jpg")  # the picture first, as people do
     chat.expect(words_first)

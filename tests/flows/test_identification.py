@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bot.app import App
 from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.db.models import Account, AuditEntry
@@ -20,14 +21,13 @@ from handlers import build_router
 from handlers.identify import require_identity
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import no_sms, seeded, sms_code
+from tests.helpers import new_chat, no_sms, seeded, sms_code
 
 
 # --- rs: customer code, phone number ----------------------------------------------------------------------------
 async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
+    chat = await new_chat(app, "Srpski")
 
     await chat.press("Moj račun")
     chat.expect("Da bismo nastavili, treba da znam ko ste.")
@@ -51,8 +51,7 @@ async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None
 
 async def test_a_number_the_messenger_vouches_for_identifies_at_once(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Српски")
+    chat = await new_chat(app, "Српски")
     await chat.say("мој рачун")
     await chat.press("Бројем телефона")
     chat.expect("Поделите свој број дугметом испод")
@@ -64,10 +63,7 @@ async def test_a_number_the_messenger_vouches_for_identifies_at_once(make_app: A
 
 async def test_someone_elses_contact_gets_a_code_instead(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi bilen")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen")
     await chat.share_phone("+381641234567", own=False)  # a forwarded contact, or one without user_id
     chat.expect("+381 64 ••• •• 67 belgä SMS arkaly birwagtlaýyn kod iberdim.")
     chat.expect_not("Sag boluň, Petar")
@@ -77,10 +73,7 @@ async def test_someone_elses_contact_gets_a_code_instead(make_app: AppFactory) -
 
 async def test_a_typed_number_gets_a_code(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Brojem telefona")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Brojem telefona")
     await chat.say("hello")
     chat.expect("To ne liči na broj telefona. Upišite ga sa pozivnim brojem, na primer 064 123 4567.")
     await chat.say("065 234 5678")
@@ -91,12 +84,10 @@ async def test_a_typed_number_gets_a_code(make_app: AppFactory) -> None:
 
 async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    known, unknown = Chat(app.engine), Chat(app.engine)
-    for chat, code in ((known, "1234567"), (unknown, "7654321")):
-        await chat.first_contact("Srpski")
-        await chat.press("Moj račun")
-        await chat.press("Šifrom korisnika")
-        await chat.say(code)
+    known = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
+    await known.say("1234567")
+    unknown = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
+    await unknown.say("7654321")
     await sms_code(app)  # only the known one was sent
     await no_sms(app)
     shape = re.compile(r"Poslala sam jednokratni kod SMS porukom na \+381 \d\d ••• •• \d\d\. Upišite ga ovde")
@@ -108,10 +99,7 @@ async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFact
 
 async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Šifrom korisnika")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
     code = await sms_code(app)
     wrong = "000000" if code != "000000" else "111111"
@@ -136,10 +124,8 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     fresh = await sms_code(app)
     await chat.say(fresh)
     chat.expect("Hvala, Petar!")
-    other = Chat(app.engine)  # a used code is gone, also for whoever saw it
-    await other.first_contact("Srpski")
-    await other.press("Moj račun")
-    await other.press("Šifrom korisnika")
+    # a used code is gone, also for whoever saw it
+    other = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await other.say("1234567")
     await sms_code(app)
     await other.say(fresh)
@@ -149,10 +135,7 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
 async def test_a_code_expires(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     app.deps.services["otp"].ttl_seconds = 1
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Šifrom korisnika")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
     code = await sms_code(app)
     await asyncio.sleep(1.3)
@@ -162,9 +145,7 @@ async def test_a_code_expires(make_app: AppFactory) -> None:
 
 async def test_five_failures_from_two_chats_lock_the_subscriber_everywhere(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    first, second, third = Chat(app.engine), Chat(app.engine), Chat(app.engine)
-    for chat in (first, second, third):
-        await chat.first_contact("Türkmençe")
+    first, second, third = [await new_chat(app, "Türkmençe") for _ in range(3)]
     for chat in (first, second):
         await chat.press("Şahsy hasabym")
     for n in range(5):  # five wrong code words for Aýna's number, from two chats in turn
@@ -191,10 +172,7 @@ async def test_five_failures_from_two_chats_lock_the_subscriber_everywhere(make_
 
 async def test_a_corporate_customer_is_sent_to_the_corporate_channel(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Šifrom korisnika")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("4567890")
     await chat.say(await sms_code(app))
     chat.expect("Za poslovne korisnike zahteve obrađuje služba za poslovne korisnike.", "info@telekom.rs")
@@ -204,9 +182,7 @@ async def test_a_corporate_customer_is_sent_to_the_corporate_channel(make_app: A
 # --- tm: code word, full name and passport -------------------------------------------------------------------------
 async def test_phone_and_code_word(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Şahsy hasabym")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym")
     chat.expect_buttons("Telefon belgisi we kod sözi", "Telefon belgisi, doly ady we pasport")
     await chat.press("Telefon belgisi we kod sözi")
     chat.expect("Belgiden soň kod sözüňizi soraryn.")
@@ -222,10 +198,7 @@ async def test_phone_and_code_word(make_app: AppFactory) -> None:
 
 async def test_a_code_word_without_its_turkmen_letters_is_wrong(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi we kod sözi")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
     await chat.say("+993 65 123456")
     await chat.say("gulalek")
     chat.expect("Görkezen maglumatlaryňyz bizdäki maglumatlara gabat gelmeýär.")
@@ -235,10 +208,7 @@ async def test_unknown_number_and_wrong_word_get_the_same_answer(make_app: AppFa
     app = await seeded(make_app, "tm")
     answers = []
     for number in ("+993 65 123456", "+993 65 999999"):
-        chat = Chat(app.engine)
-        await chat.first_contact("Srpski")
-        await chat.press("Moj račun")
-        await chat.press("Broj telefona i kodna reč")
+        chat = await new_chat(app, "Srpski", "Moj račun", "Broj telefona i kodna reč")
         await chat.say(number)
         first = chat.text
         await chat.say("pogrešno")
@@ -249,10 +219,7 @@ async def test_unknown_number_and_wrong_word_get_the_same_answer(make_app: AppFa
 
 async def test_full_name_and_passport_in_serbian(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Broj telefona, ime i prezime i pasoš")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Broj telefona, ime i prezime i pasoš")
     await chat.say("+993 64 345678")
     chat.expect("Sada upišite ime i prezime vlasnika kako piše u pasošu.")
     await chat.say("nurmuhammedowa  gülşat")
@@ -263,10 +230,7 @@ async def test_full_name_and_passport_in_serbian(make_app: AppFactory) -> None:
 
 async def test_a_wrong_passport(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi, doly ady we pasport")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi, doly ady we pasport")
     await chat.say("+993 64 345678")
     await chat.say("Gülşat Nurmuhammedowa")
     await chat.say("I-MR 000000")
@@ -279,10 +243,7 @@ async def test_unknown_and_wrong_take_the_same_time(make_app: AppFactory) -> Non
     app.deps.services["lockout"].policy = type(app.deps.services["lockout"].policy)(threshold=1000)
 
     async def attempt(number: str) -> float:
-        chat = Chat(app.engine)
-        await chat.first_contact("Türkmençe")
-        await chat.press("Şahsy hasabym")
-        await chat.press("Telefon belgisi we kod sözi")
+        chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
         await chat.say(number)
         started = time.perf_counter()
         await chat.say("nädogry söz")
@@ -320,20 +281,19 @@ def _router_with_probes() -> Router:
     return router
 
 
-async def _identified_by_code_word(chat: Chat) -> None:
-    await chat.press("Şahsy hasabym")
-    await chat.press("Telefon belgisi we kod sözi")
+async def identified_as_ayna(app: App) -> Chat:
+    """A new chat in Turkmen, identified as Aýna by her number and code word."""
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
     await chat.say("+993 65 123456")
     await chat.say("Gülälek")
     chat.expect("Sag boluň, Aýna!")
+    return chat
 
 
 async def test_step_up_asks_again_and_returns_to_the_choice(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     app.engine.router = _router_with_probes()
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await _identified_by_code_word(chat)
+    chat = await identified_as_ayna(app)
     await chat.press_payload("sensitive:42")
     chat.expect("sensitive done for")  # fresh enough
     async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes later…
@@ -348,9 +308,7 @@ async def test_step_up_asks_again_and_returns_to_the_choice(make_app: AppFactory
 
 async def test_identification_lapses_after_idle_time(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await _identified_by_code_word(chat)
+    chat = await identified_as_ayna(app)
     async with app.deps.sessions.locked(chat.user) as session:
         session.last_active = time.time() - 31 * 60
     await chat.press("⬅")
@@ -363,9 +321,7 @@ async def test_a_payload_naming_another_subscribers_account_is_refused(
 ) -> None:
     app = await seeded(make_app, "tm")
     app.engine.router = _router_with_probes()
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await _identified_by_code_word(chat)
+    chat = await identified_as_ayna(app)
     async with app.deps.sessionmaker() as db:
         ids = dict((await db.execute(select(Account.number, Account.id))).all())
     await chat.press_payload(f"acct:{ids['8100001/1']}")
@@ -381,10 +337,7 @@ async def test_a_payload_naming_another_subscribers_account_is_refused(
 
 async def test_cancel_returns_to_the_menu(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Šifrom korisnika")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.press("Odustani")
     chat.expect("Identifikacija je prekinuta.", "Kako mogu da vam pomognem?")
 
@@ -401,9 +354,7 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
     rs = await seeded(make_app, "rs")
     caplog.clear()  # loading the data is the operator's import, not the conversation under test
     caplog.set_level(logging.DEBUG)
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await _identified_by_code_word(chat)
+    chat = await identified_as_ayna(app)
     await chat.press("🔓 Çykmak")
     await chat.press("Şahsy hasabym")
     await chat.press("Telefon belgisi, doly ady we pasport")
@@ -411,16 +362,11 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
     await chat.say("Gülşat Nurmuhammedowa")
     await chat.say("I-MR 112233")
     chat.expect("Sag boluň, Gülşat!")
-    stranger = Chat(app.engine)  # someone trying a number that is nobody's
-    await stranger.first_contact("Türkmençe")
-    await stranger.press("Şahsy hasabym")
-    await stranger.press("Telefon belgisi we kod sözi")
+    # someone trying a number that is nobody's
+    stranger = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
     await stranger.say("+993 65 999999")
 
-    rs_chat = Chat(rs.engine)
-    await rs_chat.first_contact("Srpski")
-    await rs_chat.press("Moj račun")
-    await rs_chat.press("Brojem telefona")
+    rs_chat = await new_chat(rs, "Srpski", "Moj račun", "Brojem telefona")
     await rs_chat.say("+381 64 1234567")
     code = await sms_code(rs)
     await rs_chat.say(code)
@@ -445,9 +391,7 @@ async def test_typing_a_buttons_number_while_a_code_is_awaited_is_the_button_not
     make_app: AppFactory,
 ) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
+    chat = await new_chat(app, "Srpski", "Moj račun")
     await chat.say("2")  # Šifrom korisnika, by its number
     await chat.say("1234567")
     await sms_code(app)
@@ -462,28 +406,21 @@ async def test_typing_a_buttons_number_while_a_code_is_awaited_is_the_button_not
 
 async def test_a_number_typed_at_the_method_question_is_taken_as_that_method(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Şahsy hasabym")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym")
     await chat.say("+993 65 123456")  # no method chosen: a phone number means "by phone"
     chat.expect("Indi kod sözüňizi")
     await chat.say("Gülälek")
     chat.expect("Sag boluň, Aýna!")
 
     rs = await seeded(make_app, "rs")
-    serbian = Chat(rs.engine)
-    await serbian.first_contact("Srpski")
-    await serbian.press("Moj račun")
+    serbian = await new_chat(rs, "Srpski", "Moj račun")
     await serbian.say("1234567")  # a customer code
     serbian.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
 
 
 async def test_a_number_is_not_a_name(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Broj telefona, ime i prezime i pasoš")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Broj telefona, ime i prezime i pasoš")
     await chat.say("+993 64 345678")
     await chat.say("+99361234567")
     chat.expect("Upišite ime i prezime vlasnika kako piše u pasošu.")
@@ -491,9 +428,6 @@ async def test_a_number_is_not_a_name(make_app: AppFactory) -> None:
 
 async def test_codes_for_a_customer_code_go_to_a_mobile_number(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.press("Moj račun")
-    await chat.press("Šifrom korisnika")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("4567890")  # the company's contact number is a fixed line: the code goes to its mobile line
     chat.expect("+381 63 ••• •• 90")

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.app import App
 from bot.core.incoming import Incoming, Kind
 from bot.db.base import utcnow
 from bot.db.models import SupportMessage, SupportStatus, SupportTicket
 from bot.services.support.relay import Item
 from bot.services.support.service import Support
 from tests.chat import Chat
+from tests.helpers import new_chat
 from tests.support.conftest import GROUP, OTHER_GROUP, SupportAppFactory
 
 
@@ -24,6 +26,14 @@ async def ticket_of(support: Support, chat: Chat) -> SupportTicket:
         return ticket
 
 
+async def asked_an_operator(app: App, question: str) -> Chat:
+    """A new chat in Serbian that asked for an operator ("operater") and put its question: a ticket is open."""
+    chat = await new_chat(app, "Srpski")
+    await chat.say("operater")
+    await chat.say(question)
+    return chat
+
+
 async def queued(support: Support, group: int = GROUP) -> list[Item]:
     batch = await support.relay.next_batch(group)
     return batch[1] if batch else []
@@ -31,8 +41,7 @@ async def queued(support: Support, group: int = GROUP) -> list[Item]:
 
 async def test_operator_takes_answers_and_closes_then_the_user_rates(make_support_app: SupportAppFactory) -> None:
     app, support, pushed = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
+    chat = await new_chat(app, "Srpski")
     await chat.press("Razgovor sa operaterom")
     chat.expect("Povezaću vas sa operaterom")
     await chat.say("Ne radi mi internet od jutros")
@@ -79,10 +88,7 @@ async def test_operator_takes_answers_and_closes_then_the_user_rates(make_suppor
 
 async def test_the_user_goes_back_to_the_bot(make_support_app: SupportAppFactory) -> None:
     app, support, _ = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje o računu")
+    chat = await asked_an_operator(app, "Pitanje o računu")
     await chat.say("/menu")
     chat.expect("Razgovarate sa operaterom, pa dugmad i komande bota sada ne rade.")
     await chat.press("Nazad na bota")
@@ -97,10 +103,7 @@ async def test_the_user_goes_back_to_the_bot(make_support_app: SupportAppFactory
 
 async def test_the_handoff_outlives_the_session(make_support_app: SupportAppFactory) -> None:
     app, support, _ = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje o računu")
+    chat = await asked_an_operator(app, "Pitanje o računu")
     ticket = await ticket_of(support, chat)
     assert (await support.take(ticket.id, "501", "Ana", group=GROUP)).ok
     await app.redis.delete(app.deps.sessions.key(chat.user, "session"))  # the session expired overnight
@@ -115,10 +118,7 @@ async def test_typed_cancel_words_and_a_ticket_closed_behind_the_sessions_back(
     make_support_app: SupportAppFactory,
 ) -> None:
     app, support, _ = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje")
+    chat = await asked_an_operator(app, "Pitanje")
     await chat.say("OTKAŽI")
     chat.expect("Izašli ste iz razgovora sa operaterom.")
 
@@ -134,11 +134,8 @@ async def test_typed_cancel_words_and_a_ticket_closed_behind_the_sessions_back(
 
 async def test_a_forged_rating_is_refused(make_support_app: SupportAppFactory) -> None:
     app, support, _ = await make_support_app()
-    owner, intruder = Chat(app.engine), Chat(app.engine)
-    for chat in (owner, intruder):
-        await chat.first_contact("Srpski")
-    await owner.say("operater")
-    await owner.say("Pitanje")
+    owner = await asked_an_operator(app, "Pitanje")
+    intruder = await new_chat(app, "Srpski")
     ticket = await ticket_of(support, owner)
     await support.close(ticket.id, "operator", "Ana")
     await intruder.press_payload(f"sup:rate:{ticket.id}:1")
@@ -150,12 +147,11 @@ async def test_a_forged_rating_is_refused(make_support_app: SupportAppFactory) -
 
 async def test_queue_positions_are_announced_when_they_change(make_support_app: SupportAppFactory) -> None:
     app, support, pushed = await make_support_app()
-    chats = [Chat(app.engine) for _ in range(3)]
-    for number, chat in enumerate(chats, start=1):
-        await chat.first_contact("Srpski")
-        await chat.say("operater")
-        await chat.say(f"Pitanje broj {number}")
+    chats: list[Chat] = []
+    for number in range(1, 4):
+        chat = await asked_an_operator(app, f"Pitanje broj {number}")
         chat.expect(f"Vi ste {number}. u redu.", f"oko {5 * number} minuta")
+        chats.append(chat)
     assert await support.announce_positions() == 0  # everyone already knows their place
 
     first = await ticket_of(support, chats[0])
@@ -174,8 +170,7 @@ async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answeri
     make_support_app: SupportAppFactory,
 ) -> None:
     app, support, pushed = await make_support_app(open_now=False)
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
+    chat = await new_chat(app, "Srpski")
     await chat.say("operater")
     chat.expect("Naši operateri trenutno nisu dostupni. Ponovo su tu", "u 08:00", "0800 100 100")
     await chat.press("Ostavite poruku")
@@ -198,10 +193,7 @@ async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answeri
 
 async def test_a_silent_ticket_closes_by_itself(make_support_app: SupportAppFactory) -> None:
     app, support, pushed = await make_support_app(silence_timeout_seconds=60)
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje")
+    chat = await asked_an_operator(app, "Pitanje")
     ticket = await ticket_of(support, chat)
     await support.take(ticket.id, "501", "Ana")
     assert await support.close_silent() == 0
@@ -222,10 +214,7 @@ async def test_an_operator_transfers_a_ticket_to_the_queue_and_to_another_group(
     make_support_app: SupportAppFactory,
 ) -> None:
     app, support, _ = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje o roamingu")
+    chat = await asked_an_operator(app, "Pitanje o roamingu")
     ticket = await ticket_of(support, chat)
     await support.set_thread(ticket.id, GROUP, 77)
     await support.take(ticket.id, "501", "Ana")
@@ -250,10 +239,7 @@ async def test_an_answer_the_platform_holds_back_is_tried_again_then_the_operato
     make_support_app: SupportAppFactory,
 ) -> None:
     app, support, pushed = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje")
+    chat = await asked_an_operator(app, "Pitanje")
     ticket = await ticket_of(support, chat)
     pushed.busy = 2
     result = await support.operator_said(ticket.id, "501", "Ana", "Prvi odgovor", None,
@@ -269,10 +255,7 @@ async def test_an_answer_the_platform_holds_back_is_tried_again_then_the_operato
 
 async def test_a_user_who_leaves_the_chat_closes_their_ticket(make_support_app: SupportAppFactory) -> None:
     app, support, _ = await make_support_app()
-    chat = Chat(app.engine)
-    await chat.first_contact("Srpski")
-    await chat.say("operater")
-    await chat.say("Pitanje")
+    chat = await asked_an_operator(app, "Pitanje")
     assert await chat.send(Incoming(chat.user, Kind.UNSUBSCRIBED)) == []
     ticket = await ticket_of(support, chat)
     assert (ticket.status, ticket.closed_by) == ("closed", "user")
