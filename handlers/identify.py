@@ -107,11 +107,20 @@ async def _begin(turn: Turn, method: str) -> None:
     turn.say(text, [[_cancel(turn)]], share_phone=turn._("📱 Share my number"))
 
 
-@router.state("id:method", free_text=True)
+@router.state("id:method", accepts=(Kind.TEXT, Kind.CONTACT), free_text=True)
 async def typed_instead_of_choosing(turn: Turn) -> None:
-    """A phone number or a customer code typed at the method question is taken as the choice it implies."""
-    text = turn.incoming.text.strip()
+    """A phone number or a customer code typed at the method question, or the number shared with the messenger's
+    button, is taken as the choice it implies."""
     methods = turn.profile.identification
+    if turn.incoming.kind is Kind.CONTACT:
+        phone_method = next((m for m in methods if m != "customer_code"), None)
+        if phone_method is None:
+            await start_identification(turn)
+            return
+        turn.goto("id:phone", m=phone_method)
+        await phone_given(turn)
+        return
+    text = turn.incoming.text.strip()
     digits = "".join(ch for ch in text if ch.isdigit())
     phone_method = next((m for m in methods if m != "customer_code"), None)
     looks_like_code = "customer_code" in methods and text.replace("/", "").replace(" ", "").isdigit() and len(
@@ -404,6 +413,7 @@ def _example_number(turn: Turn) -> str:
 
 
 # --- ending it ---------------------------------------------------------------------------------------------------
+@router.intent("logout", N_("log out|logout|sign out"))
 @router.command("logout", "odjava")
 @router.payload("logout")
 async def logout(turn: Turn) -> None:

@@ -18,10 +18,11 @@ def greeting(turn: Turn) -> str:
 
 
 def language_buttons(turn: Turn) -> list[list[Button]]:
-    """The profile's languages; the one the messenger suggested comes first, marked."""
+    """The profile's languages; the current one is marked. At first contact the one the messenger suggested comes
+    first, marked; later the order is the profile's, so a typed "1" always means the same language."""
     offered = list(turn.profile.languages)
     suggested = turn.session.lang or turn.session.extra.get("hint")
-    if suggested in offered:
+    if turn.session.lang is None and suggested in offered:
         offered.remove(suggested)
         offered.insert(0, suggested)
     return [

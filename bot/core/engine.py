@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,7 @@ START_COMMAND = "start"
 LANGUAGE_PAYLOAD = "lang"
 MAX_REDIRECTS = 4
 MAX_CHOICE_DIGITS = 2
+MIN_WORDS_CHOICE = 2  # letters typed before words can pick a button: one letter is in too many labels
 TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
 TRAIL_LENGTH = 5
 
@@ -52,6 +54,15 @@ TECHNICAL_PROBLEM = N_(
 )
 MENU_BUTTON = N_("⬅ Main menu")
 SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
+
+
+def _words(folded: str) -> list[str]:
+    return re.findall(r"[^\W_]+", folded)
+
+
+def _has_run(words: list[str], run: list[str]) -> bool:
+    """Whether `run` stands in `words` as consecutive whole words."""
+    return any(words[i : i + len(run)] == run for i in range(len(words) - len(run) + 1))
 
 
 def pseudonym(key: str) -> str:
@@ -232,13 +243,12 @@ class Engine:
         text = turn.incoming.text.strip()
         session = turn.session
         if not text:
-            turn.say(turn._(EMPTY_TEXT), [[self._menu_button(turn)]])
+            await self._ask_again(turn, turn._(EMPTY_TEXT))
             return
         limit = self.deps.settings.max_text_length
         if len(text) > limit:
-            turn.say(
-                turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit)),
-                [[self._menu_button(turn)]],
+            await self._ask_again(
+                turn, turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit))
             )
             return
         if text.startswith("/"):
@@ -265,7 +275,7 @@ class Engine:
         if spec is not None and Kind.TEXT in spec.accepts:
             await spec.handler(turn)
             return
-        await self._notice_and_menu(turn, NOT_UNDERSTOOD)
+        await self._ask_again(turn, turn._(NOT_UNDERSTOOD))
 
     async def _dispatch_payload(self, turn: Turn, payload: str) -> None:
         prefix, _, _arg = payload.partition(":")
@@ -311,7 +321,10 @@ class Engine:
 
     @staticmethod
     def _typed_choice(folded: str, buttons: list[list[str]], *, numbers: bool) -> str | None:
-        """A typed "2" picks the second button shown; a typed label picks that button."""
+        """A typed "2" picks the second button shown; a typed label picks that button; so do the words of one
+        label alone ("da" for "Da, uključi", "hawa" for "Hawa, birikdir", "7 dana" for "na 7 dana", "mobilna" for
+        "Mobilna telefonija") when no other button has them. Where typed text is data (`numbers=False`: a name, a
+        code, a description), only a whole label counts."""
         if not buttons:
             return None
         # Where digits are data (a code, a number), only a one- or two-digit number can be a button's: no customer
@@ -322,7 +335,11 @@ class Engine:
         for payload, label in buttons:
             if fold(label) == folded:
                 return payload
-        return None
+        typed = _words(folded)
+        if not numbers or not typed or len("".join(typed)) < MIN_WORDS_CHOICE:
+            return None
+        having = {payload for payload, label in buttons if _has_run(_words(fold(label)), typed)}
+        return having.pop() if len(having) == 1 else None
 
     @staticmethod
     def _shown_buttons(replies: list[Reply]) -> list[list[str]]:
@@ -338,6 +355,18 @@ class Engine:
 
     async def show_menu(self, turn: Turn) -> None:
         await self.router.intents[MENU_INTENT].handler(turn)
+
+    async def _ask_again(self, turn: Turn, notice: str) -> None:
+        """A reply the bot can't use gets the notice and the options last shown, so the user goes on where they
+        were (a page of services, a confirmation, a category); with nothing shown, the menu."""
+        shown = [Button(label, payload) for payload, label in turn.session.buttons]
+        if not shown:
+            turn.say(notice)
+            await self.show_menu(turn)
+            return
+        if not any(button.payload == MENU_INTENT for button in shown):
+            shown.append(self._menu_button(turn))
+        turn.say(notice, [[button] for button in shown])
 
     async def _notice_and_menu(self, turn: Turn, notice: str, **values: str) -> None:
         turn.say(turn._(notice).format(**values) if values else turn._(notice))
