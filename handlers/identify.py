@@ -289,6 +289,12 @@ async def code_given(turn: Turn) -> None:
             [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
         )  # fmt: skip
         return
+    if result.status is CodeCheck.EXHAUSTED:
+        turn.say(
+            turn._("That code is not right, and there are no tries left. Ask for a new code."),
+            [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+        )
+        return
     turn.say(
         turn._("This code no longer works (it has expired, was used, or had too many wrong tries). "
                "Ask for a new one."),

@@ -107,8 +107,9 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     chat.expect("Kod nije tačan. Imate još 2 pokušaja.")
     await chat.say(wrong)
     chat.expect("Kod nije tačan. Imate još 1 pokušaj.")
-    await chat.say(wrong)
-    chat.expect("Ovaj kod više ne važi")
+    await chat.say(wrong)  # the last try: said as it is, not as an expired code
+    chat.expect("Kod nije tačan, a pokušaja više nema. Zatražite novi kod.")
+    chat.expect_not("Ovaj kod više ne važi")
     await chat.say(code)  # the right one, too late
     chat.expect("Ovaj kod više ne važi")
     async with app.deps.sessionmaker() as db:
@@ -130,6 +131,20 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     await sms_code(app)
     await other.say(fresh)
     other.expect("Kod nije tačan.")
+
+
+async def test_the_last_wrong_try_says_so_in_turkmen(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Müşderi kody bilen")
+    await chat.say("1234567")
+    code = await sms_code(app)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(3):
+        await chat.say(wrong)
+    chat.expect("Kod nädogry we başga synanyşygyňyz galmady. Täze kod soraň.")
+    chat.expect_buttons("Täze kod iber")
+    await chat.say(code)  # the code is gone now: the generic answer
+    chat.expect("Bu kod indi işlemeýär")
 
 
 async def test_a_code_expires(make_app: AppFactory) -> None:
