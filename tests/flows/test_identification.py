@@ -189,12 +189,18 @@ async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFact
     unknown.expect("Kod nije tačan.")
 
 
-async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
-    app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
+async def _code_asked_for_petar(app: App, language: str, *presses: str) -> tuple[Chat, str, str]:
+    """A new chat in `language` that pressed `presses` and typed Petar's customer code: the chat, the code sent by
+    SMS and a wrong one."""
+    chat = await new_chat(app, language, *presses)
     await chat.say("1234567")
     code = await sms_code(app)
-    wrong = "000000" if code != "000000" else "111111"
+    return chat, code, "000000" if code != "000000" else "111111"
+
+
+async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat, code, wrong = await _code_asked_for_petar(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say(wrong)
     chat.expect("Kod nije tačan. Imate još 2 pokušaja.")
     await chat.say(wrong)
@@ -227,10 +233,7 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
 
 async def test_the_last_wrong_try_says_so_in_turkmen(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Müşderi kody bilen")
-    await chat.say("1234567")
-    code = await sms_code(app)
-    wrong = "000000" if code != "000000" else "111111"
+    chat, code, wrong = await _code_asked_for_petar(app, "Türkmençe", "Şahsy hasabym", "Müşderi kody bilen")
     for _ in range(3):
         await chat.say(wrong)
     chat.expect("Kod nädogry we başga synanyşygyňyz galmady. Täze kod soraň.")
