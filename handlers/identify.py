@@ -177,7 +177,10 @@ async def phone_given(turn: Turn) -> None:
                 return
             await _identified(turn, found, "phone_vouched", tag)
             return
-        await _send_code(turn, phone, found, lockout_tag=tag)
+        if can_receive_sms(phone):
+            await _send_code(turn, phone, found, lockout_tag=tag)
+        else:
+            await _code_for_a_fixed_line(turn, phone, found, tag)
         return
     # tm: the number is only the first half; the secret comes next.
     turn.goto("id:word" if method == "phone_code_word" else "id:name", m=method, tag=tag,
@@ -193,6 +196,27 @@ async def phone_given(turn: Turn) -> None:
             turn._("Now type the owner's full name as written in the passport."),
             [[_cancel(turn)]],
         )
+
+
+async def _code_for_a_fixed_line(turn: Turn, phone: str, found: SubscriberInfo | None, tag: str) -> None:
+    """A fixed line can't receive SMS: the code goes to a mobile number on file, as for a customer code. A
+    subscriber with none is told how else to identify. So that neither answer tells a subscriber's line from an
+    unknown number, an unknown one gets a made-up mobile number or, for a stable share of them, the same advice."""
+    mobile = await _contact_phone(turn, found) if found else None
+    no_mobile = mobile is None if found else _keyed_number(turn, "fixed:" + phone) % _NO_MOBILE_SHARE == 0
+    if no_mobile:
+        turn.say(
+            turn._("A fixed line can't receive SMS, and there is no mobile number I could send the code to "
+                   "instead. You can choose another way below, or our contact centre will identify you:")
+            + "\n" + contact_centre_line(turn)
+        )  # fmt: skip
+        await start_identification(turn)
+        return
+    turn.say(turn._("A fixed line can't receive SMS, so the code goes to the mobile number on file."))
+    await _send_code(turn, mobile, found, lockout_tag=tag, shown=_masked_or_decoy(turn, mobile, phone))
+
+
+_NO_MOBILE_SHARE = 4  # one unknown fixed number in this many looks like a subscriber without a mobile number
 
 
 # --- customer code -----------------------------------------------------------------------------------------------
@@ -225,9 +249,13 @@ def _masked_or_decoy(turn: Turn, phone: str | None, code: str) -> str:
     """The masked number on file; for an unknown code, a stable made-up one, so the answer does not tell."""
     if phone:
         return mask_phone(phone)
-    digest = hmac.new(_secret(turn), code.encode(), hashlib.sha256).hexdigest()
     example = normalize_phone(_example_number(turn), turn.profile.country)
-    return mask_phone(example[:-2] + str(int(digest[:4], 16) % 100).zfill(2))
+    return mask_phone(example[:-2] + str(_keyed_number(turn, code) % 100).zfill(2))
+
+
+def _keyed_number(turn: Turn, typed: str) -> int:
+    """A number derived from what was typed with the secret key: stable for it, unpredictable without the key."""
+    return int(hmac.new(_secret(turn), typed.encode(), hashlib.sha256).hexdigest()[:4], 16)
 
 
 # --- one-time code ------------------------------------------------------------------------------------------------
@@ -297,6 +325,12 @@ async def code_given(turn: Turn) -> None:
             .format(count=result.tries_left),
             [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
         )  # fmt: skip
+        return
+    if result.status is CodeCheck.EXHAUSTED:
+        turn.say(
+            turn._("That code is not right, and there are no tries left. Ask for a new code."),
+            [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+        )
         return
     turn.say(
         turn._("This code no longer works (it has expired, was used, or had too many wrong tries). "

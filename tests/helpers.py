@@ -47,16 +47,21 @@ def code_in(sms: str) -> str:
     return match.group(1)
 
 
-async def sms_code(app: App) -> str:
-    """The code the SMS gateway was asked to deliver (it is sent in the background)."""
+async def sms_sent(app: App) -> tuple[str, str]:
+    """The number and the text of the last SMS the gateway was asked to deliver (it is sent in the background)."""
     outbox = app.deps.services["sms"]
     assert isinstance(outbox, OutboxSmsGateway)
     for _ in range(500):
         sent = outbox.drain()
         if sent:
-            return code_in(sent[-1][1])
+            return sent[-1]
         await asyncio.sleep(0.01)
     raise AssertionError("no SMS was sent")
+
+
+async def sms_code(app: App) -> str:
+    """The code the SMS gateway was asked to deliver."""
+    return code_in((await sms_sent(app))[1])
 
 
 async def no_sms(app: App) -> None:

@@ -17,11 +17,12 @@ from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.db.models import Account, AuditEntry
 from bot.services import identity
+from bot.services.importer import import_records
 from handlers import build_router
 from handlers.identify import require_identity
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import new_chat, no_sms, seeded, sms_code
+from tests.helpers import code_in, new_chat, no_sms, seeded, sms_code, sms_sent
 
 
 # --- rs: customer code, phone number ----------------------------------------------------------------------------
@@ -82,6 +83,97 @@ async def test_a_typed_number_gets_a_code(make_app: AppFactory) -> None:
     chat.expect("Hvala, Jelena!", "2345678/1 · mobilna telefonija")
 
 
+FIXED_LINE_SR = "Fiksna linija ne može da primi SMS, pa kod šaljem na broj mobilnog telefona iz evidencije."
+NO_MOBILE_SR = "Fiksna linija ne može da primi SMS, a nema broja mobilnog telefona"
+
+
+async def test_a_typed_fixed_line_gets_the_code_on_a_mobile_number_on_file(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Brojem telefona")
+    await chat.say("011 4567890")  # Marko's BOX line: the code goes to his mobile contact number
+    chat.expect(FIXED_LINE_SR, "Poslala sam jednokratni kod SMS porukom na +381 63 ••• •• 89.")
+    chat.expect_not("+381 11")
+    phone, text = await sms_sent(app)
+    assert phone == "+381633456789"
+    await chat.say(code_in(text))
+    chat.expect("Hvala, Marko!")
+
+
+async def test_a_typed_fixed_line_gets_the_code_on_a_mobile_number_in_turkmen(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen")
+    await chat.say("011 765 4321")  # the company's fixed line (and contact number): the code goes to its mobile line
+    chat.expect(
+        "Şäher telefony SMS kabul edip bilmeýär, şonuň üçin kody bizde bellige alnan mobil belgä iberýärin.",
+        "+381 63 ••• •• 90 belgä SMS arkaly birwagtlaýyn kod iberdim.",
+    )
+    phone, _ = await sms_sent(app)
+    assert phone == "+381634567890"
+
+
+async def _add_a_subscriber_with_only_a_fixed_line(app: App) -> None:
+    record = {
+        "customer_code": "7000001", "full_name": "Vesna Ilić", "segment": "private", "phone": "011 2223344",
+        "accounts": [{"number": "7000001/1", "kind": "fixed", "phone": "011 2223344", "status": "active",
+                      "debt": "0.00", "currency": "RSD", "tariff": "Fiksni Standard"}],
+    }  # fmt: skip
+    async with app.deps.sessionmaker() as db:
+        await import_records(db, [record], app.deps.profile, app.settings.security.key())
+        await db.commit()
+
+
+async def test_a_fixed_line_without_a_mobile_number_on_file_is_told_how_else_to_identify(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "rs")
+    await _add_a_subscriber_with_only_a_fixed_line(app)
+    chat = await new_chat(app, "Srpski", "Moj račun", "Brojem telefona")
+    await chat.say("011 2223344")
+    chat.expect(NO_MOBILE_SR, "Kontakt centar: 0800 100 100")
+    chat.expect_not("Poslala sam")
+    chat.expect_buttons("Brojem telefona", "Šifrom korisnika")
+    await no_sms(app)
+
+    turkmen = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen")
+    await turkmen.say("011 222 33 44")
+    turkmen.expect(
+        "Şäher telefony SMS kabul edip bilmeýär, kody ýerine iberer ýaly mobil belgi hem ýok.",
+        "Kontakt merkezi: 0800 100 100",
+    )
+    turkmen.expect_buttons("Müşderi kody bilen")
+    await no_sms(app)
+
+
+async def test_an_unknown_fixed_line_gets_an_answer_a_subscribers_line_could_get(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    await _add_a_subscriber_with_only_a_fixed_line(app)
+
+    async def answer(number: str) -> Chat:
+        chat = await new_chat(app, "Srpski", "Moj račun", "Brojem telefona")
+        await chat.say(number)
+        return chat
+
+    with_mobile, without_mobile = await answer("011 4567890"), await answer("011 2223344")
+    await sms_code(app)
+    code_sent = re.compile(
+        re.escape(FIXED_LINE_SR) + r"\nPoslala sam jednokratni kod SMS porukom na \+381 6\d ••• •• \d\d\. Upišite"
+    )
+    assert code_sent.search(with_mobile.text)
+    shapes = set()
+    for n in range(12):
+        unknown = await answer(f"011 98765{n:02d}")
+        if unknown.text == without_mobile.text:
+            shapes.add("no mobile")
+            assert unknown.labels == without_mobile.labels
+        else:
+            assert code_sent.search(unknown.text), unknown.text
+            assert unknown.labels == with_mobile.labels
+            shapes.add("code sent")
+        assert "+381 11" not in unknown.text
+    assert shapes == {"no mobile", "code sent"}
+    await no_sms(app)  # nothing was sent for an unknown number
+
+
 async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     known = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
@@ -97,18 +189,25 @@ async def test_an_unknown_code_gets_the_same_answer_and_no_sms(make_app: AppFact
     unknown.expect("Kod nije tačan.")
 
 
-async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
-    app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
+async def _code_asked_for_petar(app: App, language: str, *presses: str) -> tuple[Chat, str, str]:
+    """A new chat in `language` that pressed `presses` and typed Petar's customer code: the chat, the code sent by
+    SMS and a wrong one."""
+    chat = await new_chat(app, language, *presses)
     await chat.say("1234567")
     code = await sms_code(app)
-    wrong = "000000" if code != "000000" else "111111"
+    return chat, code, "000000" if code != "000000" else "111111"
+
+
+async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat, code, wrong = await _code_asked_for_petar(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say(wrong)
     chat.expect("Kod nije tačan. Imate još 2 pokušaja.")
     await chat.say(wrong)
     chat.expect("Kod nije tačan. Imate još 1 pokušaj.")
-    await chat.say(wrong)
-    chat.expect("Ovaj kod više ne važi")
+    await chat.say(wrong)  # the last try: said as it is, not as an expired code
+    chat.expect("Kod nije tačan, a pokušaja više nema. Zatražite novi kod.")
+    chat.expect_not("Ovaj kod više ne važi")
     await chat.say(code)  # the right one, too late
     chat.expect("Ovaj kod više ne važi")
     async with app.deps.sessionmaker() as db:
@@ -130,6 +229,17 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     await sms_code(app)
     await other.say(fresh)
     other.expect("Kod nije tačan.")
+
+
+async def test_the_last_wrong_try_says_so_in_turkmen(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat, code, wrong = await _code_asked_for_petar(app, "Türkmençe", "Şahsy hasabym", "Müşderi kody bilen")
+    for _ in range(3):
+        await chat.say(wrong)
+    chat.expect("Kod nädogry we başga synanyşygyňyz galmady. Täze kod soraň.")
+    chat.expect_buttons("Täze kod iber")
+    await chat.say(code)  # the code is gone now: the generic answer
+    chat.expect("Bu kod indi işlemeýär")
 
 
 async def test_a_code_expires(make_app: AppFactory) -> None:
