@@ -2,8 +2,8 @@
 state and a short description, a confirmation, then the order.
 
 Keyboards stay short on every channel: at most `PAGE_SIZE` service buttons per message, with ◀ ▶ to page. The
-rules (tariff, `requires`) live in `bot.services.service_changes`; every payload that names an account is checked
-against the identified subscriber.
+rules (tariff, `requires`, changes already ordered) live in `bot.services.service_changes`; every payload that names
+an account is checked against the identified subscriber.
 
 Payloads: `svl:<account>:<page>` the list, `svc:<account>:<code>` the question, `svy:<account>:<code>:<1|0>:<round>`
 the confirmed change (the round makes a double "yes" one order, see `service_changes`).
@@ -19,7 +19,7 @@ from bot.core.turn import Turn
 from bot.profiles import Service
 from bot.services import identity
 from bot.services.backend import AccountInfo
-from bot.services.service_changes import Refusal, ServiceChanges, check_change, is_on
+from bot.services.service_changes import Change, Line, Refusal, ServiceChanges, check_change
 from handlers.account import account_line
 from handlers.common import menu_button
 from handlers.identify import require_identity
@@ -39,8 +39,19 @@ def _names(turn: Turn, services: tuple[Service, ...]) -> str:
     return ", ".join(turn.content(s.name) for s in services)
 
 
-def _state(turn: Turn, on: bool) -> str:
-    return turn._("on") if on else turn._("off")
+def _changes(turn: Turn) -> ServiceChanges:
+    return ServiceChanges(turn.db, identity.backend(turn), turn.profile)
+
+
+def _mark(line: Line, code: str) -> str:
+    """✅ on, ⚪ off, ⏳ a change ordered and waiting."""
+    return "⏳ " if code in line.ordered else "✅ " if line.is_on(code) else "⚪ "
+
+
+def _state(turn: Turn, line: Line, code: str) -> str:
+    if code not in line.ordered:
+        return turn._("on") if line.is_on(code) else turn._("off")
+    return turn._("off, turning it on is ordered") if line.is_on(code) else turn._("on, turning it off is ordered")
 
 
 @router.intent(FEATURE, KEYWORDS)
@@ -58,7 +69,7 @@ async def start(turn: Turn) -> None:
                  [[menu_button(turn)]])  # fmt: skip
         return
     if len(accounts) == 1:
-        show_list(turn, accounts[0], 0)
+        await show_list(turn, accounts[0], 0)
         return
     turn.say(
         turn._("Choose the line whose services you want to see:"),
@@ -76,7 +87,7 @@ async def list_page(turn: Turn) -> None:
     if not raw_page.isdigit():
         raise StalePayload(turn.payload)
     turn.finish()
-    show_list(turn, account, int(raw_page))
+    await show_list(turn, account, int(raw_page))
 
 
 def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
@@ -85,7 +96,8 @@ def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
     return [s for s in turn.profile.services if account.service(s.code) is not None]
 
 
-def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
+async def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
+    line = await _changes(turn).line(account)
     catalogue = line_services(turn, account)
     pages = max(1, -(-len(catalogue) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -94,16 +106,12 @@ def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
     if pages > 1:
         lines.append(turn._("(page {page} of {pages})").format(page=page + 1, pages=pages))
     for service in shown:
-        on = is_on(account, service.code)
         lines.append("")
-        lines.append(("✅ " if on else "⚪ ") + f"{turn.content(service.name)} — {_state(turn, on)}")
+        lines.append(_mark(line, service.code) + f"{turn.content(service.name)} — {_state(turn, line, service.code)}")
         lines.append("   " + turn.content(service.description))
     lines.append("")
     lines.append(turn._("Choose a service to turn it on or off."))
-    rows = [
-        [Button(("✅ " if is_on(account, s.code) else "⚪ ") + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")]
-        for s in shown
-    ]
+    rows = [[Button(_mark(line, s.code) + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")] for s in shown]
     navigation = []
     if page > 0:
         navigation.append(Button(turn._("◀ Previous"), f"{LIST}:{account.id}:{page - 1}"))
@@ -122,16 +130,15 @@ async def ask(turn: Turn) -> None:
         return
     raw_id, _, code = turn.arg.partition(":")
     account = await identity.owned_account(turn, who, raw_id)
-    change = check_change(turn.profile, account, code)
+    changes = _changes(turn)
+    change = check_change(turn.profile, await changes.line(account), code)
     if change.service is None or account.service(code) is None:
         raise StalePayload(turn.payload)
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     if not change.allowed:
-        turn.say(
-            refusal_text(turn, account, change.service, change.refusal, change.others), [[back], [menu_button(turn)]]
-        )
+        turn.say(refusal_text(turn, account, change), [[back], [menu_button(turn)]])
         return
-    round_ = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).round(account, code)
+    round_ = await changes.round(account, code)
     name = turn.content(change.service.name)
     question = (
         turn._("Turn on {service} on {line}?") if change.turn_on else turn._("Turn off {service} on {line}?")
@@ -153,15 +160,13 @@ async def do(turn: Turn) -> None:
     account = await identity.owned_account(turn, who, raw_id)
     if turn.profile.service(code) is None or account.service(code) is None:
         raise StalePayload(turn.payload)
-    change, order = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).order(
-        account, code, on == "1", int(round_), turn.user
-    )
+    change, order = await _changes(turn).order(account, code, on == "1", int(round_), turn.user)
     turn.finish()
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     service = change.service
     assert service is not None  # checked above
     if order is None:
-        turn.say(refusal_text(turn, account, service, change.refusal, change.others), [[back], [menu_button(turn)]])
+        turn.say(refusal_text(turn, account, change), [[back], [menu_button(turn)]])
         return
     text = (
         turn._("Done: the order to turn on {service} on {line} has been placed. Order number: {number}.")
@@ -174,10 +179,18 @@ async def do(turn: Turn) -> None:
     )
 
 
-def refusal_text(
-    turn: Turn, account: AccountInfo, service: Service, refusal: Refusal | None, others: tuple[Service, ...]
-) -> str:
-    name = turn.content(service.name)
+def refusal_text(turn: Turn, account: AccountInfo, change: Change) -> str:
+    refusal, others = change.refusal, change.others
+    name = turn.content(change.service.name) if change.service else ""
+    if refusal is Refusal.ORDERED:
+        text = (
+            turn._("The order to turn on {service} on {line} has already been placed and is waiting to be carried "
+                   "out. Order number: {number}.")
+            if change.turn_on
+            else turn._("The order to turn off {service} on {line} has already been placed and is waiting to be "
+                        "carried out. Order number: {number}.")
+        )  # fmt: skip
+        return text.format(service=name, line=account.number, number=change.order)
     if refusal is Refusal.NOT_IN_TARIFF:
         return turn._("{service} cannot be turned on in your tariff plan {tariff}.").format(
             service=name, tariff=account.tariff or ""

@@ -1,5 +1,6 @@
 """Turning services on and off: the line's services with their state, paged; a confirmation; one order; and the
-catalogue's rules (tariff plan, MMS needs GPRS, GPRS is needed by MMS) in both profiles."""
+catalogue's rules (tariff plan, MMS needs GPRS, GPRS is needed by MMS) in both profiles, judged on the line as it
+will be once the orders still waiting are carried out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import select, update
 
 from bot.app import App
 from bot.core.incoming import Incoming, Kind
-from bot.db.models import AccountService, Order
+from bot.db.models import AccountService, Order, OrderKind, OrderStatus
 from handlers.services import PAGE_SIZE
 from tests.chat import Chat
 from tests.conftest import AppFactory
@@ -21,6 +22,27 @@ async def orders(app: App) -> list[Order]:
         return list((await db.execute(select(Order).order_by(Order.id))).scalars())
 
 
+async def carry_out(app: App, order: Order) -> None:
+    """What the provisioning system and the next import do: the service changed, the order done."""
+    async with app.deps.sessionmaker() as db:
+        await db.execute(
+            update(AccountService)
+            .where(AccountService.account_id == order.account_id, AccountService.code == order.payload["service"])
+            .values(enabled=order.kind == OrderKind.SERVICE_ON)
+        )
+        await db.execute(update(Order).where(Order.id == order.id).values(status=OrderStatus.DONE.value))
+        await db.commit()
+
+
+async def order_and_come_back(chat: Chat, app: App, service: str, yes: str, back: str) -> Order:
+    """Choose a service in the list, confirm, and go back to the list: the one order placed."""
+    await chat.press(service)
+    await chat.press(yes)
+    [order] = await orders(app)
+    await chat.press(back)
+    return order
+
+
 def service_buttons(chat: Chat) -> list[str]:
     return [b.label for b in chat.buttons_shown() if (b.payload or "").startswith("svc:")]
 
@@ -30,6 +52,14 @@ async def serbian_services(app: App, code: str) -> Chat:
     await chat.first_contact("Srpski")
     await chat.press("Usluge: uključi ili isključi")
     await identify_by_customer_code(chat, app, code, method_label=SR_CODE)
+    return chat
+
+
+async def turkmen_services(app: App, phone: str, word: str) -> Chat:
+    chat = Chat(app.engine)
+    await chat.first_contact("Türkmençe")
+    await chat.press("Hyzmatlary birikdirmek we öçürmek")
+    await identify_by_code_word(chat, phone, word, method_label="Telefon belgisi we kod sözi")
     return chat
 
 
@@ -112,10 +142,7 @@ async def test_a_service_the_tariff_does_not_allow(make_app: AppFactory) -> None
 
 async def test_turkmen_double_yes_and_the_same_update_twice_place_one_order(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
-    chat = Chat(app.engine)
-    await chat.first_contact("Türkmençe")
-    await chat.press("Hyzmatlary birikdirmek we öçürmek")
-    await identify_by_code_word(chat, "+993 65 123456", "Gülälek", method_label="Telefon belgisi we kod sözi")
+    chat = await turkmen_services(app, "+993 65 123456", "Gülälek")
     chat.expect("Sag boluň, Aýna!", "Hyzmatlar – 8100001/1 · mobil telefon", "(1/2 sahypa)", "öçürilen")
     await chat.press("Indiki ▶")
     await chat.press("MMS")
@@ -132,11 +159,55 @@ async def test_turkmen_double_yes_and_the_same_update_twice_place_one_order(make
     await app.engine.handle(update_)  # delivered twice
     assert [o.number for o in await orders(app)] == [order.number]
 
-    # a new question for the same change is a new order (the subscriber asked again, later)
+    # once it is carried out, a later change of mind is an order of its own
+    await carry_out(app, order)
     await chat.press("⬅ Hyzmatlara dolan")
     await chat.press("MMS")
-    await chat.press("Hawa, birikdir")
+    await chat.press("Hawa, öçür")
     assert len(await orders(app)) == 2
+
+
+async def test_a_change_waiting_to_be_carried_out_counts_and_is_not_ordered_twice(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    milica = (await account_ids(app))["5678901/1"]
+    chat = await serbian_services(app, "5678901")
+    await chat.press("MMS")  # asked while GPRS is on, answered after GPRS was ordered off
+    chat.expect("Da uključim uslugu MMS na 5678901/1?")
+    mms_yes = next(b.payload for b in chat.buttons_shown() if b.label == "Da, uključi")
+    await chat.press("Nazad na usluge")
+    order = await order_and_come_back(chat, app, "GPRS", "Da, isključi", "Nazad na usluge")
+    chat.expect("⏳ GPRS (mobilni prenos podataka) — uključena, isključenje je naručeno")
+    chat.expect_not("✅ GPRS")
+    assert "⏳ GPRS (mobilni prenos podataka)" in service_buttons(chat)
+    await chat.press("MMS")
+    chat.expect("Za uslugu MMS potrebna je usluga GPRS (mobilni prenos podataka). Prvo uključite GPRS")
+    await chat.press_payload(mms_yes or "")
+    chat.expect("Za uslugu MMS potrebna je usluga GPRS")
+
+    await chat.press("Nazad na usluge")
+    await chat.press("GPRS")
+    chat.expect(f"Nalog za isključenje usluge GPRS (mobilni prenos podataka) na 5678901/1 je već izdat i čeka "
+                f"izvršenje. Broj naloga: {order.number}.")  # fmt: skip
+    chat.expect_not("Da, isključi")
+    await chat.press_payload(f"svy:{milica}:gprs:0:1")  # a "yes" of a later question, stale or forged
+    chat.expect("je već izdat", order.number)
+    assert [o.number for o in await orders(app)] == [order.number]
+
+
+async def test_turkmen_gprs_cannot_be_ordered_off_while_mms_is_ordered_on(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await turkmen_services(app, "+993 65 123456", "Gülälek")
+    await chat.press("Indiki ▶")
+    order = await order_and_come_back(chat, app, "MMS", "Hawa, birikdir", "⬅ Hyzmatlara dolan")
+    chat.expect("⏳ MMS — öçürilen, birikdirilmegi sargyt edildi")
+    await chat.press("MMS")
+    chat.expect(f"8100001/1 belgide MMS hyzmatyny birikdirmek üçin sargyt eýýäm berildi we ýerine ýetirilmegine "
+                f"garaşýar. Sargydyň belgisi: {order.number}.")  # fmt: skip
+    await chat.press("⬅ Hyzmatlara dolan")
+    await chat.press("◀ Öňki")
+    await chat.press("GPRS")
+    chat.expect("MMS hyzmaty GPRS hyzmatyna bagly. Ilki MMS hyzmatyny öçüriň.")
+    assert [o.number for o in await orders(app)] == [order.number]
 
 
 async def test_serbian_cyrillic_in_turkmenistan(make_app: AppFactory) -> None:
