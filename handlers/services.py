@@ -2,8 +2,9 @@
 state and a short description, a confirmation, then the order.
 
 Keyboards stay short on every channel: at most `PAGE_SIZE` service buttons per message, with ◀ ▶ to page. The
-rules (tariff, `requires`, changes already ordered) live in `bot.services.service_changes`; every payload that names
-an account is checked against the identified subscriber.
+rules (tariff, `requires`, changes already ordered, only on an active line) live in `bot.services.service_changes`;
+every payload that names an account is checked against the identified subscriber. A line that is not active is
+shown read-only, with why and what to do; a button changing it (stale or forged) is refused.
 
 Payloads: `svl:<account>:<page>` the list, `svc:<account>:<code>` the question, `svy:<account>:<code>:<1|0>:<round>`
 the confirmed change (the round makes a double "yes" one order, see `service_changes`).
@@ -16,13 +17,15 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.db.models import AccountStatus, DisconnectReason
 from bot.profiles import Service
 from bot.services import identity
 from bot.services.backend import AccountInfo
-from bot.services.service_changes import Change, Line, Refusal, ServiceChanges, check_change
+from bot.services.service_changes import Change, Line, Refusal, ServiceChanges, changeable, check_change
 from handlers.account import account_line
-from handlers.common import menu_button
+from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
+from handlers.menu import FEATURE_LABELS
 
 router = Router()
 
@@ -110,8 +113,11 @@ async def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
         lines.append(_mark(line, service.code) + f"{turn.content(service.name)} — {_state(turn, line, service.code)}")
         lines.append("   " + turn.content(service.description))
     lines.append("")
-    lines.append(turn._("Choose a service to turn it on or off."))
-    rows = [[Button(_mark(line, s.code) + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")] for s in shown]
+    active = changeable(account)  # otherwise read-only: why, and where the line is switched on again
+    lines.append(turn._("Choose a service to turn it on or off.") if active else _not_active(turn, account))
+    rows = [
+        [Button(_mark(line, s.code) + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")] for s in shown if active
+    ]
     navigation = []
     if page > 0:
         navigation.append(Button(turn._("◀ Previous"), f"{LIST}:{account.id}:{page - 1}"))
@@ -119,6 +125,8 @@ async def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
         navigation.append(Button(turn._("Next ▶"), f"{LIST}:{account.id}:{page + 1}"))
     if navigation:
         rows.append(navigation)
+    if not active:
+        rows.extend(_not_active_rows(turn, account))
     rows.append([menu_button(turn)])
     turn.say("\n".join(lines), rows)
 
@@ -132,7 +140,7 @@ async def ask(turn: Turn) -> None:
     account = await identity.owned_account(turn, who, raw_id)
     changes = _changes(turn)
     change = check_change(turn.profile, await changes.line(account), code)
-    if change.service is None or account.service(code) is None:
+    if change.service is None or account.service(code) is None or change.refusal is Refusal.NOT_ACTIVE:
         raise StalePayload(turn.payload)
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     if not change.allowed:
@@ -161,6 +169,8 @@ async def do(turn: Turn) -> None:
     if turn.profile.service(code) is None or account.service(code) is None:
         raise StalePayload(turn.payload)
     change, order = await _changes(turn).order(account, code, on == "1", int(round_), turn.user)
+    if change.refusal is Refusal.NOT_ACTIVE:
+        raise StalePayload(turn.payload)
     turn.finish()
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     service = change.service
@@ -204,6 +214,28 @@ def refusal_text(turn: Turn, account: AccountInfo, change: Change) -> str:
             service=name, dependants=_names(turn, others)
         )
     return turn._("This service cannot be changed here.")
+
+
+def _not_active(turn: Turn, account: AccountInfo) -> str:
+    """Why the services of a line that is not active cannot be changed, and what to do instead."""
+    if account.status == AccountStatus.SUSPENDED:
+        return turn._("This line is temporarily suspended, so its services cannot be changed. You can resume it in "
+                      "“My account”.")  # fmt: skip
+    if account.disconnect_reason == DisconnectReason.DEBT:
+        return turn._("This line is disconnected because of a debt. Its services can be changed again once it is "
+                      "switched on, after the debt is paid.")  # fmt: skip
+    return turn._("This line is not active, so its services cannot be changed here. Our contact centre will help:") + (
+        "\n" + contact_centre_line(turn)
+    )
+
+
+def _not_active_rows(turn: Turn, account: AccountInfo) -> list[list[Button]]:
+    """Where the subscriber can switch the line on again: resume it, or reconnect it on promise where offered."""
+    if account.status == AccountStatus.SUSPENDED:
+        return [[Button(turn._("⏸ Suspend or resume a line"), "asusp")]]
+    if account.disconnect_reason == DisconnectReason.DEBT and "reconnect" in turn.profile.menu:
+        return [[Button(turn._(FEATURE_LABELS["reconnect"]), "reconnect")]]
+    return []
 
 
 def _page_of(turn: Turn, account: AccountInfo, code: str) -> int:

@@ -5,7 +5,7 @@ tariff plan does not allow the service (`not_in_tariffs`), when it needs another
 MMS needs GPRS), or when turning it off would leave a service that depends on it without it (GPRS while MMS is on).
 The rules see the line as it will be once its service orders still waiting are carried out (`Line`): with GPRS
 ordered off, MMS cannot be ordered on; a service with a change waiting is not ordered again (`ORDERED`, with the
-number of the order already placed).
+number of the order already placed). Only an active line's services change (`NOT_ACTIVE`).
 
 The idempotency key names the account, the service, the direction and a `round` fixed when the confirmation was
 shown (how many changes of this service were ordered before): the same "yes" pressed twice, or delivered twice,
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
-from bot.db.models import Order, OrderKind, OrderStatus
+from bot.db.models import AccountStatus, Order, OrderKind, OrderStatus
 from bot.profiles import Profile, Service
 from bot.services.backend import AccountInfo, OperatorBackend, OrderRequest, PlacedOrder, placed_order
 
@@ -33,6 +33,7 @@ class Refusal(StrEnum):
     NEEDS = "needs"  # turning on: a required service is off
     NEEDED_BY = "needed_by"  # turning off: a service that is on depends on it
     ORDERED = "ordered"  # a change of this service is already ordered and waiting (`order` is its number)
+    NOT_ACTIVE = "not_active"  # the line is disconnected or suspended
 
 
 SERVICE_KINDS = (OrderKind.SERVICE_ON.value, OrderKind.SERVICE_OFF.value)
@@ -60,6 +61,11 @@ def is_on(account: AccountInfo, code: str) -> bool:
     return bool(found and found.enabled)
 
 
+def changeable(account: AccountInfo) -> bool:
+    """Only an active line's services can be changed: not one disconnected (for debt or otherwise) or suspended."""
+    return account.status == AccountStatus.ACTIVE
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """A line's services as the operator's data records them, and the waiting orders that will change them."""
@@ -80,6 +86,8 @@ def check_change(profile: Profile, line: Line, code: str, *, turn_on: bool | Non
     target = (not line.is_on(code)) if turn_on is None else turn_on
     if service is None:
         return Change(None, target, Refusal.UNKNOWN)
+    if not changeable(account):
+        return Change(service, target, Refusal.NOT_ACTIVE)
     waiting = line.ordered.get(code)
     if waiting is not None:
         return Change(service, line.is_on(code), Refusal.ORDERED, order=waiting.number)
