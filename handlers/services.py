@@ -2,8 +2,9 @@
 state and a short description, a confirmation, then the order.
 
 Keyboards stay short on every channel: at most `PAGE_SIZE` service buttons per message, with ◀ ▶ to page. The
-rules (tariff, `requires`) live in `bot.services.service_changes`; every payload that names an account is checked
-against the identified subscriber.
+rules (tariff, `requires`, changes already ordered, only on an active line) live in `bot.services.service_changes`;
+every payload that names an account is checked against the identified subscriber. A line that is not active is
+shown read-only, with why and what to do; a button changing it (stale or forged) is refused.
 
 Payloads: `svl:<account>:<page>` the list, `svc:<account>:<code>` the question, `svy:<account>:<code>:<1|0>:<round>`
 the confirmed change (the round makes a double "yes" one order, see `service_changes`).
@@ -16,13 +17,15 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.db.models import AccountStatus, DisconnectReason
 from bot.profiles import Service
 from bot.services import identity
 from bot.services.backend import AccountInfo
-from bot.services.service_changes import Refusal, ServiceChanges, check_change, is_on
+from bot.services.service_changes import Change, Line, Refusal, ServiceChanges, changeable, check_change
 from handlers.account import account_line
-from handlers.common import menu_button
+from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
+from handlers.menu import FEATURE_LABELS
 
 router = Router()
 
@@ -39,8 +42,19 @@ def _names(turn: Turn, services: tuple[Service, ...]) -> str:
     return ", ".join(turn.content(s.name) for s in services)
 
 
-def _state(turn: Turn, on: bool) -> str:
-    return turn._("on") if on else turn._("off")
+def _changes(turn: Turn) -> ServiceChanges:
+    return ServiceChanges(turn.db, identity.backend(turn), turn.profile)
+
+
+def _mark(line: Line, code: str) -> str:
+    """✅ on, ⚪ off, ⏳ a change ordered and waiting."""
+    return "⏳ " if code in line.ordered else "✅ " if line.is_on(code) else "⚪ "
+
+
+def _state(turn: Turn, line: Line, code: str) -> str:
+    if code not in line.ordered:
+        return turn._("on") if line.is_on(code) else turn._("off")
+    return turn._("off, turning it on is ordered") if line.is_on(code) else turn._("on, turning it off is ordered")
 
 
 @router.intent(FEATURE, KEYWORDS)
@@ -58,7 +72,7 @@ async def start(turn: Turn) -> None:
                  [[menu_button(turn)]])  # fmt: skip
         return
     if len(accounts) == 1:
-        show_list(turn, accounts[0], 0)
+        await show_list(turn, accounts[0], 0)
         return
     turn.say(
         turn._("Choose the line whose services you want to see:"),
@@ -76,7 +90,7 @@ async def list_page(turn: Turn) -> None:
     if not raw_page.isdigit():
         raise StalePayload(turn.payload)
     turn.finish()
-    show_list(turn, account, int(raw_page))
+    await show_list(turn, account, int(raw_page))
 
 
 def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
@@ -85,7 +99,8 @@ def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
     return [s for s in turn.profile.services if account.service(s.code) is not None]
 
 
-def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
+async def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
+    line = await _changes(turn).line(account)
     catalogue = line_services(turn, account)
     pages = max(1, -(-len(catalogue) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -94,15 +109,14 @@ def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
     if pages > 1:
         lines.append(turn._("(page {page} of {pages})").format(page=page + 1, pages=pages))
     for service in shown:
-        on = is_on(account, service.code)
         lines.append("")
-        lines.append(("✅ " if on else "⚪ ") + f"{turn.content(service.name)} — {_state(turn, on)}")
+        lines.append(_mark(line, service.code) + f"{turn.content(service.name)} — {_state(turn, line, service.code)}")
         lines.append("   " + turn.content(service.description))
     lines.append("")
-    lines.append(turn._("Choose a service to turn it on or off."))
+    active = changeable(account)  # otherwise read-only: why, and where the line is switched on again
+    lines.append(turn._("Choose a service to turn it on or off.") if active else _not_active(turn, account))
     rows = [
-        [Button(("✅ " if is_on(account, s.code) else "⚪ ") + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")]
-        for s in shown
+        [Button(_mark(line, s.code) + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")] for s in shown if active
     ]
     navigation = []
     if page > 0:
@@ -111,6 +125,8 @@ def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
         navigation.append(Button(turn._("Next ▶"), f"{LIST}:{account.id}:{page + 1}"))
     if navigation:
         rows.append(navigation)
+    if not active:
+        rows.extend(_not_active_rows(turn, account))
     rows.append([menu_button(turn)])
     turn.say("\n".join(lines), rows)
 
@@ -122,16 +138,15 @@ async def ask(turn: Turn) -> None:
         return
     raw_id, _, code = turn.arg.partition(":")
     account = await identity.owned_account(turn, who, raw_id)
-    change = check_change(turn.profile, account, code)
-    if change.service is None or account.service(code) is None:
+    changes = _changes(turn)
+    change = check_change(turn.profile, await changes.line(account), code)
+    if change.service is None or account.service(code) is None or change.refusal is Refusal.NOT_ACTIVE:
         raise StalePayload(turn.payload)
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     if not change.allowed:
-        turn.say(
-            refusal_text(turn, account, change.service, change.refusal, change.others), [[back], [menu_button(turn)]]
-        )
+        turn.say(refusal_text(turn, account, change), [[back], [menu_button(turn)]])
         return
-    round_ = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).round(account, code)
+    round_ = await changes.round(account, code)
     name = turn.content(change.service.name)
     question = (
         turn._("Turn on {service} on {line}?") if change.turn_on else turn._("Turn off {service} on {line}?")
@@ -153,15 +168,15 @@ async def do(turn: Turn) -> None:
     account = await identity.owned_account(turn, who, raw_id)
     if turn.profile.service(code) is None or account.service(code) is None:
         raise StalePayload(turn.payload)
-    change, order = await ServiceChanges(turn.db, identity.backend(turn), turn.profile).order(
-        account, code, on == "1", int(round_), turn.user
-    )
+    change, order = await _changes(turn).order(account, code, on == "1", int(round_), turn.user)
+    if change.refusal is Refusal.NOT_ACTIVE:
+        raise StalePayload(turn.payload)
     turn.finish()
     back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
     service = change.service
     assert service is not None  # checked above
     if order is None:
-        turn.say(refusal_text(turn, account, service, change.refusal, change.others), [[back], [menu_button(turn)]])
+        turn.say(refusal_text(turn, account, change), [[back], [menu_button(turn)]])
         return
     text = (
         turn._("Done: the order to turn on {service} on {line} has been placed. Order number: {number}.")
@@ -174,10 +189,18 @@ async def do(turn: Turn) -> None:
     )
 
 
-def refusal_text(
-    turn: Turn, account: AccountInfo, service: Service, refusal: Refusal | None, others: tuple[Service, ...]
-) -> str:
-    name = turn.content(service.name)
+def refusal_text(turn: Turn, account: AccountInfo, change: Change) -> str:
+    refusal, others = change.refusal, change.others
+    name = turn.content(change.service.name) if change.service else ""
+    if refusal is Refusal.ORDERED:
+        text = (
+            turn._("The order to turn on {service} on {line} has already been placed and is waiting to be carried "
+                   "out. Order number: {number}.")
+            if change.turn_on
+            else turn._("The order to turn off {service} on {line} has already been placed and is waiting to be "
+                        "carried out. Order number: {number}.")
+        )  # fmt: skip
+        return text.format(service=name, line=account.number, number=change.order)
     if refusal is Refusal.NOT_IN_TARIFF:
         return turn._("{service} cannot be turned on in your tariff plan {tariff}.").format(
             service=name, tariff=account.tariff or ""
@@ -191,6 +214,28 @@ def refusal_text(
             service=name, dependants=_names(turn, others)
         )
     return turn._("This service cannot be changed here.")
+
+
+def _not_active(turn: Turn, account: AccountInfo) -> str:
+    """Why the services of a line that is not active cannot be changed, and what to do instead."""
+    if account.status == AccountStatus.SUSPENDED:
+        return turn._("This line is temporarily suspended, so its services cannot be changed. You can resume it in "
+                      "“My account”.")  # fmt: skip
+    if account.disconnect_reason == DisconnectReason.DEBT:
+        return turn._("This line is disconnected because of a debt. Its services can be changed again once it is "
+                      "switched on, after the debt is paid.")  # fmt: skip
+    return turn._("This line is not active, so its services cannot be changed here. Our contact centre will help:") + (
+        "\n" + contact_centre_line(turn)
+    )
+
+
+def _not_active_rows(turn: Turn, account: AccountInfo) -> list[list[Button]]:
+    """Where the subscriber can switch the line on again: resume it, or reconnect it on promise where offered."""
+    if account.status == AccountStatus.SUSPENDED:
+        return [[Button(turn._("⏸ Suspend or resume a line"), "asusp")]]
+    if account.disconnect_reason == DisconnectReason.DEBT and "reconnect" in turn.profile.menu:
+        return [[Button(turn._(FEATURE_LABELS["reconnect"]), "reconnect")]]
+    return []
 
 
 def _page_of(turn: Turn, account: AccountInfo, code: str) -> int:

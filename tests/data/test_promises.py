@@ -18,8 +18,8 @@ from bot.profiles import Policies, Profile
 from bot.services.backend import AccountInfo, ServiceInfo, TableBackend
 from bot.services.demo import seed_demo
 from bot.services.promises import PromiseRules, Refusal
+from bot.services.service_changes import Line, check_change
 from bot.services.service_changes import Refusal as ServiceRefusal
-from bot.services.service_changes import check_change
 from tests.data.conftest import KEY
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -117,15 +117,15 @@ async def test_service_rules(sessionmaker: Sessions, rs: Profile, tm: Profile) -
         await seed_demo(db, rs, KEY)
         jelena = await _account(db, rs, "2345678/1")
         milica = await _account(db, rs, "5678901/1")
-    off_gprs = check_change(rs, jelena, "gprs")
+    off_gprs = check_change(rs, Line(jelena), "gprs")
     assert not off_gprs.turn_on and off_gprs.refusal is ServiceRefusal.NEEDED_BY
     assert {s.code for s in off_gprs.others} == {"mms", "internet_pkg"}
-    assert check_change(rs, milica, "internet_pkg").refusal is ServiceRefusal.NOT_IN_TARIFF
-    assert check_change(rs, milica, "mms").allowed  # GPRS is on
-    assert check_change(rs, milica, "nonsense").refusal is ServiceRefusal.UNKNOWN
+    assert check_change(rs, Line(milica), "internet_pkg").refusal is ServiceRefusal.NOT_IN_TARIFF
+    assert check_change(rs, Line(milica), "mms").allowed  # GPRS is on
+    assert check_change(rs, Line(milica), "nonsense").refusal is ServiceRefusal.UNKNOWN
     without_gprs = replace(milica, services=tuple(ServiceInfo(s.code, s.enabled and s.code != "gprs")
                                                   for s in milica.services))  # fmt: skip
-    needs = check_change(rs, without_gprs, "mms")
+    needs = check_change(rs, Line(without_gprs), "mms")
     assert needs.refusal is ServiceRefusal.NEEDS and [s.code for s in needs.others] == ["gprs"]
     tm_codes = [s.code for s in tm.services]
     assert tm_codes == [s.code for s in rs.services]  # the seed's catalogue in both profiles
