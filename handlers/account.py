@@ -349,6 +349,7 @@ async def discount(turn: Turn) -> None:
 PUK_VISIBLE_SECONDS = 60  # long enough to type it into the phone
 
 
+@router.intent("pin", N_("PIN|PUK|PIN code|PUK code|PIN and PUK"))
 @router.payload("apin")
 async def pin_and_puk(turn: Turn) -> None:
     turn.finish()

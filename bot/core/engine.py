@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
+from bot.core.keywords import Keywords
 from bot.core.replies import Button, Reply, Text
 from bot.core.router import Handler, Router
 from bot.core.session import Session
@@ -84,17 +85,22 @@ class Engine:
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
 
-    def _keyword_table(self) -> dict[str, str]:
-        """Folded typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
-        table: dict[str, str] = {}
+    def _keyword_table(self) -> Keywords:
+        """Typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
+        words: list[tuple[str, str]] = []
         for intent in self.router.intents.values():
-            words = [intent.keywords] + [self.deps.i18n.get(code).gettext(intent.keywords) for code in
-                                         self.deps.i18n.codes]  # fmt: skip
-            for variant in words:
-                for word in variant.split("|"):
-                    if folded := fold(word):
-                        table.setdefault(folded, intent.name)
-        return table
+            variants = [intent.keywords] + [self.deps.i18n.get(code).gettext(intent.keywords) for code in
+                                            self.deps.i18n.codes]  # fmt: skip
+            words += [(word, intent.name) for variant in variants for word in variant.split("|")]
+        return Keywords(words)
+
+    def _typed_intent(self, turn: Turn, folded: str) -> str | None:
+        """A keyword's intent. Where the state reads typed text as data (a description, a name), only an exact
+        keyword counts; elsewhere a typed digraph or a slip in a long word is forgiven (`bot.core.keywords`)."""
+        spec = self.router.states.get(turn.session.state)
+        if spec is not None and Kind.TEXT in spec.accepts:
+            return self.keywords.get(folded)
+        return self.keywords.forgiving(folded)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one event of one user; raises `SessionBusy`/`SessionStoreDown` when it could not be processed."""
@@ -181,7 +187,7 @@ class Engine:
             folded = fold(text)
             if text.startswith("/"):
                 step = text.split(maxsplit=1)[0][:33]
-            elif folded in self.keywords:
+            elif self._typed_intent(turn, folded) is not None:
                 step = text[:40]
             else:
                 payload = self._typed_choice(folded, turn.session.buttons, numbers=True)
@@ -266,7 +272,7 @@ class Engine:
         if payload is not None:
             await self._dispatch_payload(turn, payload)
             return
-        intent = self.keywords.get(folded)
+        intent = self._typed_intent(turn, folded)
         if intent is not None:
             handler = self.router.intents[intent].handler
             turn.payload = self.payload_of.get(id(handler), "")
@@ -306,7 +312,7 @@ class Engine:
             return True
         if incoming.kind is Kind.TEXT:
             text = incoming.text.strip()
-            return text.startswith("/") or fold(text) in self.keywords
+            return text.startswith("/") or self._typed_intent(turn, fold(text)) is not None
         return False
 
     @staticmethod

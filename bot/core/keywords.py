@@ -1,0 +1,89 @@
+"""Typed words → global intents, forgiving the ways people type on a phone.
+
+Every keyword and every typed text is compared `fold`ed (case, diacritics, script, spaces don't matter). An exact
+match always wins. Where the user is not typing data (a description, a name, a code word), two more ways to match
+are tried, each only when it names exactly one intent:
+
+* Digraphs for the letters a keyboard lacks: "sh" for ş/š, "ch" for ç/č/ć, "zh" for ž ("shahsy hasabym" →
+  "şahsy hasabym"). Turkmen Latin has no "c" of its own and no keyword of either language has a real "sh", "ch"
+  or "zh" that would then read like another keyword: any keyword whose digraph-folded form collides with a keyword
+  of another intent is left out of this table (and a test keeps the catalogs free of such collisions).
+* One typing slip in a long word: a word of at least `MIN_FUZZY_LENGTH` letters matches a keyword's word one
+  insertion, deletion, substitution or swap of neighbours away ("uslgue" → "usluge", "reklamcija" →
+  "reklamacija"). Short words must be exact: "dug" is one letter from many words, "pin" from "pun".
+  A phrase matches word by word, with the same number of words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.core.text import fold
+
+MIN_FUZZY_LENGTH = 6
+_DIGRAPHS = re.compile(r"([scz])h")
+
+
+def digraph_fold(folded: str) -> str:
+    """'shahsy' → 'sahsy', 'chagyrys' → 'cagyrys': a folded text with typed digraphs read as their letter."""
+    return _DIGRAPHS.sub(r"\1", folded)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """At most one insertion, deletion, substitution or swap of two neighbouring letters turns `a` into `b`."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        swapped = a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2] and a[i + 2 :] == b[i + 2 :]
+        return a[i + 1 :] == b[i + 1 :] or swapped
+    if len(a) > len(b):
+        return a[i + 1 :] == b[i:]
+    return a[i:] == b[i + 1 :]
+
+
+class Keywords:
+    """The keyword table of the engine: `exact` for any state, `forgiving` where typed text is not data."""
+
+    def __init__(self, words: Iterable[tuple[str, str]]) -> None:
+        self.exact: dict[str, str] = {}
+        loose: dict[str, set[str]] = {}
+        for word, intent in words:
+            if folded := fold(word):
+                self.exact.setdefault(folded, intent)
+                loose.setdefault(digraph_fold(folded), set()).add(intent)
+        self.ambiguous = {key for key, intents in loose.items() if len(intents) > 1}
+        self._loose = {key: next(iter(intents)) for key, intents in loose.items() if len(intents) == 1}
+        self._phrases = [(tuple(key.split()), intent) for key, intent in self._loose.items()]
+
+    def __contains__(self, folded: str) -> bool:
+        return folded in self.exact
+
+    def get(self, folded: str) -> str | None:
+        return self.exact.get(folded)
+
+    def forgiving(self, folded: str) -> str | None:
+        """The one intent `folded` means, exactly, with digraphs or with one slip per long word; else None."""
+        if folded in self.exact:
+            return self.exact[folded]
+        key = digraph_fold(folded)
+        if key in self._loose or key in self.ambiguous:
+            return self._loose.get(key)
+        typed = key.split()
+        found = {
+            intent
+            for phrase, intent in self._phrases
+            if len(phrase) == len(typed) and all(_near(t, p) for t, p in zip(typed, phrase, strict=True))
+        }
+        return found.pop() if len(found) == 1 else None
+
+
+def _near(typed: str, keyword: str) -> bool:
+    if typed == keyword:
+        return True
+    return len(keyword) >= MIN_FUZZY_LENGTH and not keyword.isdigit() and one_edit_apart(typed, keyword)
