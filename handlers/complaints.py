@@ -92,9 +92,11 @@ async def category_chosen(turn: Turn) -> None:
     limit = _rules(turn).max_length
     turn.goto(TEXT_STATE, cat=category.code)
     turn.say(
-        turn._("{category}. Describe your complaint or request in one message, in at most {limit} characters.").format(
-            category=turn.content(category.title), limit=turn.t.number(limit)
-        ),
+        turn.ngettext(
+            "{category}. Describe your complaint or request in one message, in at most {limit} character.",
+            "{category}. Describe your complaint or request in one message, in at most {limit} characters.",
+            limit,
+        ).format(category=turn.content(category.title), limit=turn.t.number(limit)),
         [[_cancel(turn)]],
     )
 
@@ -120,9 +122,12 @@ async def description_given(turn: Turn) -> None:
     limit = _rules(turn).max_length
     if len(text) > limit:
         turn.say(
-            turn._(
+            turn.ngettext(
+                "Your description has {length} character, but a request can have at most {limit}. "
+                "Please shorten it and send it again.",
                 "Your description has {length} characters, but a request can have at most {limit}. "
-                "Please shorten it and send it again."
+                "Please shorten it and send it again.",
+                len(text),
             ).format(length=turn.t.number(len(text)), limit=turn.t.number(limit)),
             [[_cancel(turn)]],
         )

@@ -46,7 +46,6 @@ class StalePayload(Exception):
 STALE_BUTTON = N_("That button belongs to an earlier conversation and no longer works. Here is the menu.")
 UNKNOWN_COMMAND = N_("I don't know the command {command}. Here is what I can do.")
 EMPTY_TEXT = N_("Your message is empty. Write a few words or choose one of the options.")
-TOO_LONG = N_("Your message has {length} characters; I can read at most {limit}. Please shorten it and send it again.")
 UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your question in words.")
 NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
 PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
@@ -253,9 +252,13 @@ class Engine:
             return
         limit = self.deps.settings.max_text_length
         if len(text) > limit:
-            await self._ask_again(
-                turn, turn._(TOO_LONG).format(length=turn.t.number(len(text)), limit=turn.t.number(limit))
+            too_long = turn.ngettext(
+                "Your message has {length} character; I can read at most {limit}. Please shorten it and send it again.",
+                "Your message has {length} characters; I can read at most {limit}. "
+                "Please shorten it and send it again.",
+                len(text),
             )
+            await self._ask_again(turn, too_long.format(length=turn.t.number(len(text)), limit=turn.t.number(limit)))
             return
         if text.startswith("/"):
             command = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""

@@ -37,6 +37,13 @@ async def test_ten_thousand_characters(rs_chat: Chat, tm_chat: Chat) -> None:
     tm_chat.expect("10 000 nyşan", "iň köp 4 000")
 
 
+async def test_the_length_is_told_in_the_right_plural_form(rs_chat: Chat) -> None:
+    await _ready(rs_chat, "Srpski")
+    for length, said in ((4_094, "4.094 znaka,"), (4_101, "4.101 znak,"), (4_111, "4.111 znakova,")):
+        await rs_chat.say("a" * length)
+        rs_chat.expect(f"Vaša poruka ima {said} a ja mogu da pročitam najviše 4.000.")
+
+
 async def test_empty_text(rs_chat: Chat) -> None:
     await _ready(rs_chat, "Srpski")
     await rs_chat.say("   ")
