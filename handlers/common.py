@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.core.engine import MENU_BUTTON
 from bot.core.replies import Button
 from bot.core.turn import Turn
@@ -11,6 +13,12 @@ MENU_PAYLOAD = "menu"
 
 def menu_button(turn: Turn) -> Button:
     return Button(turn._(MENU_BUTTON), MENU_PAYLOAD)
+
+
+def mentions_contact_centre(turn: Turn, text: str) -> bool:
+    """Whether `text` already gives the contact centre's number (as a number, not inside an e-mail address)."""
+    number = re.escape(turn.profile.contact_centre.number)
+    return re.search(rf"(?<![\w@.]){number}(?![\w@])", text) is not None
 
 
 def contact_centre_line(turn: Turn) -> str:

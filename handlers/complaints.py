@@ -17,7 +17,7 @@ from bot.core.turn import Turn
 from bot.db.models import TicketStatus
 from bot.profiles import ComplaintCategory, Complaints
 from bot.services import identity, tickets
-from handlers.common import contact_centre_line, menu_button
+from handlers.common import contact_centre_line, mentions_contact_centre, menu_button
 from handlers.identify import require_identity
 
 router = Router()
@@ -66,8 +66,11 @@ async def complaints_menu(turn: Turn) -> None:
 @router.payload("cchan")
 async def other_channels(turn: Turn) -> None:
     turn.finish()
+    channels = turn.content(turn.profile.text("complaint_channels"))
+    if not mentions_contact_centre(turn, channels):  # the operator's own list may already end with it
+        channels += "\n\n" + contact_centre_line(turn)
     turn.say(
-        turn.content(turn.profile.text("complaint_channels")) + "\n\n" + contact_centre_line(turn),
+        channels,
         [[Button(turn._("✍ New complaint or request"), "cnew")], [menu_button(turn)]],
     )
 

@@ -238,7 +238,7 @@ async def test_rs_invoice_for_advance_payment_as_a_pdf(make_app: AppFactory) -> 
     await chat.press("Račun za avansno plaćanje")
     chat.expect("Za koji račun želite da uplatite avans?")
     await chat.press("1234567/1")
-    chat.expect("Koliko želite da uplatite unapred za 1234567/1? Upišite iznos u valuti RSD.")
+    chat.expect("Koliko želite da uplatite unapred za 1234567/1? Upišite iznos u RSD.")
     await chat.say("puno")
     chat.expect("Upišite iznos između 0,01 RSD i 1.000.000,00 RSD")
     await chat.say("2.500")

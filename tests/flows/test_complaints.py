@@ -164,6 +164,15 @@ async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp
     chat.expect(f"Sorag-teklip {reference}", "Ýagdaýy: bölüme ugradyldy")
 
 
+async def test_other_ways_name_the_contact_centre_once(make_app: AppFactory) -> None:
+    chat = await new_chat(await seeded(make_app, "rs"), "Srpski", "Prigovori i zahtevi", "Drugi načini")
+    chat.expect("Kontakt centar: Pozivanjem broja 0800 100 100")
+    assert chat.text.count("Kontakt centar") == 1, chat.text
+    # where the operator's list has no phone, the contact centre is added to it
+    chat = await new_chat(await seeded(make_app, "tm"), "Türkmençe", "Arzlar", "beýleki ýollary")
+    chat.expect("0890@mts.tm elektron salgymyza", "Sorag-jogap gullugy, MTS mobil telefonyndan: 0890.")
+
+
 async def test_tm_in_serbian_the_operators_rules_for_written_requests(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await new_chat(app, "Srpski", "Prigovori i zahtevi", "Drugi načini")

@@ -26,6 +26,13 @@ from tests.helpers import code_in, new_chat, no_sms, seeded, sms_code, sms_sent
 
 
 # --- rs: customer code, phone number ----------------------------------------------------------------------------
+async def test_the_code_by_sms_asks_formally_to_keep_it(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
+    await chat.say("1234567")
+    assert (await sms_sent(app))[1].endswith(" je vaš kod za čet sa asistentom Mila. Ne dajte ga nikome.")
+
+
 async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await new_chat(app, "Srpski")

@@ -49,7 +49,7 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
     chat.expect("Da bismo nastavili, treba da znam ko ste.")
     await identify_by_customer_code(chat, app, "1234567", method_label=SR_CODE)
     chat.expect("Hvala, Petar! Identifikovani ste.")
-    chat.expect("Odaberi račun", "„isključena“")
+    chat.expect("Izaberite račun („Odaberi račun“) sa statusom „isključena“:")
     chat.expect("1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "1234567/2 · fiksna telefonija")
     # only the disconnected account can be chosen
     assert [label for label in chat.labels if "1234567/" in label] == [
