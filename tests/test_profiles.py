@@ -55,6 +55,30 @@ def test_every_fact_of_the_operators_document_is_in_the_bot(profile: str) -> Non
     assert not missing, "not in the bot, word for word:\n" + "\n".join(missing)
 
 
+def _tk_values(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in ([value] if key == "tk" else _tk_values(value))]
+    return [s for value in node for s in _tk_values(value)] if isinstance(node, list) else []
+
+
+def test_our_own_turkmen_follows_the_documents_words() -> None:
+    """Beyond the operator's own sentences: a bundle of services is a "bukja" (Internet-bukja, SMS-bukjalar), as in
+    the document, whose "Ýeňillik paketi" and "paket bilen" (packet data) are names, not bundles; and the genitive
+    of "müşderi" is "müşderiniň"."""
+    seed = " ".join((SEEDS / SEED_OF["tm"][0]).read_text(encoding="utf-8").split())
+    catalog = read_catalog(PROJECT_ROOT / "locales" / "tk" / "LC_MESSAGES" / "messages.po")
+    turkmen = [str(m.string) for m in catalog if m.id]
+    for profile in ("rs", "tm"):
+        raw = yaml.safe_load((PROFILE_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
+        turkmen += _tk_values(raw)
+    for text in turkmen:
+        for line in text.splitlines():
+            own = " ".join(s for s in re.split(r"(?<=[.;])\s+", line) if s not in seed)
+            assert not re.search(r"\bmüşderii?ň\b", own, re.IGNORECASE), line
+            bundles = re.sub(r"ýeňillik paket|paket bilen", "", own, flags=re.IGNORECASE)
+            assert not re.search(r"paket", bundles, re.IGNORECASE), line
+
+
 @pytest.mark.parametrize(
     ("profile", "facts"),
     [
@@ -94,7 +118,7 @@ def _broken(tmp_path: Path, edit: str, replacement: str) -> Path:
     ("edit", "replacement", "named"),
     [
         (
-            '      tk: "kesgitli ulgamyň, mts TV-niň, internetiň we hyzmat paketleriniň hyzmatlary üçin"\n',
+            '      tk: "kesgitli ulgamyň, mts TV-niň, internetiň we hyzmat bukjalarynyň hyzmatlary üçin"\n',
             "",
             "emails[1].purpose: missing tk text",
         ),
