@@ -1,4 +1,5 @@
-"""Help and the operator's contact details, both from the profile."""
+"""Help and the operator's contact details, both from the profile. Help offers an operator only where this
+deployment can put the user through to one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from bot.core.i18n import N_
 from bot.core.router import Router
 from bot.core.turn import Turn
 from handlers.common import menu_button
+from handlers.support import handoff_available
 
 router = Router()
 
@@ -17,8 +19,12 @@ async def show_help(turn: Turn) -> None:
     turn.finish()
     tips = turn._(
         "You can choose an option by pressing it or by typing its number. You can also write a word such as "
-        "“menu”, “help”, “language” or “operator”. Commands: /menu, /language, /operator, /help."
+        "“menu”, “help” or “language”. Commands: /menu, /language, /help."
     )
+    if handoff_available(turn):
+        tips += "\n" + turn._(
+            "When you need a person, you can talk to one of our operators here: write “operator” or /operator."
+        )
     turn.say(turn.content(turn.profile.text("about")) + "\n\n" + tips, [[menu_button(turn)]])
 
 

@@ -56,13 +56,18 @@ def _cancel_words(turn: Turn) -> set[str]:
     return {w for w in words if w}
 
 
+def handoff_available(turn: Turn) -> bool:
+    """Whether this deployment can put a user through to an operator (support groups configured)."""
+    return _support(turn).enabled
+
+
 @router.intent("operator", OPERATOR_KEYWORDS)
 @router.command("operator")
 @router.payload("operator")
 async def ask_for_operator(turn: Turn) -> None:
     turn.finish()
     support = _support(turn)
-    if not support.enabled:
+    if not handoff_available(turn):
         turn.say(
             turn._("Talking to an operator is not possible in this chat at the moment. We can help you here:")
             + "\n" + contact_centre_line(turn),

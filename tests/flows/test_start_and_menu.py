@@ -121,6 +121,16 @@ async def test_turkmen_words_with_and_without_their_letters(tm_chat: Chat) -> No
         tm_chat.expect("operator bilen gürleşmek mümkin däl", "0890")  # no support group in these tests
 
 
+@pytest.mark.parametrize(("profile", "language"), [("rs", "Srpski"), ("rs", "Türkmençe"), ("tm", "Türkmençe"),
+                                                   ("tm", "Srpski")])  # fmt: skip
+async def test_help_promises_no_operator_where_there_is_none(make_app: AppFactory, profile: str, language: str) -> None:
+    chat = Chat((await make_app(profile)).engine)  # no support group in these tests: no operator to talk to
+    await chat.first_contact(language)
+    await chat.say("/help")
+    chat.expect("/menu", "/help")
+    chat.expect_not("operater", "operator")
+
+
 async def test_the_number_chooses_the_nth_button(rs_chat: Chat) -> None:
     await rs_chat.first_contact("Srpski")
     labels = rs_chat.labels

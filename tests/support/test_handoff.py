@@ -39,6 +39,16 @@ async def queued(support: Support, group: int = GROUP) -> list[Item]:
     return batch[1] if batch else []
 
 
+async def test_help_offers_an_operator_where_there_is_one(make_support_app: SupportAppFactory) -> None:
+    app, _support, _pushed = await make_support_app()
+    chat = await new_chat(app, "Srpski")
+    await chat.say("/help")
+    chat.expect("ovde možete da razgovarate sa nekim od naših operatera: napišite „operater“ ili /operator.")
+    chat = await new_chat(app, "Türkmençe")
+    await chat.say("pomoć")
+    chat.expect("bu ýerde operatorlarymyzyň biri bilen gürleşip bilersiňiz: „operator“ ýa-da /operator ýazyň.")
+
+
 async def test_operator_takes_answers_and_closes_then_the_user_rates(make_support_app: SupportAppFactory) -> None:
     app, support, pushed = await make_support_app()
     chat = await new_chat(app, "Srpski")
