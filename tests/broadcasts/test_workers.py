@@ -89,9 +89,8 @@ async def no_worker_left_behind() -> AsyncIterator[None]:
 async def workers(n: int, fake_telegram: FakeTelegram, viber_api: FakeViberApi, url: str, prefix: str,
                   tmp_path: Path, **env: str) -> list[Worker]:  # fmt: skip
     tmp_path.mkdir(exist_ok=True)
-    # Three workers and both fake platforms share two busy cores here: a wider margin under the limit absorbs the
-    # scheduling jitter between a worker's send and the fake's clock (in production: the network's).
-    env.setdefault("BROADCAST_RATE_MARGIN", "0.15")
+    # The default margin (3 %): three workers and both fake platforms share two cores here, and a worker held up by
+    # them drops the slots it missed rather than catching up in a burst the fakes would answer with a 429.
     started = list(
         await asyncio.gather(*(start_worker(fake_telegram, viber_api, database_url=url, redis_prefix=prefix,
                                             log_path=tmp_path / f"worker-{i}.log", **env) for i in range(n)))
@@ -139,7 +138,7 @@ async def test_two_thousand_users_on_both_platforms_get_it_once_in_their_languag
     assert viber_api.too_many == 0
     times = sorted(c.at for c in fake_telegram.accepted_sends())
     rate = (len(times) - 1) / (times[-1] - times[0])
-    assert 20 <= rate <= 30, f"{rate:.1f} Telegram messages/s (the limit is 30, the margin 15 %)"
+    assert 20 <= rate <= 30, f"{rate:.1f} Telegram messages/s (the limit is 30, the margin 3 %)"
 
 
 async def test_a_429_pauses_every_worker_then_all_is_sent_once(
