@@ -8,14 +8,15 @@ import sys
 
 from bot.app import build_app
 from bot.channels.console import ConsoleChat, stdin_is_terminal
-from bot.config import PROJECT_ROOT, load_settings
+from bot.cli.common import add_profile_option, settings_for
+from bot.config import PROJECT_ROOT
 from bot.core.i18n import LANGUAGES
 from bot.db.migrate import upgrade_async
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("chat", help="chat with the bot in the terminal")
-    parser.add_argument("--profile", help="operator profile: rs, tm or a profile file (default: MILA_PROFILE or rs)")
+    add_profile_option(parser)
     parser.add_argument("--lang", choices=sorted(LANGUAGES), help="start in this language instead of asking")
     parser.add_argument("--user", default="local", help="who you are in the console channel (default: local)")
     parser.set_defaults(func=run)
@@ -26,9 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _chat(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    if args.profile:
-        settings.bot.profile = args.profile
+    settings = settings_for(args)
     await upgrade_async(settings.database.url)
     app = build_app(settings)
     interactive = stdin_is_terminal()
