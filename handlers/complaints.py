@@ -226,10 +226,7 @@ async def reference_typed(turn: Turn) -> None:
         return
     found = await tickets.find_ticket(turn.db, reference, who.subscriber_id)
     if found is None:
-        turn.say(
-            turn._("I found no request of yours with the reference {reference}.").format(reference=reference),
-            [[menu_button(turn)]],
-        )
+        _not_found(turn, reference)
         return
     _show_status(turn, found)
 
@@ -243,9 +240,27 @@ async def status_by_button(turn: Turn) -> None:
     if who is None:
         return
     found = await tickets.find_ticket(turn.db, reference, who.subscriber_id)
-    if found is None:  # someone else's reference in a forged button
-        raise StalePayload(turn.payload)
+    if found is None:  # typed anywhere, or someone else's in a forged button: the same answer as for no such request
+        _not_found(turn, reference)
+        return
     _show_status(turn, found)
+
+
+@router.recogniser
+def typed_reference(text: str) -> str | None:
+    """ "R-12345678" or "r 12345678" typed anywhere asks for that request's status (bare digits are too like other
+    numbers to be taken for a reference outside the status question)."""
+    if not text.strip().upper().startswith("R"):
+        return None
+    reference = tickets.normalize_reference(text)
+    return f"cref:{reference}" if reference else None
+
+
+def _not_found(turn: Turn, reference: str) -> None:
+    turn.say(
+        turn._("I found no request of yours with the reference {reference}.").format(reference=reference),
+        [[menu_button(turn)]],
+    )
 
 
 def _show_status(turn: Turn, found: tickets.TicketInfo) -> None:

@@ -2,7 +2,8 @@
 
 Dispatch order, most specific first: a start event; a /command; a button (pressed, or chosen by typing its number
 or label); a typed keyword of a global intent ("meni", "pomoć", "operater", "menýu", "kömek"…); the handler of
-the current state; a localized "I did not understand" with the menu. Whatever a user can cause — a stale or
+the current state; text of a form a flow recognises (a request's reference); a localized "I did not understand"
+with the options last shown. Whatever a user can cause — a stale or
 forged button, a sticker, a 10,000-character text, an unknown command — gets a short answer and the way back.
 """
 
@@ -284,6 +285,10 @@ class Engine:
         if spec is not None and Kind.TEXT in spec.accepts:
             await spec.handler(turn)
             return
+        for recognise in self.router.recognisers:
+            if (recognised := recognise(text)) is not None:
+                await self._dispatch_payload(turn, recognised)
+                return
         await self._ask_again(turn, turn._(NOT_UNDERSTOOD))
 
     async def _dispatch_payload(self, turn: Turn, payload: str) -> None:

@@ -20,6 +20,9 @@ Handler = Callable[["Turn"], Awaitable[None]]
 # A gate takes the turn before any dispatch while its slot is in the session (e.g. a human operator holds the
 # conversation); it returns False to let the turn through after all (the slot was stale).
 GateHandler = Callable[["Turn"], Awaitable[bool]]
+# A recogniser reads typed text that is no button, keyword or answer to the current question and, when it knows the
+# form (a request's reference "R-12345678"), names the payload that handles it; the payload's handler validates it.
+Recogniser = Callable[[str], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Router:
         self.intents: dict[str, Intent] = {}
         self.gates: dict[str, GateHandler] = {}
         self.session_starts: list[Handler] = []
+        self.recognisers: list[Recogniser] = []
 
     def command(self, *names: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -96,8 +100,14 @@ class Router:
         self.session_starts.append(handler)
         return handler
 
+    def recogniser(self, recognise: Recogniser) -> Recogniser:
+        """Register what typed text of a known form stands for, wherever the user is (outside free-text answers)."""
+        self.recognisers.append(recognise)
+        return recognise
+
     def include(self, other: Router) -> None:
         self.session_starts.extend(other.session_starts)
+        self.recognisers.extend(other.recognisers)
         for table, theirs, what in (
             (self.commands, other.commands, "command"),
             (self.payloads, other.payloads, "payload"),

@@ -126,8 +126,8 @@ async def test_rs_status_is_only_for_the_subscriber_who_filed(make_app: AppFacto
     jelena.expect("Upišite broj svog zahteva")
     await jelena.say(reference)
     jelena.expect(f"Među vašim zahtevima nema nijednog sa brojem {reference}.")
-    await jelena.press_payload(f"cref:{reference}")  # a forged button
-    jelena.expect("To dugme pripada ranijem razgovoru")
+    await jelena.press_payload(f"cref:{reference}")  # a forged button: no more said than to a typed reference
+    jelena.expect(f"Među vašim zahtevima nema nijednog sa brojem {reference}.")
     await jelena.press_payload("cstatus")
     await jelena.say("nije broj")
     jelena.expect("To nije broj zahteva. Broj zahteva izgleda ovako: R-12345678.")
@@ -401,3 +401,18 @@ async def test_a_photo_before_the_description_keeps_the_request(
     async with app.deps.sessionmaker() as db:
         ticket = (await db.execute(select(Ticket).where(Ticket.reference == reference))).scalar_one()
     assert ticket.description == "Nema signala / Signal ýok."
+
+
+async def test_rs_a_reference_typed_at_the_menu_shows_its_status_after_identification(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    petar = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
+    reference = await filed_without_attachment(petar, "Usluge mobilne mreže", "Račun za oktobar je previsok.")
+
+    later = await new_chat(app, "Srpski", user=UserRef("console", "petar-later"))  # a new chat, not identified
+    await later.say("r " + reference[2:])
+    later.expect("Kako želite da se identifikujete?")
+    await later.press_payload("idm:phone")
+    await later.share_phone("+381641234567", own=True)
+    later.expect(f"Zahtev {reference}", "Kategorija: Usluge mobilne mreže")
+    await later.say("R-00000000")  # typed at the status screen, not in the status question
+    later.expect("Među vašim zahtevima nema nijednog sa brojem R-00000000.")
