@@ -76,6 +76,7 @@ def test_fold(typed: str, folded: str) -> None:
         ("Saznaj više na mts.rs/start", "Сазнај више на mts.rs/start"),
         # capitals are Serbian words when the whole text is in capitals, or when they have a Serbian letter
         ("DA", "ДА"),
+        ("kliknite na „DA“ ili „NE“", "кликните на „ДА“ или „НЕ“"),
         ("NOVA TARIFA", "НОВА ТАРИФА"),
         ("samo UKLJUČI", "само УКЉУЧИ"),
     ],

@@ -56,13 +56,13 @@ _KEEP_LATIN = re.compile(
 #  - a word with an upper-case letter after a lower-case one: iPhone, mCash;
 #  - a code of capitals and digits (5G, S24);
 #  - an ALL-CAPS word of 2+ letters inside ordinary text: a code or keyword (STOP, GB, PUK). Not when it has a
-#    Serbian letter or digraph (UKLJUČI, LJUBAV), nor when the whole text is in capitals: a shouted heading or the
-#    DA/NE buttons are Serbian words;
+#    Serbian letter or digraph (UKLJUČI, LJUBAV), nor when the whole text is in capitals (a shouted heading), nor
+#    DA and NE: the labels of the yes/no buttons, which texts quote („DA“) and the Cyrillic buttons read ДА/НЕ;
 #  - after a word kept by the first two rules, the model name that follows it: numbers and capitalised ASCII words
 #    separated by single spaces (iPhone 15 Pro, Galaxy S24 Ultra).
 _WORD = re.compile(r"\w+(?:-\w+)*")
 _MIXED_CASE = re.compile(r"[a-zčćđšž][A-ZČĆĐŠŽ]")
-_SERBIAN_IN_CAPS = re.compile(r"[ČĆĐŠŽ]|LJ|NJ|DŽ")
+_SERBIAN_IN_CAPS = re.compile(r"[ČĆĐŠŽ]|LJ|NJ|DŽ|^DA$|^NE$")
 _MODEL_PART = re.compile(r"[A-Z0-9][A-Za-z0-9]*")
 
 # Where "dž" and "nj" are two letters, not one (Serbian orthography): "d" of a prefix before a stem in ž
