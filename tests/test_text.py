@@ -55,11 +55,48 @@ def test_fold(typed: str, folded: str) -> None:
         ("prigovor/reklamaciju", "приговор/рекламацију"),
         ("Bulevar Umetnosti 16, 11000 Beograd", "Булевар Уметности 16, 11000 Београд"),
         ("Mila", "Мила"),
+        # "dž" after the prefixes nad-, od-, pod-, pred- and "nj" in some loanwords are two letters
+        ("Nadživite", "Надживите"),
+        ("NADŽIVITE", "НАДЖИВИТЕ"),
+        ("odžaliti, podžupan, predželudac", "оджалити, поджупан, преджелудац"),
+        ("konjunkcija, injekcija, injektirati", "конјункција, инјекција, инјектирати"),
+        ("vanjezički, konjugacija", "ванјезички, конјугација"),
+        # ... but not elsewhere
+        ("odžak, hodža, kanjon, konj", "оџак, хоџа, кањон, коњ"),
+        # foreign words, codes, handles stay in Latin
+        ("Wi-Fi mreža", "Wi-Fi мрежа"),
+        ("paket XL", "пакет XL"),
+        ("iPhone 15 Pro uz tarifu", "iPhone 15 Pro уз тарифу"),
+        ("Galaxy S24 i 5G", "Galaxy S24 и 5G"),
+        ("mCash novčanik", "mCash новчаник"),
+        ("Pratite @mts_srbija i #popust", "Пратите @mts_srbija и #popust"),
+        ("pošaljite STOP na 1234", "пошаљите STOP на 1234"),
+        ("SMS-om ili PIN-a", "SMS-ом или PIN-а"),
+        ("na primer I-AŞ 123456", "на пример I-AŞ 123456"),
+        ("Saznaj više na mts.rs/start", "Сазнај више на mts.rs/start"),
+        # capitals are Serbian words when the whole text is in capitals, or when they have a Serbian letter
+        ("DA", "ДА"),
+        ("kliknite na „DA“ ili „NE“", "кликните на „ДА“ или „НЕ“"),
+        ("NOVA TARIFA", "НОВА ТАРИФА"),
+        ("samo UKLJUČI", "само УКЉУЧИ"),
     ],
 )
 def test_latin_to_cyrillic(latin: str, cyrillic: str) -> None:
     assert latin_to_cyrillic(latin) == cyrillic
     assert cyrillic_to_latin(cyrillic) == latin
+
+
+def test_an_ordinary_serbian_sentence_is_all_cyrillic() -> None:
+    latin = (
+        "Džabe je čekati: Đorđe i Ljiljana šalju poruku sa ćerkinog telefona, "
+        "njihov konj pase u dolini, a mi menjamo paket za 990 dinara mesečno."
+    )
+    cyrillic = latin_to_cyrillic(latin)
+    assert cyrillic == (
+        "Џабе је чекати: Ђорђе и Љиљана шаљу поруку са ћеркиног телефона, "
+        "њихов коњ пасе у долини, а ми мењамо пакет за 990 динара месечно."
+    )
+    assert not any("a" <= ch.lower() <= "z" for ch in cyrillic)
 
 
 def test_secrets_are_compared_as_letters() -> None:

@@ -34,7 +34,7 @@ _LAT_SINGLE = {v: k for k, v in _CYR_TO_LAT.items() if len(v) == 1}
 # Letters folded to plain ASCII beyond what NFKD decomposition removes.
 _FOLD_EXTRA = str.maketrans({"đ": "dj", "ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "ł": "l"})
 
-# Tokens that stay in Latin script inside Serbian Cyrillic text: addresses, commands, placeholders, brands.
+# Spans that stay in Latin script inside Serbian Cyrillic text: addresses, handles, commands, placeholders, brands.
 _KEEP_LATIN = re.compile(
     r"""(
         \{[^{}]*\}                       # str.format placeholders
@@ -43,10 +43,43 @@ _KEEP_LATIN = re.compile(
       | &[a-z]+;                         # HTML entities
       | [\w.+-]+@[\w-]+(?:\.[\w-]+)+     # e-mail addresses
       | (?:https?://|www\.)\S+           # links
+      | \b[\w-]+(?:\.[\w-]+)*\.(?:rs|com|net|org|tm|eu|info)\b(?:/[\w./?=&%-]*)?  # bare domains: mts.rs/start
+      | (?<![\w])[@#]\w+                 # @handles and #hashtags
       | (?<![\w])/[a-z_]+                 # bot commands
       | \b(?:mts|MTS|SMS|MMS|GPRS|PIN|PUK|SIM|BOX|TV|IVR|AntiAON|Viber|Telegram|RSD|TMT|E\.164|[Ee]-mail|OK)\b
     )""",
     re.VERBOSE,
+)
+
+# Words written in Latin letters that are not Serbian: they stay in Latin script too.
+#  - a word (or hyphenated compound) with a letter Serbian does not have (q, w, x, y, ü, ş…): Wi-Fi, XL, I-AŞ;
+#  - a word with an upper-case letter after a lower-case one: iPhone, mCash;
+#  - a code of capitals and digits (5G, S24);
+#  - an ALL-CAPS word of 2+ letters inside ordinary text: a code or keyword (STOP, GB, PUK). Not when it has a
+#    Serbian letter or digraph (UKLJUČI, LJUBAV), nor when the whole text is in capitals (a shouted heading), nor
+#    DA and NE: the labels of the yes/no buttons, which texts quote („DA“) and the Cyrillic buttons read ДА/НЕ;
+#  - after a word kept by the first two rules, the model name that follows it: numbers and capitalised ASCII words
+#    separated by single spaces (iPhone 15 Pro, Galaxy S24 Ultra).
+_WORD = re.compile(r"\w+(?:-\w+)*")
+_MIXED_CASE = re.compile(r"[a-zčćđšž][A-ZČĆĐŠŽ]")
+_SERBIAN_IN_CAPS = re.compile(r"[ČĆĐŠŽ]|LJ|NJ|DŽ|^DA$|^NE$")
+_MODEL_PART = re.compile(r"[A-Z0-9][A-Za-z0-9]*")
+
+# Where "dž" and "nj" are two letters, not one (Serbian orthography): "d" of a prefix before a stem in ž
+# (nadživeti → надживети, odžaliti, podžupan, predželudac) and "n" before "j" in some loanwords (konjunkcija →
+# конјункција, injekcija, vanjezički). Stems as "before|after", matched at the start of a word, optionally after ne-.
+_SPLIT_DIGRAPH_STEMS = (
+    "nad|živ", "nad|žnj", "nad|žanj", "nad|žup",
+    "od|žal", "od|živ", "od|žva", "od|žubor",
+    "pod|žup", "pod|žanr", "pod|žig", "pod|žeć",
+    "pred|želu", "pred|živ",
+    "in|jekc", "in|jekt", "in|jicir", "kon|junk", "kon|jug", "van|jezič", "tan|jug",
+)  # fmt: skip
+_SPLIT_DIGRAPH = re.compile(
+    r"^(?:ne)?(?:"
+    + "|".join(f"{before}(?={after})" for before, after in (stem.split("|") for stem in _SPLIT_DIGRAPH_STEMS))
+    + ")",
+    re.IGNORECASE,
 )
 
 
@@ -60,27 +93,69 @@ def cyrillic_to_latin(text: str) -> str:
 
 
 def latin_to_cyrillic(text: str) -> str:
-    """Serbian Latin → Cyrillic, leaving e-mail addresses, links, placeholders, markup and brands untouched."""
+    """Serbian Latin → Cyrillic, leaving addresses, handles, placeholders, markup, brands and foreign words untouched
+    (see `_KEEP_LATIN` and the word rules above)."""
+    spans = list(_KEEP_LATIN.finditer(text))
+    outside = "".join(text[a:b] for a, b in _gaps(spans, len(text)))
+    shouting = not any(ch.islower() for ch in outside)
     out: list[str] = []
     pos = 0
-    for match in _KEEP_LATIN.finditer(text):
-        out.append(_latin_run_to_cyrillic(text[pos : match.start()]))
+    for match in spans:
+        out.append(_latin_run_to_cyrillic(text[pos : match.start()], shouting=shouting))
         out.append(match.group(0))
         pos = match.end()
-    out.append(_latin_run_to_cyrillic(text[pos:]))
+    out.append(_latin_run_to_cyrillic(text[pos:], shouting=shouting))
     return "".join(out)
 
 
-def _latin_run_to_cyrillic(run: str) -> str:
+def _gaps(spans: list[re.Match[str]], length: int) -> list[tuple[int, int]]:
+    bounds = [0, *(i for m in spans for i in (m.start(), m.end())), length]
+    return list(zip(bounds[::2], bounds[1::2], strict=True))
+
+
+def _latin_run_to_cyrillic(run: str, *, shouting: bool) -> str:
+    out: list[str] = []
+    pos = 0
+    model = False  # inside a product name that follows a foreign word: "iPhone| 15 Pro"
+    for match in _WORD.finditer(run):
+        between = run[pos : match.start()]
+        out.append(between)
+        pos = match.end()
+        word = match.group(0)
+        if model and between == " " and _MODEL_PART.fullmatch(word):
+            out.append(word)
+            continue
+        if any(ch.isalpha() and ch not in _LAT_SINGLE for ch in word):
+            out.append(word)
+            model = True
+            continue
+        model = False
+        parts = word.split("-")
+        if any(_MIXED_CASE.search(part) for part in parts):
+            model = True
+        out.append("-".join(_word_to_cyrillic(part, shouting=shouting) for part in parts))
+    out.append(run[pos:])
+    return "".join(out)
+
+
+def _word_to_cyrillic(word: str, *, shouting: bool) -> str:
+    if _MIXED_CASE.search(word):
+        return word
+    if word.isupper() and not word.isalpha() and not word.isdigit():
+        return word  # letters and digits: a code (5G, S24, 20GB)
+    if not shouting and len(word) >= 2 and word.isupper() and not _SERBIAN_IN_CAPS.search(word):
+        return word
+    split = _SPLIT_DIGRAPH.match(word)
+    no_digraph_at = split.end() - 1 if split else -1
     out: list[str] = []
     i = 0
-    while i < len(run):
-        pair = run[i : i + 2]
-        if pair in _LAT_DIGRAPHS:
+    while i < len(word):
+        pair = word[i : i + 2]
+        if pair in _LAT_DIGRAPHS and i != no_digraph_at:
             out.append(_LAT_DIGRAPHS[pair])
             i += 2
             continue
-        ch = run[i]
+        ch = word[i]
         out.append(_LAT_SINGLE.get(ch, ch))
         i += 1
     return "".join(out)

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import PROJECT_ROOT
+from bot.core.i18n import I18n
+from bot.core.replies import Picture
+from bot.services.campaigns.message import compose
 from bot.services.campaigns.spec import CampaignFileError, load, quiet_until
 
 YAML = """
@@ -47,6 +51,22 @@ def test_a_yaml_file_gives_the_texts_of_every_language_with_cyrillic_generated(t
     assert spec.button_label("sr-Cyrl") == "Сазнај више"
     # 10:00 in Belgrade on 1 December is 09:00 UTC
     assert spec.starts_at("Europe/Belgrade", datetime.now(UTC)) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_a_hand_written_cyrillic_text_and_label_replace_the_generated_ones(tmp_path: Path) -> None:
+    yaml = YAML.replace(
+        '  tk: "Täze',
+        '  sr-Cyrl: "Нова тарифа Start: 20 GB за 990 динара месечно."\n  tk: "Täze',
+    ).replace("label: {sr: Saznaj više,", "label: {sr: Saznaj više, sr-Cyrl: Сазнајте више,")
+    spec = load(write(tmp_path, yaml))
+    assert spec.languages() == ["sr", "sr-Cyrl", "tk"]
+    assert spec.text_for("sr-Cyrl") == "Нова тарифа Start: 20 GB за 990 динара месечно."
+    assert spec.button_label("sr-Cyrl") == "Сазнајте више"
+    [message] = compose(spec, 7, I18n(PROJECT_ROOT / "locales").get("sr-Cyrl"))
+    assert isinstance(message, Picture) and message.caption == "Нова тарифа Start: 20 GB за 990 динара месечно."
+    assert message.buttons[0][0].label == "Сазнајте више"
+    # the Latin text and label are still the ones Latin readers get
+    assert spec.text_for("sr").startswith("Nova tarifa Start") and spec.button_label("sr") == "Saznaj više"
 
 
 def test_the_same_campaign_as_toml(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """The campaign file: what marketing writes, validated before anything is stored.
 
 YAML (or TOML, by the file's extension). Texts are per base language (`sr`, `tk`); Serbian Cyrillic is generated
-from the Latin text with the core's transliteration, so marketing writes Serbian once. Times are the profile's
+from the Latin text with the core's transliteration, so marketing writes Serbian once. Where the generated Cyrillic
+is not right (a word to keep in Latin, a better spelling), an `sr-Cyrl` text, or `sr-Cyrl` button label, written by
+hand is used instead of it. Times are the profile's
 local time (its `timezone`): the start, and the quiet hours during which nothing is sent (e.g. `21:00-09:00`).
 
     name: Nova tarifa Start
@@ -103,8 +105,11 @@ class CampaignSpec(_Strict):
     @classmethod
     def _texts(cls, value: dict[str, str]) -> dict[str, str]:
         for code, text in value.items():
-            if code not in ("sr", "tk"):
-                raise ValueError(f"text in {code!r}: write sr and tk (Serbian Cyrillic is generated from sr)")
+            if code not in ("sr", "tk", "sr-Cyrl"):
+                raise ValueError(
+                    f"text in {code!r}: write sr and tk (Serbian Cyrillic is generated from sr; an sr-Cyrl text "
+                    "replaces the generated one)"
+                )
             if not text.strip():
                 raise ValueError(f"text in {code!r} is empty")
             if len(text) > MAX_TEXT:
@@ -143,12 +148,17 @@ class CampaignSpec(_Strict):
         return codes
 
     def text_for(self, code: str) -> str:
+        """The text in this language: a hand-written `sr-Cyrl` one, else Cyrillic generated from `sr`."""
+        if code in self.text:
+            return self.text[code]
         text = self.text[base_language(code)]
         return latin_to_cyrillic(text) if LANGUAGES[code].cyrillic else text
 
     def button_label(self, code: str) -> str | None:
         if self.button is None:
             return None
+        if code in self.button.label:
+            return self.button.label[code]
         label = self.button.label[base_language(code)]
         return latin_to_cyrillic(label) if LANGUAGES[code].cyrillic else label
 
