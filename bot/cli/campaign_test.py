@@ -10,6 +10,7 @@ import argparse
 import asyncio
 
 from bot.app import build_app
+from bot.cli.campaign import fail
 from bot.cli.common import settings_for
 from bot.core.incoming import UserRef
 from bot.db.base import utcnow
@@ -36,8 +37,6 @@ TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "viber": "VIBER_AUTH_TOKEN"}
 
 
 def send_test(args: argparse.Namespace) -> int:
-    from bot.cli.campaign import fail
-
     settings = settings_for(args)
     languages = load_profile(settings.bot.profile).languages
     try:
