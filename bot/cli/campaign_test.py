@@ -10,10 +10,12 @@ import argparse
 import asyncio
 
 from bot.app import build_app
+from bot.cli.campaign import fail
 from bot.cli.common import settings_for
 from bot.core.incoming import UserRef
 from bot.db.base import utcnow
 from bot.metrics import Metrics
+from bot.profiles import load_profile
 from bot.server import build_channels, pushers
 from bot.services.campaigns import store
 from bot.services.campaigns.message import compose
@@ -31,13 +33,18 @@ def _admins(targets: list[str]) -> list[UserRef]:
     return admins
 
 
+TOKENS = {"telegram": "TELEGRAM_BOT_TOKEN", "viber": "VIBER_AUTH_TOKEN"}
+
+
 def send_test(args: argparse.Namespace) -> int:
     settings = settings_for(args)
+    languages = load_profile(settings.bot.profile).languages
     try:
         admins = _admins(args.to)
+        if args.lang is not None and args.lang not in languages:
+            raise CampaignError(f"--lang {args.lang}: use one of the profile's languages ({', '.join(languages)})")
     except CampaignError as exc:
-        print(f"mila: {exc}")
-        return 1
+        return fail(exc)
 
     async def go() -> int:
         app = build_app(settings)
@@ -52,7 +59,8 @@ def send_test(args: argparse.Namespace) -> int:
                 for admin in admins:
                     pusher = senders.get(admin.channel)
                     if pusher is None:
-                        print(f"{admin.channel}:{admin.external_id}: the {admin.channel} channel is not configured")
+                        print(f"{admin.channel}:{admin.external_id}: the {admin.channel} channel is not configured "
+                              f"(set {TOKENS[admin.channel]})")  # fmt: skip
                         failures += 1
                         continue
                     known = await UserDirectory(db).get(admin)
@@ -61,6 +69,9 @@ def send_test(args: argparse.Namespace) -> int:
                     result = await pusher.push(admin, replies, purpose=f"campaign {campaign.id} test")
                     print(f"{admin.channel}:{admin.external_id} ({language}): {result.delivery.value}")
                     failures += 0 if result.sent else 1
+                if failures == len(admins):
+                    print(f"campaign {campaign.id}: no test message went out (not recorded as tested)")
+                    return 1
                 campaign.test_sent_at = utcnow()
                 await db.commit()
                 return 1 if failures else 0
@@ -72,5 +83,4 @@ def send_test(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(go())
     except CampaignError as exc:
-        print(f"mila: {exc}")
-        return 1
+        return fail(exc)

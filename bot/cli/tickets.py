@@ -21,11 +21,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = parser.add_subparsers(dest="tickets_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="tickets, newest first: status, channel, operator, times, rating")
     listing.add_argument("--status", choices=[s.value for s in SupportStatus], help="only tickets in this status")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50; 0: all)")
+    listing.add_argument("--limit", type=_count, default=50, help="at most this many (default 50; 0: all)")
     listing.set_defaults(func=list_tickets)
     show = actions.add_parser("show", help="one ticket with its messages")
     show.add_argument("ticket", type=int, help="the ticket's number")
     show.set_defaults(func=show_ticket)
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give a number of tickets, or 0 for all")
+    return number
 
 
 COLUMNS = ("ticket", "status", "channel", "lang", "operator", "created", "taken", "closed", "by", "rating", "topic")

@@ -92,7 +92,7 @@ languages = ["tk"]
         (("account_kinds: [mobile]", "account_kinds: [pager]"), "segment.account_kinds.0"),
         (("languages: [sr, sr-Cyrl, tk]", "languages: [de]"), "segment.languages: unknown language 'de'"),
         (('  tk: "Täze', '  # tk: "Täze'), "no text in 'tk' for the users who read 'tk'"),
-        (("name: Nova", "nam: Nova"), "name: Field required"),
+        (("name: Nova", "nam: Nova"), "name: missing (this field is required)"),
     ],
 )
 def test_a_wrong_file_is_refused_with_the_field_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -106,6 +106,56 @@ def test_a_file_that_is_not_yaml_or_not_there(tmp_path: Path) -> None:
         load(write(tmp_path, "name: [unclosed"))
     with pytest.raises(CampaignFileError, match="cannot read"):
         load(tmp_path / "missing.yaml")
+
+
+def test_every_error_of_a_file_is_reported_on_a_line_of_its_own_with_the_field_named_once(tmp_path: Path) -> None:
+    wrong = (
+        YAML.replace("picture: https://", "picture: http://")
+        .replace("url: https://mts.rs", "url: mts.rs")
+        .replace('quiet_hours: "21:00-09:00"', 'quiet_hours: "late"')
+        .replace("  channels:", "  chanels:")
+    )
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, wrong))
+    lines = str(refused.value).splitlines()
+    assert sorted(lines) == sorted([
+        "picture: the picture must be an https:// URL (Telegram and Viber fetch it themselves)",
+        "button.url: the button's url must start with https://",
+        "quiet_hours: write it as HH:MM-HH:MM, e.g. 21:00-09:00",
+        "segment.chanels: unknown field (allowed: channels, languages, identified, account_kinds, tariffs, "
+        "active_days)",
+    ]), lines  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("start: 2026-12-01 10:00", "start: 1.12.2026 10:00"),
+         "start: '1.12.2026 10:00' is not a date and time: write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 10:00"),
+        (('quiet_hours: "21:00-09:00"', "quiet_hours: 22:00"),
+         'quiet_hours: put it in quotes, e.g. quiet_hours: "21:00-09:00" (unquoted, YAML reads 21:00 as a number)'),
+        (("name: Nova tarifa Start", "name: Nova tarifa Start\ncolour: red"),
+         "colour: unknown field (allowed: name, profile, text, picture, button, start, quiet_hours, segment)"),
+    ],
+)  # fmt: skip
+def test_what_to_write_instead_is_said(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, YAML.replace(*change)))
+    assert str(refused.value) == message
+
+
+def test_an_empty_or_broken_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, "\n# nothing yet\n"))
+    assert str(refused.value) == "campaign.yaml is empty: write the campaign's fields (name, profile, text, …)"
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, "name: [unclosed"))
+    assert "\n" not in str(refused.value) and "(line 1, column 16)" in str(refused.value), refused.value
+
+
+def test_the_extension_is_read_in_any_case(tmp_path: Path) -> None:
+    spec = load(write(tmp_path, 'name = "Start"\nprofile = "tm"\n[text]\ntk = "Täze"\n', "CAMPAIGN.TOML"))
+    assert spec.name == "Start" and spec.text == {"tk": "Täze"}
 
 
 @pytest.mark.parametrize(

@@ -32,11 +32,12 @@ import re
 import tomllib
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from bot.core.i18n import LANGUAGES
 from bot.core.text import latin_to_cyrillic
@@ -196,26 +197,73 @@ def quiet_until(value: str | None, timezone: str, now: datetime) -> datetime | N
     return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that holds the field at `loc` (the campaign, its segment or its button)."""
+    model: type[BaseModel] = CampaignSpec
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        inner = [a for a in (field.annotation, *get_args(field.annotation)) if isinstance(a, type)]
+        found = next((a for a in inner if issubclass(a, BaseModel)), None)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _explain(error: ErrorDetails) -> str:
+    """One readable line for a validation error: the field's path, then what is wrong with it."""
+    loc = error["loc"]
+    where = ".".join(str(part) for part in loc)
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = f" (allowed: {', '.join(model.model_fields)})" if model is not None else ""
+        return f"{where}: unknown field{allowed}"
+    if kind == "missing":
+        return f"{where}: missing (this field is required)"
+    if loc == ("quiet_hours",) and isinstance(value, int) and not isinstance(value, bool):
+        return 'quiet_hours: put it in quotes, e.g. quiet_hours: "21:00-09:00" (unquoted, YAML reads 21:00 as a number)'
+    if loc == ("start",) and kind.startswith(("datetime", "date")):
+        return f"start: {value!r} is not a date and time: write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 10:00"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not where:  # a check of the whole file names its fields itself
+        return message
+    return message if message.startswith(f"{where}: ") else f"{where}: {message}"
+
+
 def parse(raw: dict[str, Any]) -> CampaignSpec:
     try:
         return CampaignSpec.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise CampaignFileError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+        raise CampaignFileError("\n".join(_explain(error) for error in exc.errors())) from None
 
 
 def load(path: Path) -> CampaignSpec:
-    """Read a campaign file (.yaml, .yml or .toml)."""
+    """Read a campaign file (.yaml, .yml or .toml, in any case); every error of the file on a line of its own."""
     try:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CampaignFileError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CampaignFileError(f"{path.name} is not UTF-8 text") from None
+    toml = path.suffix.lower() == ".toml"
     try:
-        raw = tomllib.loads(content) if path.suffix == ".toml" else yaml.safe_load(content)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        kind = "TOML" if path.suffix == ".toml" else "YAML"
-        raise CampaignFileError(f"{path.name} is not valid {kind}: {exc}") from None
+        raw = tomllib.loads(content) if toml else yaml.safe_load(content)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignFileError(f"{path.name} is not valid TOML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CampaignFileError(f"{path.name} is not valid YAML: {_yaml_problem(exc)}") from None
+    if raw is None or raw == {}:
+        raise CampaignFileError(f"{path.name} is empty: write the campaign's fields (name, profile, text, …)")
     if not isinstance(raw, dict):
-        raise CampaignFileError(f"{path.name}: expected a mapping of fields")
+        raise CampaignFileError(f"{path.name}: expected the campaign's fields (name: …, profile: …)")
     return parse(raw)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())

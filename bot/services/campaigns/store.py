@@ -252,3 +252,21 @@ async def record_receipt(db: AsyncSession, channel: str, event: str, message_ref
         )
         updated = max(updated, int(getattr(result, "rowcount", 0) or 0))
     return updated
+
+
+async def unknown_tariffs(db: AsyncSession, tariffs: list[str]) -> dict[str, str | None]:
+    """The segment's tariffs that no account has, each with the tariff it may have meant (same name, other case)."""
+    rows = await db.execute(select(Account.tariff).where(Account.tariff.is_not(None)).distinct())
+    names = [name for (name,) in rows if name]
+    by_case = {name.casefold(): name for name in names}
+    return {tariff: by_case.get(tariff.casefold()) for tariff in tariffs if tariff not in names}
+
+
+async def same_name(db: AsyncSession, name: str) -> list[Campaign]:
+    """The campaigns of this name that are not cancelled (another one is most likely the same file again)."""
+    rows = await db.execute(
+        select(Campaign)
+        .where(Campaign.name == name, Campaign.status != CampaignStatus.CANCELLED.value)
+        .order_by(Campaign.id)
+    )
+    return list(rows.scalars())
