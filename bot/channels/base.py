@@ -8,12 +8,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 from aiohttp import web
 
 from bot.core.incoming import UserRef
 from bot.core.replies import Reply
+
+BroadcastChannel = Literal["telegram", "viber"]
+"""The channels that can receive broadcasts (tariff news): a user who once talked to the bot there can be messaged
+later by the channel's `Pusher`. The console of `mila chat` cannot: its users are never campaign recipients."""
+BROADCAST_CHANNELS: tuple[str, ...] = get_args(BroadcastChannel)
 
 
 class UpdateNotProcessed(Exception):

@@ -90,6 +90,7 @@ languages = ["tk"]
         (("picture: https://", "picture: http://"), "picture: the picture must be an https:// URL"),
         (('quiet_hours: "21:00-09:00"', 'quiet_hours: "late"'), "quiet_hours: write it as HH:MM-HH:MM"),
         (("account_kinds: [mobile]", "account_kinds: [pager]"), "segment.account_kinds.0"),
+        (("channels: [telegram, viber]", "channels: [telegram, console]"), "segment.channels.1"),
         (("languages: [sr, sr-Cyrl, tk]", "languages: [de]"), "segment.languages: unknown language 'de'"),
         (('  tk: "Täze', '  # tk: "Täze'), "no text in 'tk' for the users who read 'tk'"),
         (("name: Nova", "nam: Nova"), "name: missing (this field is required)"),

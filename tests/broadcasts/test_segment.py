@@ -32,6 +32,7 @@ async def test_the_segment_and_the_dry_run(database_url: str) -> None:
             Person("viber", "v4", "sr"),
             Person("telegram", "5", "sr", consent=False, subscriber_id=petar.id),
             Person("viber", "v6", "sr", unreachable=True),
+            Person("console", "local", "sr", subscriber_id=petar.id),  # `mila chat`: nothing can send to it later
         ])  # fmt: skip
 
         async def who(**segment: object) -> dict[tuple[str, str], int]:

@@ -32,20 +32,20 @@ import re
 import tomllib
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from bot.channels.base import BroadcastChannel
 from bot.core.i18n import LANGUAGES
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import AccountKind
 
 MAX_TEXT = 4000  # a Telegram message is 4096 characters; room for what a renderer adds
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-CHANNELS = ("telegram", "viber")
 
 
 class CampaignFileError(ValueError):
@@ -76,7 +76,7 @@ class UrlButton(_Strict):
 class SegmentSpec(_Strict):
     """Who gets it, among the users who agreed to tariff news and can be reached. Unset: no restriction."""
 
-    channels: list[Literal["telegram", "viber"]] | None = None
+    channels: list[BroadcastChannel] | None = None  # only channels that can receive broadcasts
     languages: list[str] | None = None
     identified: bool | None = None  # True: only chats linked to a subscriber; False: only those that are not
     account_kinds: list[AccountKind] | None = None

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import BROADCAST_CHANNELS
 from bot.core.incoming import UserRef
 from bot.db.models import (
     Account,
@@ -35,9 +36,11 @@ def spec_of(campaign: Campaign) -> CampaignSpec:
 
 
 def audience(spec: CampaignSpec, default_language: str, now: datetime) -> Select[int, str, str]:
-    """The users who would get it now: consent given, reachable, and in the segment."""
+    """The users who would get it now: on a channel that can receive broadcasts (never the console of `mila chat`,
+    which no worker sends to), consent given, reachable, and in the segment."""
     language = func.coalesce(ChannelUser.language, default_language)
     conditions: list[ColumnElement[bool]] = [
+        ChannelUser.channel.in_(BROADCAST_CHANNELS),
         ChannelUser.marketing_consent.is_(True),
         ChannelUser.unreachable.is_(False),
         language.in_(spec.languages()),
