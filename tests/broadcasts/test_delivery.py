@@ -6,16 +6,18 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.channels.viber import ViberClient
 from bot.db.models import CampaignDelivery, ChannelUser
 from bot.services.campaigns import store
+from bot.services.campaigns.worker import SENDING_TIMEOUT
 from tests.broadcasts.conftest import MakePlatforms
 from tests.broadcasts.harness import (
     CYRILLIC,
     TEXTS,
     Person,
+    Platforms,
     add_users,
     campaign_file,
     new_campaign,
@@ -212,3 +214,62 @@ async def test_a_worker_stopped_mid_batch_gives_back_what_it_has_not_sent(
     await world.worker().run_until_idle()
     received = [len(world.fake_telegram.bot_messages(u)) for u in users]
     assert max(received) == 1 and sum(received) >= 5, received
+
+
+async def campaign_status(world: Platforms, campaign_id: int) -> str:
+    async with world.app.deps.sessionmaker() as db:
+        return (await store.get(db, campaign_id)).status
+
+
+async def test_a_campaign_is_done_only_after_its_last_batch_is_sent(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    """A lane that finds nothing left to claim while another lane is still sending does not end the campaign."""
+    world = await make_platforms(sqlite_url)
+    users = [world.fake_telegram.user(7200 + i) for i in range(4)]
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
+    slow = world.worker(TELEGRAM_BROADCAST_RATE=2, BROADCAST_BATCH=4)  # one message every half second
+    batch = asyncio.create_task(slow.run_batch())
+
+    async def first_sent() -> bool:
+        return any(world.fake_telegram.bot_messages(u) for u in users)
+
+    await wait_until(first_sent, timeout=10, what="the first message")
+    assert await world.worker().run_batch() == 0  # another lane: nothing to claim
+    assert await campaign_status(world, campaign_id) == "sending"
+
+    assert await batch == 4
+    assert await world.worker().run_batch() == 0
+    assert await campaign_status(world, campaign_id) == "done"
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 4}
+
+
+async def test_a_row_left_sending_by_a_killed_worker_holds_the_campaign_open_only_for_a_while(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    world = await make_platforms(sqlite_url)
+    sent, stranded = world.fake_telegram.user(7301), world.fake_telegram.user(7302)
+    await add_users(world.app.deps.sessionmaker, [Person("telegram", "7301"), Person("telegram", "7302")])
+    start = datetime.now(UTC)
+    world.now = start
+    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file(), now=start)
+    async with world.app.deps.sessionmaker() as db, db.begin():  # claimed by a worker that was killed right after
+        stranded_user = (await db.execute(select(ChannelUser.id).where(ChannelUser.external_id == "7302"))).scalar_one()
+        await db.execute(
+            update(CampaignDelivery)
+            .where(CampaignDelivery.channel_user_id == stranded_user)
+            .values(status="sending", claimed_at=start, attempts=1)
+        )
+
+    assert await world.worker().run_until_idle() == 1
+    assert await campaign_status(world, campaign_id) == "sending"  # it may still be on its way
+    world.now = start + SENDING_TIMEOUT - timedelta(seconds=1)
+    assert await world.worker().run_batch() == 0
+    assert await campaign_status(world, campaign_id) == "sending"
+
+    world.now = start + SENDING_TIMEOUT + timedelta(minutes=1)  # beyond any send: it is unknown, never sent again
+    assert await world.worker().run_batch() == 0
+    assert await campaign_status(world, campaign_id) == "done"
+    assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 1, "sending": 1}
+    assert len(world.fake_telegram.bot_messages(sent)) == 1 and world.fake_telegram.bot_messages(stranded) == []

@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bot.db.models import CampaignDelivery, ChannelUser
+from bot.db.models import Campaign, CampaignDelivery, ChannelUser
 from tests.broadcasts.harness import CYRILLIC, TEXTS, Person, add_users_at, campaign_file
 from tests.broadcasts.service import Worker, cli_env, mila, start_worker
 from tests.fakes.telegram_api import FakeTelegram
@@ -40,6 +40,15 @@ async def counts(url: str, campaign_id: int) -> Counter[str]:
                 .group_by(CampaignDelivery.status)
             )
             return Counter({status: int(n) for status, n in rows})
+    finally:
+        await engine.dispose()
+
+
+async def campaign_status(url: str, campaign_id: int) -> str:
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as db:
+            return (await db.execute(select(Campaign.status).where(Campaign.id == campaign_id))).scalar_one()
     finally:
         await engine.dispose()
 
@@ -209,4 +218,6 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     # At this rate a worker claims in two lanes side by side, a batch each: that is what a kill can strand.
     lost = final["sending"]
     assert lost <= 2 * batch, f"{lost} rows lost with the killed worker (two lanes of a batch of {batch})"
+    # Rows just left "sending" may still be on their way as far as the others know: the campaign stays open a while.
+    assert await campaign_status(pg_url, campaign_id) == ("sending" if lost else "done")
     assert all(received[user] == 1 for user, status in rows.items() if status == "sent")

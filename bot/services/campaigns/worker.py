@@ -6,6 +6,10 @@ rows `sending`: they are never claimed again and show as "unknown" in the result
 same news twice. Only a row the platform explicitly did not take (Telegram 429 after the channel's own waiting,
 Viber status 12, the platform not answering) goes back to `pending` for a later attempt.
 
+A campaign is done when no row is pending and none is being sent: a row `sending` counts as being sent for
+`SENDING_TIMEOUT` after its claim (see there), after that as unknown, so a killed worker delays the end of its
+campaign by that much and no more.
+
 Several workers share the rows: on PostgreSQL each batch is claimed with `FOR UPDATE SKIP LOCKED`, so two workers
 never claim the same row; SQLite has no row locks, so run one process there. Rows are streamed in batches of
 `BROADCAST_BATCH`; a worker never holds more than a few batches, whatever the size of the campaign.
@@ -27,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Delivery, Pusher, PushResult
@@ -45,6 +49,12 @@ from bot.services.campaigns.store import spec_of
 log = logging.getLogger("mila.campaigns")
 
 RETRY_SECONDS = 5.0
+# How long a claimed row counts as being sent. The call of a row starts at most `BROADCAST_BATCH / rate` seconds after
+# its claim (added per worker below); then a push takes at most about a minute on Telegram (aiogram's 60 s request
+# timeout, never repeated for a broadcast, plus the waits of 429s: seconds each) and on Viber (10 s per call, four
+# calls with back-off, per message). Ten minutes is well beyond that: a row `sending` longer was left by a worker
+# that was killed; it is "unknown" and no longer holds its campaign open.
+SENDING_TIMEOUT = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,8 @@ class CampaignWorker:
         self.in_flight = max(2, math.ceil(top / 20))
         # Lanes claim and record batches side by side, so the database work of one overlaps the sending of others.
         self.lanes = max(2, math.ceil(top / 200))
+        slowest = min(limiter.rate for limiter in self.limiters.values()) if self.limiters else top
+        self.sending_timeout = SENDING_TIMEOUT + timedelta(seconds=settings.batch / slowest)
         self._semaphore = asyncio.Semaphore(self.in_flight)
         self._specs: dict[int, CampaignSpec] = {}
         self._active_cache: tuple[float, list[int]] = (0.0, [])
@@ -141,7 +153,7 @@ class CampaignWorker:
                 continue
             claimed = await self._claim(campaign_id, now)
             if not claimed:
-                await self._finish_if_empty(campaign_id)
+                await self._finish_if_empty(campaign_id, now)
                 continue
             await self._send(campaign_id, claimed)
             return len(claimed)
@@ -204,15 +216,16 @@ class CampaignWorker:
             ).all()
         return [Claimed(row_id, user_id, attempts) for row_id, user_id, attempts in rows]
 
-    async def _finish_if_empty(self, campaign_id: int) -> None:
+    async def _finish_if_empty(self, campaign_id: int, now: datetime) -> None:
+        """Done when no row is pending and none is being sent (by another lane or process): a row `sending` claimed
+        within `sending_timeout` is still on its way; an older one was left by a killed worker and stays unknown."""
         d = CampaignDelivery
+        unfinished = or_(
+            d.status == DeliveryStatus.PENDING.value,
+            and_(d.status == DeliveryStatus.SENDING.value, d.claimed_at > now - self.sending_timeout),
+        )
         async with self.sessionmaker() as db, db.begin():
-            pending = (
-                await db.execute(
-                    select(func.count()).where(d.campaign_id == campaign_id, d.status == DeliveryStatus.PENDING.value)
-                )
-            ).scalar_one()
-            if pending:
+            if (await db.execute(select(exists().where(d.campaign_id == campaign_id, unfinished)))).scalar_one():
                 return
             await db.execute(
                 update(Campaign)
