@@ -98,7 +98,7 @@ def campaign_worker(app: App, senders: dict[str, Pusher]) -> CampaignWorker:
     profile = app.deps.profile
     return CampaignWorker(
         app.deps.sessionmaker, app.redis, prefix=prefix, settings=app.settings.broadcast,
-        profile=app.settings.bot.profile, timezone=profile.timezone, i18n=app.deps.i18n,
+        profile=profile.id, timezone=profile.timezone, i18n=app.deps.i18n,
         default_language=profile.default_language, pushers=senders, pause_keys={"telegram": prefix + PAUSE_KEY},
     )  # fmt: skip
 

@@ -157,7 +157,7 @@ def create_campaign(args: argparse.Namespace) -> int:
         spec = spec_file.load(args.file)
     except spec_file.CampaignFileError as exc:
         return fail(exc)
-    if spec.profile != settings.bot.profile:
+    if spec.profile != profile.id:
         return fail(f"the campaign is for profile {spec.profile!r}; this is {settings.bot.profile!r}")
 
     async def go() -> tuple[DryRun, int | None, list[str]]:
@@ -175,7 +175,7 @@ def create_campaign(args: argparse.Namespace) -> int:
                 warnings.append(already + ("" if args.force else "; `create` will ask for --force"))
             if args.dry_run:
                 return result, None, warnings
-            campaign = await store.create(db, spec, profile=settings.bot.profile, timezone=profile.timezone, now=now)
+            campaign = await store.create(db, spec, profile=profile.id, timezone=profile.timezone, now=now)
             await db.commit()
             return result, campaign.id, warnings
 

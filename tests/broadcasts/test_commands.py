@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.db.base import utcnow
 from bot.db.models import Account, CampaignDelivery, DeliveryStatus, Subscriber
+from bot.profiles import PROFILE_DIR
 from tests.broadcasts.harness import CYRILLIC, Person, add_users_at, campaign_file
 from tests.broadcasts.service import cli_env, mila
 from tests.fakes.telegram_api import FakeTelegram
@@ -49,6 +50,9 @@ async def test_create_dry_run_test_send_and_steer_a_campaign(
     assert code == 1 and "the campaign is for profile 'tm'; this is 'rs'" in out, out
 
     good = write(tmp_path, "start.yaml", campaign_file())
+    by_path = env | {"MILA_PROFILE": str(PROFILE_DIR / "rs.yaml")}  # the same profile, named by its file
+    code, out = await mila("campaign", "create", good, "--dry-run", env=by_path)
+    assert code == 0 and "total 6" in " ".join(out.split()), out
     code, out = await mila("campaign", "create", good, "--dry-run", env=env)
     assert code == 0, out
     lines = [" ".join(line.split()) for line in out.splitlines()]
@@ -57,7 +61,7 @@ async def test_create_dry_run_test_send_and_steer_a_campaign(
         assert expected in lines, out
     assert "created" not in out
 
-    code, out = await mila("campaign", "create", good, env=env)
+    code, out = await mila("campaign", "create", good, env=by_path)
     assert code == 0 and "campaign 1 created (draft)" in out, out
 
     code, out = await mila("campaign", "test", "1", "--to", f"telegram:{admin.id}", "--to", "viber:vbAdmin01==",

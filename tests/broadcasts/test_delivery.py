@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 
 from bot.channels.viber import ViberClient
 from bot.db.models import CampaignDelivery, ChannelUser
+from bot.profiles import PROFILE_DIR
+from bot.server import campaign_worker
 from bot.services.campaigns import store
 from bot.services.campaigns.worker import SENDING_TIMEOUT
 from tests.broadcasts.conftest import MakePlatforms
@@ -21,9 +23,13 @@ from tests.broadcasts.harness import (
     add_users,
     campaign_file,
     new_campaign,
+    platforms,
     statuses,
     wait_until,
 )
+from tests.conftest import AppFactory
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.viber_api import FakeViberApi
 from tests.service import free_port
 from tests.viber.conftest import TOKEN as VIBER_TOKEN
 
@@ -273,3 +279,22 @@ async def test_a_row_left_sending_by_a_killed_worker_holds_the_campaign_open_onl
     assert await campaign_status(world, campaign_id) == "done"
     assert await statuses(world.app.deps.sessionmaker, campaign_id) == {"sent": 1, "sending": 1}
     assert len(world.fake_telegram.bot_messages(sent)) == 1 and world.fake_telegram.bot_messages(stranded) == []
+
+
+async def test_the_worker_of_mila_run_knows_its_profile_by_id_whatever_mila_profile_spells(
+    make_app: AppFactory, fake_telegram: FakeTelegram, viber_api: FakeViberApi
+) -> None:
+    app = await make_app(str(PROFILE_DIR / "rs.yaml"))  # MILA_PROFILE=…/bot/profiles/rs.yaml
+    world = platforms(app, fake_telegram, viber_api)
+    try:
+        user = fake_telegram.user(7401)
+        await add_users(app.deps.sessionmaker, [Person("telegram", "7401")])
+        campaign_id = await new_campaign(app.deps.sessionmaker, campaign_file())  # `profile: rs`
+
+        worker = campaign_worker(app, world.pushers)
+        assert worker.profile == "rs"
+        assert await worker.run_until_idle() == 1
+        assert len(fake_telegram.bot_messages(user)) == 1
+        assert await statuses(app.deps.sessionmaker, campaign_id) == {"sent": 1}
+    finally:
+        await world.close()

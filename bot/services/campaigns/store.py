@@ -94,6 +94,7 @@ async def dry_run(
 
 
 async def create(db: AsyncSession, spec: CampaignSpec, *, profile: str, timezone: str, now: datetime) -> Campaign:
+    """Store a draft; `profile` is the loaded profile's `id` (`rs`), whatever `MILA_PROFILE` spells (a file path)."""
     if spec.profile != profile:
         raise CampaignError(f"the campaign is for profile {spec.profile!r}; this deployment runs {profile!r}")
     campaign = Campaign(

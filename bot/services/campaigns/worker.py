@@ -81,7 +81,7 @@ class CampaignWorker:
         *,
         prefix: str,
         settings: BroadcastSettings,
-        profile: str,
+        profile: str,  # the loaded profile's id, as stored with each campaign (never the MILA_PROFILE path)
         timezone: str,
         i18n: I18n,
         default_language: str,
