@@ -28,7 +28,7 @@ from tests.broadcasts.harness import (
     wait_until,
 )
 from tests.conftest import AppFactory
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.fakes.viber_api import FakeViberApi
 from tests.service import free_port
 from tests.viber.conftest import TOKEN as VIBER_TOKEN
@@ -193,23 +193,31 @@ async def test_a_message_the_platform_never_answered_is_not_sent_again(
     assert world.fake_viber.messages("vbSilent1==") == []
 
 
-async def test_a_worker_stopped_mid_batch_gives_back_what_it_has_not_sent(
-    sqlite_url: str, make_platforms: MakePlatforms
-) -> None:
-    """`mila run` stopping (SIGTERM cancels its workers): the messages that never left go back to the queue, so
-    a graceful restart strands nothing; the rest of the campaign is sent later, nobody gets it twice."""
-    world = await make_platforms(sqlite_url)
-    users = [world.fake_telegram.user(7100 + i) for i in range(6)]
+async def a_slow_batch_under_way(
+    world: Platforms, first_id: int, n: int
+) -> tuple[list[FakeUser], int, asyncio.Task[int]]:
+    """`n` Telegram users, a campaign to them, and one batch of a worker sending a message every half second, started:
+    the users, the campaign, and the batch's task once the first message is out."""
+    users = [world.fake_telegram.user(first_id + i) for i in range(n)]
     await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
     campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
-    slow = world.worker(TELEGRAM_BROADCAST_RATE=2, BROADCAST_BATCH=6)  # one message every half second
-
+    slow = world.worker(TELEGRAM_BROADCAST_RATE=2, BROADCAST_BATCH=n)
     batch = asyncio.create_task(slow.run_batch())
 
     async def first_sent() -> bool:
         return any(world.fake_telegram.bot_messages(u) for u in users)
 
     await wait_until(first_sent, timeout=10, what="the first message")
+    return users, campaign_id, batch
+
+
+async def test_a_worker_stopped_mid_batch_gives_back_what_it_has_not_sent(
+    sqlite_url: str, make_platforms: MakePlatforms
+) -> None:
+    """`mila run` stopping (SIGTERM cancels its workers): the messages that never left go back to the queue, so
+    a graceful restart strands nothing; the rest of the campaign is sent later, nobody gets it twice."""
+    world = await make_platforms(sqlite_url)
+    users, campaign_id, batch = await a_slow_batch_under_way(world, 7100, 6)
     batch.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await batch
@@ -232,16 +240,7 @@ async def test_a_campaign_is_done_only_after_its_last_batch_is_sent(
 ) -> None:
     """A lane that finds nothing left to claim while another lane is still sending does not end the campaign."""
     world = await make_platforms(sqlite_url)
-    users = [world.fake_telegram.user(7200 + i) for i in range(4)]
-    await add_users(world.app.deps.sessionmaker, [Person("telegram", str(u.id)) for u in users])
-    campaign_id = await new_campaign(world.app.deps.sessionmaker, campaign_file())
-    slow = world.worker(TELEGRAM_BROADCAST_RATE=2, BROADCAST_BATCH=4)  # one message every half second
-    batch = asyncio.create_task(slow.run_batch())
-
-    async def first_sent() -> bool:
-        return any(world.fake_telegram.bot_messages(u) for u in users)
-
-    await wait_until(first_sent, timeout=10, what="the first message")
+    _, campaign_id, batch = await a_slow_batch_under_way(world, 7200, 4)
     assert await world.worker().run_batch() == 0  # another lane: nothing to claim
     assert await campaign_status(world, campaign_id) == "sending"
 
