@@ -158,7 +158,7 @@ def create_campaign(args: argparse.Namespace) -> int:
     except spec_file.CampaignFileError as exc:
         return fail(exc)
     if spec.profile != profile.id:
-        return fail(f"the campaign is for profile {spec.profile!r}; this is {settings.bot.profile!r}")
+        return fail(f"the campaign is for profile {spec.profile!r}; this is {profile.id!r}")
 
     async def go() -> tuple[DryRun, int | None, list[str]]:
         async with database(settings) as db:
