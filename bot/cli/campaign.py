@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.common import add_profile_option, database, settings_for
+from bot.cli.common import add_profile_option, database, fail, settings_for
 from bot.config import Settings
 from bot.db.base import utcnow
 from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
@@ -81,13 +81,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         actions.choices[choice.dest].description = actions.choices[choice.dest].description or choice.help
     for sub in (create, listing, show, test, send):
         add_profile_option(sub)
-
-
-def fail(message: object) -> int:
-    """Each line of an error as `mila: …` on stderr; the exit code of a refused command."""
-    for line in str(message).splitlines():
-        print(f"mila: {line}", file=sys.stderr)
-    return 1
 
 
 def warn(message: str) -> None:

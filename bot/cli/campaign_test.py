@@ -10,8 +10,7 @@ import argparse
 import asyncio
 
 from bot.app import build_app
-from bot.cli.campaign import fail
-from bot.cli.common import settings_for
+from bot.cli.common import fail, settings_for
 from bot.core.incoming import UserRef
 from bot.db.base import utcnow
 from bot.metrics import Metrics

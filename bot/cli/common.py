@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_settings
 from bot.db.base import make_engine, make_sessionmaker
+
+
+def fail(message: object) -> int:
+    """Each line of an error as `mila: …` on stderr; the exit code of a refused command."""
+    for line in str(message).splitlines():
+        print(f"mila: {line}", file=sys.stderr)
+    return 1
 
 
 def add_profile_option(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.cli.common import database, settings_for
+from bot.cli.common import database, fail, settings_for
 from bot.db.models import SupportStatus, SupportTicket
 from bot.services.support.tickets import messages_of
 
@@ -103,7 +103,6 @@ def show_ticket(args: argparse.Namespace) -> int:
 
     lines = asyncio.run(fetch())
     if lines is None:
-        print(f"mila: no ticket #{args.ticket}")
-        return 1
+        return fail(f"no ticket #{args.ticket}")
     print("\n".join(lines))
     return 0

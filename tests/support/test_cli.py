@@ -39,6 +39,7 @@ async def test_tickets_on_the_command_line_and_erasure(
     assert "ticket #1: closed" in shown and "rating 4" in shown
     assert "user: Ne radi mi internet" in shown and "note Ana: zvao i juče" in shown
     assert await _run(["tickets", "show", "99"]) == 1
+    assert capsys.readouterr().err == "mila: no ticket #99\n"
 
     async with app.deps.sessionmaker() as db:
         assert await forget(db, app.deps.sessions, chat.user)
