@@ -9,7 +9,7 @@ from bot.app import App
 from bot.db.models import ChannelUser, Order
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import identify_by_code_word, identify_by_customer_code, new_chat, seeded
+from tests.helpers import identify_by_code_word, identify_by_customer_code, new_chat, rs_identified, seeded
 
 
 async def orders(app: App) -> list[Order]:
@@ -85,9 +85,7 @@ async def test_the_news_question_is_answered_with_ne_or_yok(make_app: AppFactory
 
 async def test_rs_a_period_typed_in_words(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Moj račun")
-    await chat.press_payload("idm:phone")
-    await chat.share_phone("+381652345678", own=True)
+    chat = await rs_identified(app, "+381652345678")
     await chat.press("Privremeno isključenje ili uključenje")
     await chat.press("2345678/1")
     await chat.say("7 dana")
@@ -98,9 +96,7 @@ async def test_rs_a_period_typed_in_words(make_app: AppFactory) -> None:
 
 async def test_odjava_typed_anywhere_logs_out(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Moj račun")
-    await chat.press_payload("idm:phone")
-    await chat.share_phone("+381652345678", own=True)
+    chat = await rs_identified(app, "+381652345678")
     await chat.press("Privremeno isključenje ili uključenje")  # a screen without a "log out" button
     await chat.say("odjava")
     chat.expect("Odjavljeni ste.")
