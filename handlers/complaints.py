@@ -13,6 +13,7 @@ from bot.core.i18n import N_
 from bot.core.incoming import Kind
 from bot.core.replies import Button
 from bot.core.router import Router
+from bot.core.text import fold
 from bot.core.turn import Turn
 from bot.db.models import TicketStatus
 from bot.profiles import ComplaintCategory, Complaints
@@ -250,9 +251,10 @@ async def status_by_button(turn: Turn) -> None:
 def typed_reference(text: str) -> str | None:
     """ "R-12345678" or "r 12345678" typed anywhere asks for that request's status (bare digits are too like other
     numbers to be taken for a reference outside the status question)."""
-    if not text.strip().upper().startswith("R"):
+    latin = fold(text)  # "Р-12345678" typed with the Cyrillic Er too
+    if not latin.startswith("r"):
         return None
-    reference = tickets.normalize_reference(text)
+    reference = tickets.normalize_reference(latin)
     return f"cref:{reference}" if reference else None
 
 

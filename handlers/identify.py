@@ -18,7 +18,7 @@ import hmac
 import logging
 from datetime import datetime, timedelta
 
-from bot.core.engine import pseudonym
+from bot.core.engine import NOT_UNDERSTOOD, pseudonym
 from bot.core.i18n import N_
 from bot.core.incoming import Kind
 from bot.core.replies import Button
@@ -134,6 +134,7 @@ async def typed_instead_of_choosing(turn: Turn) -> None:
         turn.goto("id:phone", m=phone_method)
         await phone_given(turn)
         return
+    turn.say(turn._(NOT_UNDERSTOOD))
     await start_identification(turn)
 
 
@@ -306,6 +307,16 @@ async def code_given(turn: Turn) -> None:
     if await _locked_out(turn, tag):
         return
     codes: OneTimeCodes = turn.deps.services["otp"]
+    typed = "".join(turn.incoming.text.split())
+    if not (typed.isdigit() and len(typed) == codes.digits):
+        # Words are no guess at the code: they cost no try ("halo", "ne znam", a reference typed here).
+        length = turn.ngettext(
+            "The code from the SMS has {count} digit. Type just the digit.",
+            "The code from the SMS has {count} digits. Type just the digits.",
+            codes.digits,
+        )
+        turn.say(length.format(count=codes.digits), [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]])
+        return
     result = await codes.check(turn.user, turn.incoming.text)
     subject = int(result.subject) if result.subject.isdigit() else None
     await identity.backend(turn).audit("verify_one_time_code", result.status.value, actor=turn.user,

@@ -35,6 +35,8 @@ LANGUAGE_PAYLOAD = "lang"
 MAX_REDIRECTS = 4
 MAX_CHOICE_DIGITS = 2
 MIN_WORDS_CHOICE = 2  # letters typed before words can pick a button: one letter is in too many labels
+MIN_PREFIX = 3  # a typed word this long may be the start of a button's word ("gün" of "günlük")
+MIN_STEM = 4  # two words sharing all but their last letters, at least this many, are one word with two endings
 TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
 TRAIL_LENGTH = 5
 
@@ -61,9 +63,24 @@ def _words(folded: str) -> list[str]:
     return re.findall(r"[^\W_]+", folded)
 
 
+def _same_word(typed: str, label: str) -> bool:
+    """The same word, or the same stem with another ending: "telefon" ~ "telefona", "sifra" ~ "sifrom", "gun" ~
+    "gunluk", "mreza" ~ "mreze" (both languages inflect by endings). Short words must be whole: "ne" is not "neki"."""
+    if typed == label or typed.isdigit() or label.isdigit():
+        return typed == label
+    if len(typed) >= MIN_PREFIX and label.startswith(typed):
+        return True
+    shorter = min(len(typed), len(label))
+    common = next((i for i, (a, b) in enumerate(zip(typed, label, strict=False)) if a != b), shorter)
+    return shorter >= MIN_STEM and common >= max(MIN_STEM, shorter - 1)
+
+
 def _has_run(words: list[str], run: list[str]) -> bool:
-    """Whether `run` stands in `words` as consecutive whole words."""
-    return any(words[i : i + len(run)] == run for i in range(len(words) - len(run) + 1))
+    """Whether `run` stands in `words` as consecutive words (`_same_word`)."""
+    return any(
+        all(_same_word(t, w) for t, w in zip(run, words[i : i + len(run)], strict=True))
+        for i in range(len(words) - len(run) + 1)
+    )
 
 
 def pseudonym(key: str) -> str:
@@ -336,9 +353,10 @@ class Engine:
     @staticmethod
     def _typed_choice(folded: str, buttons: list[list[str]], *, numbers: bool) -> str | None:
         """A typed "2" picks the second button shown; a typed label picks that button; so do the words of one
-        label alone ("da" for "Da, uključi", "hawa" for "Hawa, birikdir", "7 dana" for "na 7 dana", "mobilna" for
-        "Mobilna telefonija") when no other button has them. Where typed text is data (`numbers=False`: a name, a
-        code, a description), only a whole label counts."""
+        label alone ("da" for "Da, uključi", "hawa" for "Hawa, birikdir", "7 dana" for "na 7 dana", "broj telefona"
+        for "Brojem telefona") when no other button has them ("paket" picks neither "Internet paket" nor "SMS
+        paketi"). Where typed text is data (`numbers=False`: a number, a code), text with digits picks nothing but a
+        whole label."""
         if not buttons:
             return None
         # Where digits are data (a code, a number), only a one- or two-digit number can be a button's: no customer
@@ -350,7 +368,7 @@ class Engine:
             if fold(label) == folded:
                 return payload
         typed = _words(folded)
-        if not numbers or not typed or len("".join(typed)) < MIN_WORDS_CHOICE:
+        if not typed or len("".join(typed)) < MIN_WORDS_CHOICE or (not numbers and any(w.isdigit() for w in typed)):
             return None
         having = {payload for payload, label in buttons if _has_run(_words(fold(label)), typed)}
         return having.pop() if len(having) == 1 else None

@@ -416,3 +416,5 @@ async def test_rs_a_reference_typed_at_the_menu_shows_its_status_after_identific
     later.expect(f"Zahtev {reference}", "Kategorija: Usluge mobilne mreže")
     await later.say("R-00000000")  # typed at the status screen, not in the status question
     later.expect("Među vašim zahtevima nema nijednog sa brojem R-00000000.")
+    await later.say("Р-" + reference[2:])  # with the Cyrillic Er
+    later.expect(f"Zahtev {reference}")

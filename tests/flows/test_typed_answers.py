@@ -9,7 +9,15 @@ from bot.app import App
 from bot.db.models import ChannelUser, Order
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import identify_by_code_word, identify_by_customer_code, new_chat, rs_identified, seeded
+from tests.helpers import (
+    identify_by_code_word,
+    identify_by_customer_code,
+    new_chat,
+    rs_identified,
+    seeded,
+    sms_code,
+    tm_identified,
+)
 
 
 async def orders(app: App) -> list[Order]:
@@ -122,3 +130,47 @@ async def test_the_language_list_keeps_its_order_after_a_change(make_app: AppFac
     assert chat.labels[:2] == ["Srpski (latinica)", "✓ Српски (ћирилица)"]
     await chat.say("1")  # still the Latin script
     chat.expect("Jezik je promenjen")
+
+
+async def test_rs_words_at_the_code_question_cost_no_try_and_the_method_words_choose(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski", "Moj račun")
+    await chat.say("abrakadabra")
+    chat.expect("Nisam razumela.", "Kako želite da se identifikujete?")
+    await chat.say("sifra korisnika")  # the words of "Šifrom korisnika", another ending, no diacritics
+    chat.expect("Upišite šifru korisnika")
+    await chat.say("2345678")
+    code = await sms_code(app)
+    for words in ("halo", "ne znam", "R-12345678", "hvala"):  # four messages, more than the three tries
+        await chat.say(words)
+        chat.expect("Kod iz SMS poruke ima 6 cifara. Upišite samo cifre.")
+    await chat.say(code)
+    chat.expect("2345678/1")
+
+
+async def test_rs_broj_telefona_at_the_method_question_is_not_the_contacts_page(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski", "Moj račun")
+    await chat.say("broj telefona")
+    chat.expect("Podelite svoj broj dugmetom ispod")
+
+
+async def test_a_word_two_buttons_share_picks_neither(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski", "Usluge: uključi ili isključi")
+    await identify_by_customer_code(chat, app, "2345678", method_label="Šifrom korisnika")
+    await chat.say("dalje")
+    await chat.say("paket")  # "Internet paket" and "SMS paketi"
+    chat.expect("Nisam razumela.")
+    assert await orders(app) == []
+    await chat.say("sms paketi")
+    chat.expect("Da uključim uslugu SMS paketi na 2345678/1?")
+
+
+async def test_tm_a_period_typed_in_words(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")
+    await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
+    await chat.press("8100001/1")
+    await chat.say("14 gün")  # the words of "14 günlük"
+    chat.expect("8100001/1 wagtlaýyn togtatmak sargydyny berdim.")
