@@ -112,8 +112,8 @@ async def typed_instead_of_choosing(turn: Turn) -> None:
     """A phone number or a customer code typed at the method question, or the number shared with the messenger's
     button, is taken as the choice it implies."""
     methods = turn.profile.identification
+    phone_method = next((m for m in methods if m != "customer_code"), None)
     if turn.incoming.kind is Kind.CONTACT:
-        phone_method = next((m for m in methods if m != "customer_code"), None)
         if phone_method is None:
             await start_identification(turn)
             return
@@ -122,7 +122,6 @@ async def typed_instead_of_choosing(turn: Turn) -> None:
         return
     text = turn.incoming.text.strip()
     digits = "".join(ch for ch in text if ch.isdigit())
-    phone_method = next((m for m in methods if m != "customer_code"), None)
     looks_like_code = "customer_code" in methods and text.replace("/", "").replace(" ", "").isdigit() and len(
         digits
     ) <= 9 and not text.startswith(("+", "0"))  # fmt: skip
@@ -277,8 +276,13 @@ async def _send_code(
             "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minutes.",
             minutes,
         ).format(phone=shown or (mask_phone(phone) if phone else "•••"), count=minutes),
-        [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+        _code_buttons(turn),
     )
+
+
+def _code_buttons(turn: Turn) -> list[list[Button]]:
+    """What the user can do instead of typing the code: ask for a new one, or give up."""
+    return [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]]
 
 
 def _sms_text(turn: Turn, code: str) -> str:
@@ -315,7 +319,7 @@ async def code_given(turn: Turn) -> None:
             "The code from the SMS has {count} digits. Type just the digits.",
             codes.digits,
         )
-        turn.say(length.format(count=codes.digits), [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]])
+        turn.say(length.format(count=codes.digits), _code_buttons(turn))
         return
     result = await codes.check(turn.user, turn.incoming.text)
     subject = int(result.subject) if result.subject.isdigit() else None
@@ -334,19 +338,19 @@ async def code_given(turn: Turn) -> None:
             turn.ngettext("That code is not right. You have {count} more try.",
                           "That code is not right. You have {count} more tries.", result.tries_left)
             .format(count=result.tries_left),
-            [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+            _code_buttons(turn),
         )  # fmt: skip
         return
     if result.status is CodeCheck.EXHAUSTED:
         turn.say(
             turn._("That code is not right, and there are no tries left. Ask for a new code."),
-            [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+            _code_buttons(turn),
         )
         return
     turn.say(
         turn._("This code no longer works (it has expired, was used, or had too many wrong tries). "
                "Ask for a new one."),
-        [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]],
+        _code_buttons(turn),
     )  # fmt: skip
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
-from bot.core.keywords import Keywords
+from bot.core.keywords import Keywords, has_run, words_of
 from bot.core.replies import Button, Reply, Text
 from bot.core.router import Handler, Router
 from bot.core.session import Session
@@ -35,8 +34,6 @@ LANGUAGE_PAYLOAD = "lang"
 MAX_REDIRECTS = 4
 MAX_CHOICE_DIGITS = 2
 MIN_WORDS_CHOICE = 2  # letters typed before words can pick a button: one letter is in too many labels
-MIN_PREFIX = 3  # a typed word this long may be the start of a button's word ("gün" of "günlük")
-MIN_STEM = 4  # two words sharing all but their last letters, at least this many, are one word with two endings
 TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
 TRAIL_LENGTH = 5
 
@@ -57,30 +54,6 @@ TECHNICAL_PROBLEM = N_(
 )
 MENU_BUTTON = N_("⬅ Main menu")
 SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
-
-
-def _words(folded: str) -> list[str]:
-    return re.findall(r"[^\W_]+", folded)
-
-
-def _same_word(typed: str, label: str) -> bool:
-    """The same word, or the same stem with another ending: "telefon" ~ "telefona", "sifra" ~ "sifrom", "gun" ~
-    "gunluk", "mreza" ~ "mreze" (both languages inflect by endings). Short words must be whole: "ne" is not "neki"."""
-    if typed == label or typed.isdigit() or label.isdigit():
-        return typed == label
-    if len(typed) >= MIN_PREFIX and label.startswith(typed):
-        return True
-    shorter = min(len(typed), len(label))
-    common = next((i for i, (a, b) in enumerate(zip(typed, label, strict=False)) if a != b), shorter)
-    return shorter >= MIN_STEM and common >= max(MIN_STEM, shorter - 1)
-
-
-def _has_run(words: list[str], run: list[str]) -> bool:
-    """Whether `run` stands in `words` as consecutive words (`_same_word`)."""
-    return any(
-        all(_same_word(t, w) for t, w in zip(run, words[i : i + len(run)], strict=True))
-        for i in range(len(words) - len(run) + 1)
-    )
 
 
 def pseudonym(key: str) -> str:
@@ -367,10 +340,10 @@ class Engine:
         for payload, label in buttons:
             if fold(label) == folded:
                 return payload
-        typed = _words(folded)
+        typed = words_of(folded)
         if not typed or len("".join(typed)) < MIN_WORDS_CHOICE or (not numbers and any(w.isdigit() for w in typed)):
             return None
-        having = {payload for payload, label in buttons if _has_run(_words(fold(label)), typed)}
+        having = {payload for payload, label in buttons if has_run(words_of(fold(label)), typed)}
         return having.pop() if len(having) == 1 else None
 
     @staticmethod

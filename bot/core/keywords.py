@@ -1,4 +1,4 @@
-"""Typed words → global intents, forgiving the ways people type on a phone.
+"""Typed words → global intents and buttons, forgiving the ways people type on a phone.
 
 Every keyword and every typed text is compared `fold`ed (case, diacritics, script, spaces don't matter). An exact
 match always wins. Where the user is not typing data (a description, a name, a code word), two more ways to match
@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from bot.core.text import fold
 
 MIN_FUZZY_LENGTH = 6
+MIN_PREFIX = 3  # a typed word this long may be the start of a button's word ("gün" of "günlük")
+MIN_STEM = 4  # two words sharing all but their last letters, at least this many, are one word with two endings
 _DIGRAPHS = re.compile(r"([scz])h")
 
 
@@ -61,9 +63,6 @@ class Keywords:
         self._loose = {key: next(iter(intents)) for key, intents in loose.items() if len(intents) == 1}
         self._phrases = [(tuple(key.split()), intent) for key, intent in self._loose.items()]
 
-    def __contains__(self, folded: str) -> bool:
-        return folded in self.exact
-
     def get(self, folded: str) -> str | None:
         return self.exact.get(folded)
 
@@ -87,3 +86,29 @@ def _near(typed: str, keyword: str) -> bool:
     if typed == keyword:
         return True
     return len(keyword) >= MIN_FUZZY_LENGTH and not keyword.isdigit() and one_edit_apart(typed, keyword)
+
+
+# --- the words of a button's label ------------------------------------------------------------------------------
+def words_of(folded: str) -> list[str]:
+    """The words of a folded text, punctuation and emoji left out."""
+    return re.findall(r"[^\W_]+", folded)
+
+
+def same_word(typed: str, label: str) -> bool:
+    """The same word, or the same stem with another ending: "telefon" ~ "telefona", "sifra" ~ "sifrom", "gun" ~
+    "gunluk", "mreza" ~ "mreze" (both languages inflect by endings). Short words must be whole: "ne" is not "neki"."""
+    if typed == label or typed.isdigit() or label.isdigit():
+        return typed == label
+    if len(typed) >= MIN_PREFIX and label.startswith(typed):
+        return True
+    shorter = min(len(typed), len(label))
+    common = next((i for i, (a, b) in enumerate(zip(typed, label, strict=False)) if a != b), shorter)
+    return shorter >= MIN_STEM and common >= max(MIN_STEM, shorter - 1)
+
+
+def has_run(words: list[str], run: list[str]) -> bool:
+    """Whether `run` stands in `words` as consecutive words (`same_word`)."""
+    return any(
+        all(same_word(t, w) for t, w in zip(run, words[i : i + len(run)], strict=True))
+        for i in range(len(words) - len(run) + 1)
+    )
