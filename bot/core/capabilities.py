@@ -13,7 +13,8 @@ from dataclasses import dataclass
 class Capabilities:
     can_edit: bool = False  # a sent message can be changed in place
     can_delete: bool = False  # the bot can remove a message it sent
-    share_phone: bool = False  # a button that sends the user's own, verified number
+    share_phone: bool = False  # a button that sends the user's number (a convenience: proof only where the channel
+    # sets `Incoming.phone_is_own`, i.e. Telegram's contact.user_id == from.id; Viber never proves it)
 
 
 _CHANNELS = {

@@ -48,8 +48,9 @@ class Incoming:
     text: str = ""
     payload: str = ""
     phone: str | None = None
-    # True only when the messenger vouches that the shared number is the sender's own
-    # (Telegram: contact.user_id == from.id; Viber: share-phone reply).
+    # True only when the messenger proves that the shared number is the sender's own (Telegram: contact.user_id ==
+    # from.id; the console of `mila chat`: the person at the terminal). Never on Viber: a contact card from the
+    # address book arrives exactly like the share-phone button's reply.
     phone_is_own: bool = False
     content_type: str = ""  # for UNSUPPORTED: "sticker", "voice", …
     attachment: Attachment | None = None

@@ -129,7 +129,9 @@ def _phone_router(seen: list[tuple[Kind, str | None, bool]]) -> Router:
     return router
 
 
-async def test_share_phone_gives_the_users_own_number_in_e164(make_viber: ViberFactory) -> None:
+async def test_a_shared_number_is_given_in_e164_and_never_as_proof(make_viber: ViberFactory) -> None:
+    """Viber's share-phone reply and a contact card from the address book are the same message: neither proves whose
+    number it is, so the flows never see a Viber number as the user's own."""
     seen: list[tuple[Kind, str | None, bool]] = []
     viber = await make_viber("rs", router=_phone_router(seen))
     user = viber.user()
@@ -141,10 +143,15 @@ async def test_share_phone_gives_the_users_own_number_in_e164(make_viber: ViberF
     share = user.keyboard()[0]
     assert share["ActionType"] == "share-phone" and user.replies[-1]["min_api_version"] == 3
     assert await user.share_phone("381641234567") == 200  # Viber sends the number without the +
-    assert seen == [(Kind.CONTACT, "+381641234567", True)]
+    assert seen == [(Kind.CONTACT, "+381641234567", False)]
     user.expect("Hvala.")
 
-    # A contact card from the address book, when no share-phone button was shown, is not proof of anything.
+    # A contact card picked from the address book right at the share-phone prompt: not proof either.
+    await user.say("\u2063mila\u2063askphone")
+    await user.send_contact_card("+381 64 765 4321")
+    assert seen[-1] == (Kind.CONTACT, "+381647654321", False)
+
+    # Nor when no share-phone button was shown.
     await user.say("\u2063mila\u2063typephone")
     await user.send_contact_card("+381 64 765 4321")
     assert seen[-1] == (Kind.CONTACT, "+381647654321", False)

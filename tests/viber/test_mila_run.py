@@ -131,7 +131,7 @@ async def start_in_serbian(user: ViberUser) -> None:
     user.expect("Kako mogu da vam pomognem?")
 
 
-async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber) -> None:
+async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber, sms_gateway: FakeSmsGateway) -> None:
     petar = mila_rs.user("runPetar1Ab+/cD==")
     await start_in_serbian(petar)
 
@@ -141,7 +141,11 @@ async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber) -> None:
     petar.expect("Podelite svoj broj dugmetom ispod")
     [share] = [b for b in petar.keyboard() if b["ActionType"] == "share-phone"]
     assert share["Text"] == "📱 Podeli moj broj" and petar.replies[-1]["min_api_version"] == 3
+    sms_sent = len(sms_gateway.sent)
     assert await petar.share_phone("381641234567") == 200  # Viber's share-phone button: his own number, no +
+    # Viber does not prove whose number it is: the number shared with the button gets a one-time code too.
+    petar.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
+    await petar.say(await sms_gateway.code("+381641234567", since=sms_sent))
     petar.expect("Hvala, Petar! Identifikovani ste.", "Odaberi račun")
 
     await petar.press("1234567/1")
@@ -152,18 +156,42 @@ async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber) -> None:
     petar.expect(order.number)
 
 
-async def test_a_contact_card_is_not_taken_for_the_users_own_number(
+async def test_a_contact_card_at_the_share_phone_prompt_identifies_nobody(
     mila_rs: MilaOnViber, sms_gateway: FakeSmsGateway
 ) -> None:
-    """Viber sends a card from the address book exactly as it sends the share-phone button's contact: only a
-    contact that answers the share-phone keyboard counts as the user's own number; any other one gets a code."""
+    """The takeover an attacker tries: at the share-phone prompt, a contact card of someone else picked from the
+    address book. Viber sends it exactly as it sends the button's reply, so it proves nothing: the code goes to the
+    card's number (its owner's phone), the attacker is not identified and never sees the owner's PUK."""
+    mallory = mila_rs.user("runMallory1+/cD==")
+    await start_in_serbian(mallory)
+    await mallory.say("puk")
+    await mallory.press("Prikaži PUK kod moje linije")
+    mallory.expect("Kako želite da se identifikujete?")
+    await mallory.press("Brojem telefona")
+    assert any(b["ActionType"] == "share-phone" for b in mallory.keyboard())  # the prompt with the button
+
+    sms_sent = len(sms_gateway.sent)
+    assert await mallory.send_contact_card("+381 64 1234567", name="Petar") == 200
+    mallory.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
+    assert "Identifikovani ste" not in mallory.text and "40817263" not in mallory.text
+    assert [to for to, _ in sms_gateway.sent[sms_sent:]] == ["+381641234567"]  # to the owner, not the attacker
+    await mallory.say("000000")  # a guess
+    mallory.expect("Kod nije tačan.")
+    await mallory.say("PUK")  # asking again is asking for the same code: no way round it
+    assert "40817263" not in mallory.text and "Identifikovani ste" not in mallory.text
+    assert "40817263" not in "".join(m.get("text", "") for m in mila_rs.api.messages(mallory.id))
+
+
+async def test_a_contact_card_of_the_users_own_number_gets_a_code(
+    mila_rs: MilaOnViber, sms_gateway: FakeSmsGateway
+) -> None:
+    """A contact card typed in place of the number is taken as the number typed: a code, sent to it."""
     jelena = mila_rs.user("runJelena1b+/cD==")
     await start_in_serbian(jelena)
     await jelena.press("Uključenje na reč")
     await jelena.press("Brojem telefona")
-    await jelena.say("moj broj")  # not a number: the answer has no share-phone button
+    await jelena.say("moj broj")  # not a number
     jelena.expect("To ne liči na broj telefona.")
-    assert all(b["ActionType"] != "share-phone" for b in jelena.keyboard())
 
     sms_sent = len(sms_gateway.sent)
     assert await jelena.send_contact_card("+381 65 2345678", name="Jelena") == 200

@@ -369,10 +369,10 @@ class ViberChannel:
                 phone = normalize_phone(raw, self.engine.deps.profile.country)
             except BadPhone:
                 phone = raw
-            # Viber sends the same `contact` message for the share-phone button and for a contact card picked from
-            # the address book; only right after our share-phone keyboard is it the user's own number.
-            own = bool(tracking.get("sp"))
-            return Incoming(user, Kind.CONTACT, phone=phone or None, phone_is_own=own, **common)
+            # Viber sends a contact card picked from the address book in the same form as the share-phone button's
+            # reply, and nothing in either proves whose number it is (the tracking data comes back from the client,
+            # so it proves nothing either): on Viber a number always needs the one-time code.
+            return Incoming(user, Kind.CONTACT, phone=phone or None, phone_is_own=False, **common)
         if isinstance(message, PictureMessage):
             raw_message = data.get("message", {})
             size = raw_message.get("size") if isinstance(raw_message.get("size"), int) else None

@@ -156,13 +156,11 @@ def _as_text(part: Text | Picture) -> Text:
     return part if isinstance(part, Text) else Text(part.caption, part.buttons)
 
 
-def tracking_data(*, share_phone: bool, ref: str | None) -> str:
-    """What Viber echoes back with the user's next message: whether the share-phone button was offered (so a
-    contact that follows is the share-phone reply, not a contact card picked from the address book) and the
-    message token of the callback that produced it (to follow a conversation in logs without personal data)."""
+def tracking_data(*, ref: str | None) -> str:
+    """What Viber echoes back with the user's next message: the message token of the callback that produced it (to
+    follow a conversation in logs without personal data). The client sends it back, so it is never proof of
+    anything."""
     data: dict[str, Any] = {"v": 1}
-    if share_phone:
-        data["sp"] = 1
     if ref:
         data["ref"] = ref[:64]
     return json.dumps(data, separators=(",", ":"))[:MAX_TRACKING_DATA]
@@ -186,7 +184,6 @@ def render_turn(
     texts = [_as_text(p) for p in parts if isinstance(p, Text | Picture)]
     keyboard_source = next((t for t in reversed(texts) if t.buttons or t.share_phone), None)
     board = keyboard(keyboard_source) if keyboard_source is not None else None
-    share_phone = bool(keyboard_source and keyboard_source.share_phone)
 
     bodies: list[dict[str, Any]] = []
     for part in parts:
@@ -210,7 +207,7 @@ def render_turn(
     messages = [{**envelope, **body} for body in bodies]
     if messages:
         last = messages[-1]
-        last["tracking_data"] = tracking_data(share_phone=share_phone, ref=ref)
+        last["tracking_data"] = tracking_data(ref=ref)
         if board is not None:
             last["keyboard"] = board.body
             if board.min_api_version:
