@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -445,3 +446,33 @@ class CampaignDelivery(Base):
     receipt_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the one-tap opt-out of this message
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class UnderstandingOutcome(StrEnum):
+    ROUTED = "routed"  # understood: the flow ran (`intent`, `confidence`)
+    CLARIFIED = "clarified"  # two close candidates: the bot asked which one was meant (`intent` is the best guess)
+    NOT_UNDERSTOOD = "not_understood"  # nothing fitted well enough (`intent` is the best guess, if any)
+    OTHER_LANGUAGE = "other_language"  # understood in another of the profile's languages: a switch was offered
+
+
+class UnderstandingEvent(Base):
+    """A typed message the understanding step read: what it guessed and what the bot did with it.
+
+    For the operator's learning loop (`mila nlu report`) and the console's analytics. The text is kept only masked
+    (digits and whatever looks like a phone number, a code or a name replaced), never as typed; the row goes with the
+    chat user on erasure and after `MILA_RETENTION_DAYS`.
+    """
+
+    __tablename__ = "understanding_events"
+    __table_args__ = (CheckConstraint(f"outcome IN ({_values(UnderstandingOutcome)})", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="CASCADE"), index=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(16), index=True)  # an UnderstandingOutcome
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    text_masked: Mapped[str] = mapped_column(String(200))

@@ -5,8 +5,9 @@ conversation. Orders are kept, as the law requires of what was asked of the oper
 chat; audit entries are kept unlinked too, so that failed identification attempts still count against the
 subscriber they targeted (forgetting must not reset a brute-force counter) until retention removes them.
 
-`run_retention` deletes what is older than `MILA_RETENTION_DAYS`: audit entries, delivered outbox messages (they
-carry a copy of the order's data), and chat users silent for that long (forgotten as above).
+`run_retention` deletes what is older than `MILA_RETENTION_DAYS`: audit entries, masked typed messages kept for the
+learning loop, delivered outbox messages (they carry a copy of the order's data), and chat users silent for that
+long (forgotten as above).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
 from bot.core.session import SessionStore
-from bot.db.models import AuditEntry, ChannelUser, Order, OutboxMessage, SupportTicket
+from bot.db.models import AuditEntry, ChannelUser, Order, OutboxMessage, SupportTicket, UnderstandingEvent
 
 log = logging.getLogger("mila.privacy")
 
@@ -33,6 +34,8 @@ async def forget_rows(db: AsyncSession, user_ids: list[int]) -> int:
     await db.execute(update(AuditEntry).where(AuditEntry.channel_user_id.in_(user_ids)).values(channel_user_id=None))
     # Conversations with operators are the user's own words: they go with the profile (messages by cascade).
     await db.execute(delete(SupportTicket).where(SupportTicket.channel_user_id.in_(user_ids)))
+    # What they typed, even masked, is theirs too.
+    await db.execute(delete(UnderstandingEvent).where(UnderstandingEvent.channel_user_id.in_(user_ids)))
     result = await db.execute(delete(ChannelUser).where(ChannelUser.id.in_(user_ids)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -82,6 +85,7 @@ async def run_retention(db: AsyncSession, days: int, now: datetime) -> Retention
     """Delete what is older than `days`, in the caller's transaction."""
     cutoff = now - timedelta(days=days)
     audit = await db.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    await db.execute(delete(UnderstandingEvent).where(UnderstandingEvent.at < cutoff))
     outbox = await db.execute(
         delete(OutboxMessage).where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
     )
