@@ -85,7 +85,7 @@ def _rows(start: int, stop: int) -> Iterator[tuple[list[tuple[object, ...]], lis
         for i in range(first, min(first + CHUNK, stop)):
             digest = phone_hash(KEY, phone(i))
             subscribers.append((i + 1, code(i), f"Pretplatnik {i}", "private", phone(i), digest, None,
-                                passport_hash(KEY, f"P{i:08d}", serbian=True), now, now))  # fmt: skip
+                                passport_hash(KEY, f"P{i:08d}"), now, now))  # fmt: skip
             accounts.append((i + 1, i + 1, f"{code(i)}/1", "mobile", phone(i), digest, "active", None,
                              Decimal("0.00"), "RSD", "Postpaid S", now))  # fmt: skip
         yield subscribers, accounts

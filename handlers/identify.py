@@ -187,7 +187,7 @@ async def phone_given(turn: Turn) -> None:
               sub=found.id if found else 0)  # fmt: skip
     if method == "phone_code_word":
         where = turn.profile.texts.get("code_word_where")
-        text = turn._("Now type your code word, exactly as it was set, with its letters (for example ä, ç, ň, ş, ý).")
+        text = turn._("Now type your code word. Letters such as ä, ş or ý may be typed as a, s or y.")
         if where:
             text += "\n" + turn.content(where)
         turn.say(text, [[_cancel(turn)]])

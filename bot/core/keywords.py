@@ -19,17 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.core.text import fold
+from bot.core.text import digraph_fold, fold
 
 MIN_FUZZY_LENGTH = 6
 MIN_PREFIX = 3  # a typed word this long may be the start of a button's word ("gün" of "günlük")
 MIN_STEM = 4  # two words sharing all but their last letters, at least this many, are one word with two endings
-_DIGRAPHS = re.compile(r"([scz])h")
-
-
-def digraph_fold(folded: str) -> str:
-    """'shahsy' → 'sahsy', 'chagyrys' → 'cagyrys': a folded text with typed digraphs read as their letter."""
-    return _DIGRAPHS.sub(r"\1", folded)
 
 
 def one_edit_apart(a: str, b: str) -> bool:

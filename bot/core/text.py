@@ -175,11 +175,30 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip(" .")
 
 
-def normalize_secret(text: str, *, serbian: bool) -> str:
-    """Names, code words and passports: NFC, case folding, spaces folded; letters kept as letters.
+_DIGRAPHS = re.compile(r"([scz])h")
+_SECRET_WORD = re.compile(r"[^\W_]+")
 
-    Unlike `fold`, diacritics stay (Turkmen Ş is not Ș, and š is not s in a code word); Serbian Cyrillic is
-    brought to Latin because the same person writes their name in either script.
+
+def digraph_fold(folded: str) -> str:
+    """'shahsy' → 'sahsy', 'chagyrys' → 'cagyrys': a folded text with typed digraphs read as their letter (a phone
+    keyboard without ş, ç, ž, š, č)."""
+    return _DIGRAPHS.sub(r"\1", folded)
+
+
+def fold_secret(text: str) -> str:
+    """Names, code words and passports as people type them: the words of the `fold`ed text with sh/ch/zh read as
+    ş/ç/ž, so "Ýaňy gün" = "yany gun" = "YANY  GÜN", "Şamyradow" = "Shamyradow", "Петровић" = "petrovic", and
+    "I-AŞ 123456" = "i as 123456" (joined without spaces for a passport: `normalize_passport`).
+
+    Forgiving on purpose: a subscriber typing on a phone without Turkmen letters is the owner as much as one with
+    them; the guesses an attacker gets are limited by the lockout, not by the letters."""
+    return " ".join(_SECRET_WORD.findall(digraph_fold(fold(text))))
+
+
+def normalize_secret(text: str, *, serbian: bool) -> str:
+    """The form code words and passports were hashed in before `fold_secret`: NFC, case folding, spaces folded,
+    letters kept as letters, Serbian Cyrillic brought to Latin. Only stored hashes of that form are checked with it
+    (`bot.services.personal_data`); everything new is hashed folded.
     """
     text = unicodedata.normalize("NFC", text)
     if serbian:

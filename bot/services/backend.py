@@ -32,9 +32,9 @@ from bot.services.personal_data import (
     BadPhone,
     normalize_phone,
     open_sim_code,
-    passport_hash,
+    passport_matches,
     phone_hash,
-    same_text,
+    same_name,
     verify_code_word,
 )
 
@@ -204,10 +204,9 @@ class TableBackend:
         self, subscriber_id: int, full_name: str, passport: str, *, actor: UserRef | None = None
     ) -> bool:
         row = await self.db.get(Subscriber, subscriber_id)
-        typed = passport_hash(self.key, passport, serbian=self.serbian)
         # Both comparisons always run, so the time taken does not tell which of the two was wrong.
-        name_ok = same_text(full_name, row.full_name if row else "", serbian=self.serbian)
-        passport_ok = secrets.compare_digest(typed, (row.passport_hmac if row else None) or "")
+        name_ok = same_name(full_name, row.full_name if row else "")
+        passport_ok = passport_matches(self.key, passport, row.passport_hmac if row else None, serbian=self.serbian)
         ok = bool(row) and name_ok and passport_ok
         await self._audit("verify_passport", "ok" if ok else "mismatch", actor, row)
         return ok

@@ -39,6 +39,7 @@ from bot.profiles import Profile
 from bot.services.personal_data import (
     BadPhone,
     hash_code_word,
+    is_current_hash,
     normalize_phone,
     open_sim_code,
     passport_hash,
@@ -167,7 +168,7 @@ class Validator:
             contact_phone=phone,
             contact_phone_hmac=phone_hash(self.key, phone) if phone else None,
             code_word=code_word,
-            passport_hmac=passport_hash(self.key, passport, serbian=self.serbian) if passport else None,
+            passport_hmac=passport_hash(self.key, passport) if passport else None,
         )
         numbers: set[str] = set()
         for position, account_raw in enumerate(accounts_raw):
@@ -407,9 +408,10 @@ class Importer:
     def _code_word_hash(self, word: str | None, stored: str | None) -> str | None:
         if word is None:
             return None
-        if stored is not None and verify_code_word(word, stored, serbian=self.serbian):
+        # The same word keeps its hash (no new salt, no write); a hash of the form before folding is made anew.
+        if is_current_hash(stored) and verify_code_word(word, stored, serbian=self.serbian):
             return stored
-        return hash_code_word(word, serbian=self.serbian)
+        return hash_code_word(word)
 
     async def _write_accounts(
         self, batch: list[_Record], subscriber_ids: dict[str, int], known: set[int], now: Any

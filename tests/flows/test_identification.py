@@ -305,19 +305,34 @@ async def test_phone_and_code_word(make_app: AppFactory) -> None:
     chat.expect("Belgiden soň kod sözüňizi soraryn.")
     await chat.say("+993 65 123456")
     chat.expect(
-        "Indi kod sözüňizi bellenişi ýaly, öz harplary bilen (meselem ä, ç, ň, ş, ý) ýazyň.",
+        "Indi kod sözüňizi ýazyň. ä, ş, ý ýaly harplaryň ýerine a, s, y ýazsaňyz hem bolýar.",
         "Siz kompaniýanyň satuwlaryň we hyzmatlaryň islendik ofisinde şahsyýetiň şahsyýetnamasy bilen şahsy ýüz "
         "tutanyňyzda kod sözüni belläp bilersiňiz.",
     )
-    await chat.say("  GÜLÄLEK ")  # case and spaces don't matter; the letters do
+    await chat.say("  GÜLÄLEK ")  # case and spaces don't matter
     chat.expect("Sag boluň, Aýna! Siz identifikasiýadan geçdiňiz.", "8100001/1 · mobil telefon", "işjeň")
 
 
-async def test_a_code_word_without_its_turkmen_letters_is_wrong(make_app: AppFactory) -> None:
+async def test_a_code_word_typed_without_its_turkmen_letters_is_right(make_app: AppFactory) -> None:
+    """On a phone without a Turkmen keyboard "Ýaňy gün" is typed "yany gun", and Şamyradow "Shamyradow"."""
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
+    await chat.say("+993 71 667788")
+    await chat.say("yany gun")
+    chat.expect("Sag boluň, Žemal! Siz identifikasiýadan geçdiňiz.")
+
+    chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi, doly ady we pasport")
+    await chat.say("+993 61 234567")
+    await chat.say("Shamyradow Serdar")  # surname first, sh for ş
+    await chat.say("IAS654321")  # I-AŞ 654321 without its dash, space and letter
+    chat.expect("Sag boluň, Serdar! Siz identifikasiýadan geçdiňiz.")
+
+
+async def test_a_code_word_with_a_wrong_letter_is_wrong(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
     await chat.say("+993 65 123456")
-    await chat.say("gulalek")
+    await chat.say("gulalik")
     chat.expect("Görkezen maglumatlaryňyz bizdäki maglumatlara gabat gelmeýär.")
 
 

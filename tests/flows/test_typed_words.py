@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.keywords import Keywords, digraph_fold, one_edit_apart
+from bot.core.keywords import Keywords, one_edit_apart
+from bot.core.text import digraph_fold
 from tests.conftest import AppFactory
 from tests.helpers import rs_identified, seeded, tm_identified
 
