@@ -44,11 +44,11 @@ def through(app: App, gateway: FakeSmsGateway) -> None:
 
 
 async def settled(gateway: FakeSmsGateway) -> int:
-    """How many SMS the gateway got once the background sends are over."""
+    """How many SMS the gateway got once the background sends are over (each waits up to a second first)."""
     seen = -1
     while seen != len(gateway.sent):
         seen = len(gateway.sent)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.5)
     return seen
 
 
