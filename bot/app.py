@@ -23,6 +23,8 @@ from bot.core.turn import Deps
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.profiles import load_profile
 from bot.services.backend import table_backend_factory
+from bot.services.code_quota import CodeQuota, CodeQuotaPolicy
+from bot.services.guard_events import GuardEvents
 from bot.services.identity import IdentityPolicy
 from bot.services.lockout import Lockout, LockoutPolicy
 from bot.services.otp import OneTimeCodes
@@ -58,7 +60,8 @@ class App:
 
 
 def identification_services(settings: Settings, redis: Redis, key: bytes) -> dict[str, object]:
-    """One-time codes, lockouts and the SMS gateway, as the identification flow finds them in `deps.services`."""
+    """One-time codes, the guards and the SMS gateway, as the identification flow finds them in `deps.services`;
+    `guard_events` is what the guards did, for `/metrics`."""
     ident = settings.identification
     prefix = settings.redis.prefix
     sms: SmsGateway
@@ -67,20 +70,26 @@ def identification_services(settings: Settings, redis: Redis, key: bytes) -> dic
         sms = HttpSmsGateway(ident.sms_gateway_url, token)
     else:
         sms = OutboxSmsGateway()
+    events = GuardEvents()
+    lockout = LockoutPolicy(
+        threshold=ident.lockout_failures,
+        window_seconds=ident.lockout_window_seconds,
+        lock_seconds=ident.lockout_seconds,
+        chat_daily=ident.lockout_chat_daily,
+        total_threshold=ident.lockout_total,
+    )
+    quota = CodeQuotaPolicy(
+        per_number=ident.codes_per_number,
+        per_chat=ident.codes_per_chat,
+        total=ident.codes_total,
+        window_seconds=ident.codes_window_seconds,
+    )
     return {
         "secret": key,
         "otp": OneTimeCodes(redis, prefix, key, ttl_seconds=ident.otp_ttl_seconds, max_tries=ident.otp_tries),
-        "lockout": Lockout(
-            redis,
-            prefix,
-            key,
-            LockoutPolicy(
-                threshold=ident.lockout_failures,
-                window_seconds=ident.lockout_window_seconds,
-                lock_seconds=ident.lockout_seconds,
-                total_threshold=ident.lockout_total,
-            ),
-        ),
+        "lockout": Lockout(redis, prefix, key, lockout, events),
+        "code_quota": CodeQuota(redis, prefix, key, quota, events),
+        "guard_events": events,
         "sms": sms,
         "identity_policy": IdentityPolicy(ident.idle_seconds, ident.max_age_seconds, ident.step_up_seconds),
     }

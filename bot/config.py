@@ -228,7 +228,8 @@ class MailSettings(_Section):
 
 
 class IdentificationSettings(_Section):
-    """How long identification lasts, one-time codes, lockouts against guessing, and the SMS gateway."""
+    """How long identification lasts, one-time codes, the guards against guessing and against sending codes
+    without end, and the SMS gateway."""
 
     idle_seconds: int = Field(30 * 60, ge=60, validation_alias="MILA_IDENT_IDLE")
     max_age_seconds: int = Field(12 * 3600, ge=300, validation_alias="MILA_IDENT_MAX_AGE")
@@ -238,7 +239,12 @@ class IdentificationSettings(_Section):
     lockout_failures: int = Field(5, ge=2, validation_alias="MILA_LOCKOUT_FAILURES")
     lockout_window_seconds: int = Field(15 * 60, ge=60, validation_alias="MILA_LOCKOUT_WINDOW")
     lockout_seconds: int = Field(15 * 60, ge=60, validation_alias="MILA_LOCKOUT_SECONDS")
-    lockout_total: int = Field(500, ge=10, validation_alias="MILA_LOCKOUT_TOTAL")
+    lockout_chat_daily: int = Field(20, ge=2, validation_alias="MILA_LOCKOUT_CHAT_DAILY")
+    lockout_total: int = Field(500, ge=10, validation_alias="MILA_LOCKOUT_TOTAL")  # an alarm, never a lock
+    codes_per_number: int = Field(3, ge=1, validation_alias="MILA_CODES_PER_NUMBER")
+    codes_per_chat: int = Field(5, ge=1, validation_alias="MILA_CODES_PER_CHAT")
+    codes_total: int = Field(1000, ge=10, validation_alias="MILA_CODES_TOTAL")
+    codes_window_seconds: int = Field(15 * 60, ge=60, validation_alias="MILA_CODES_WINDOW")
     sms_gateway_url: str | None = Field(None, validation_alias="SMS_GATEWAY_URL")
     sms_gateway_token: SecretStr | None = Field(None, validation_alias="SMS_GATEWAY_TOKEN")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from bot.services.guard_events import GuardEvents
+
 # Outcomes of one update, the `outcome` label of `mila_updates_total`.
 HANDLED = "handled"  # the turn ran and its replies went out
 DUPLICATE = "duplicate"  # seen before (re-delivery): no second effect
@@ -38,6 +40,14 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.errors = Counter("mila_errors", "Errors by channel and kind", ["channel", "kind"], registry=self.registry)
+        self.guards = Counter(
+            "mila_identification_guard", "What the identification guards did: failures, refusals, locks, alarms",
+            ["event"], registry=self.registry,
+        )  # fmt: skip
+
+    def watch(self, events: GuardEvents) -> None:
+        """Count what the identification guards of this process do (their events are words, never a user)."""
+        events.listen(lambda event: self.guards.labels(event).inc())
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""

@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for
 from bot.services.campaigns.receipts import CampaignReceipts
 from bot.services.campaigns.worker import CampaignWorker
+from bot.services.guard_events import GuardEvents
 from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
 from bot.services.support.service import Support
@@ -55,6 +56,13 @@ def build_channels(app: App, metrics: Metrics) -> list[Channel]:
 
         channels.append(ViberChannel.from_app(app, metrics=metrics))
     return channels
+
+
+def watch_guards(app: App, metrics: Metrics) -> None:
+    """The identification guards' failures, refusals, locks and alarms, counted in `/metrics`."""
+    events = app.deps.services.get("guard_events")
+    if isinstance(events, GuardEvents):
+        metrics.watch(events)
 
 
 def pushers(channels: list[Channel]) -> dict[str, Pusher]:
@@ -190,6 +198,7 @@ async def serve(settings: Settings) -> int:
                     "never run several processes like this")  # fmt: skip
     app = build_app(settings)
     metrics = Metrics()
+    watch_guards(app, metrics)
     try:
         channels = build_channels(app, metrics)
         if not channels:

@@ -4,10 +4,12 @@
   once; a typed number, someone else's contact or a customer code gets a one-time code by SMS.
 - tm: the phone number plus the code word ("kod sözi"), or plus the full name and passport data.
 
-Against guessing: failures are counted per subscriber, per chat and in total, with lockouts (bot.services.lockout);
-an unknown number and a wrong secret get the same answer and take the same time; nothing secret is kept in the
-session or written to a log. A flow that needs identification calls `require_identity` and is resumed, with what
-the user chose, once identification succeeds.
+Against guessing: a try is reserved before the secret is compared, and counted per subscriber and per chat, with
+lockouts (bot.services.lockout); codes are limited per number, per chat and in total when they are asked for
+(bot.services.code_quota). An unknown number or code and a known one go through the same steps (the same queries,
+hashes and SMS task, which sends nothing for nobody's number), so neither the answer nor its time tells them
+apart; nothing secret is kept in the session or written to a log. A flow that needs identification calls
+`require_identity` and is resumed, with what the user chose, once identification succeeds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
 from datetime import datetime, timedelta
 
 from bot.core.engine import NOT_UNDERSTOOD, pseudonym
@@ -26,6 +29,7 @@ from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.services import identity
 from bot.services.backend import SubscriberInfo
+from bot.services.code_quota import CodeQuota
 from bot.services.lockout import Lockout
 from bot.services.otp import CodeCheck, OneTimeCodes
 from bot.services.phones import BadPhone, can_receive_sms, mask_phone, normalize_phone
@@ -178,7 +182,7 @@ async def phone_given(turn: Turn) -> None:
             await _identified(turn, found, "phone_vouched", tag)
             return
         if can_receive_sms(phone):
-            await _send_code(turn, phone, found, lockout_tag=tag)
+            await _send_code(turn, phone, found, lockout_tag=tag, asked=phone)
         else:
             await _code_for_a_fixed_line(turn, phone, found, tag)
         return
@@ -202,8 +206,9 @@ async def _code_for_a_fixed_line(turn: Turn, phone: str, found: SubscriberInfo |
     """A fixed line can't receive SMS: the code goes to a mobile number on file, as for a customer code. A
     subscriber with none is told how else to identify. So that neither answer tells a subscriber's line from an
     unknown number, an unknown one gets a made-up mobile number or, for a stable share of them, the same advice."""
-    mobile = await _contact_phone(turn, found) if found else None
-    no_mobile = mobile is None if found else _keyed_number(turn, "fixed:" + phone) % _NO_MOBILE_SHARE == 0
+    mobile = await _sms_number(turn, found)
+    share = _keyed_number(turn, "fixed:" + phone)
+    no_mobile = mobile is None if found else share % _NO_MOBILE_SHARE == 0
     if no_mobile:
         turn.say(
             turn._("A fixed line can't receive SMS, and there is no mobile number I could send the code to "
@@ -213,7 +218,7 @@ async def _code_for_a_fixed_line(turn: Turn, phone: str, found: SubscriberInfo |
         await start_identification(turn)
         return
     turn.say(turn._("A fixed line can't receive SMS, so the code goes to the mobile number on file."))
-    await _send_code(turn, mobile, found, lockout_tag=tag, shown=_masked_or_decoy(turn, mobile, phone))
+    await _send_code(turn, mobile, found, lockout_tag=tag, asked=phone, shown=_masked_or_decoy(turn, mobile, phone))
 
 
 _NO_MOBILE_SHARE = 4  # one unknown fixed number in this many looks like a subscriber without a mobile number
@@ -233,24 +238,26 @@ async def customer_code_given(turn: Turn) -> None:
     tag = identity.lockout_tag(turn, found.id if found else None, "code:" + code)
     if await _locked_out(turn, tag):
         return
-    phone = await _contact_phone(turn, found) if found else None
-    await _send_code(turn, phone, found, lockout_tag=tag, shown=_masked_or_decoy(turn, phone, code))
+    phone = await _sms_number(turn, found)
+    asked = "code:" + code
+    await _send_code(turn, phone, found, lockout_tag=tag, asked=asked, shown=_masked_or_decoy(turn, phone, code))
 
 
-async def _contact_phone(turn: Turn, subscriber: SubscriberInfo) -> str | None:
-    """Where the code goes for a customer code: the contact number on file, else the first line's number."""
-    if subscriber.contact_phone and can_receive_sms(subscriber.contact_phone):
-        return subscriber.contact_phone
-    accounts = await identity.backend(turn).accounts(subscriber.id)
-    return next((a.phone for a in accounts if a.phone and can_receive_sms(a.phone)), None)
+async def _sms_number(turn: Turn, subscriber: SubscriberInfo | None) -> str | None:
+    """Where the code goes for a customer code or a fixed line: the contact number on file if it takes SMS, else
+    the first line's number that does. The lines are read whether or not there is a subscriber (id 0 has none),
+    so an unknown code costs the same query as a known one."""
+    lines = await identity.backend(turn).line_phones(subscriber.id if subscriber else 0)
+    candidates = [subscriber.contact_phone, *lines] if subscriber else []
+    return next((p for p in candidates if p and can_receive_sms(p)), None)
 
 
-def _masked_or_decoy(turn: Turn, phone: str | None, code: str) -> str:
-    """The masked number on file; for an unknown code, a stable made-up one, so the answer does not tell."""
-    if phone:
-        return mask_phone(phone)
+def _masked_or_decoy(turn: Turn, phone: str | None, typed: str) -> str:
+    """The masked number on file; for an unknown code, a stable made-up one, so the answer does not tell. The
+    made-up one is worked out every time, so it takes as long either way."""
     example = normalize_phone(_example_number(turn), turn.profile.country)
-    return mask_phone(example[:-2] + str(_keyed_number(turn, code) % 100).zfill(2))
+    decoy = example[:-2] + str(_keyed_number(turn, typed) % 100).zfill(2)
+    return mask_phone(phone or decoy)
 
 
 def _keyed_number(turn: Turn, typed: str) -> int:
@@ -260,14 +267,24 @@ def _keyed_number(turn: Turn, typed: str) -> int:
 
 # --- one-time code ------------------------------------------------------------------------------------------------
 async def _send_code(
-    turn: Turn, phone: str | None, found: SubscriberInfo | None, *, lockout_tag: str, shown: str | None = None
+    turn: Turn,
+    phone: str | None,
+    found: SubscriberInfo | None,
+    *,
+    lockout_tag: str,
+    asked: str,
+    shown: str | None = None,
 ) -> None:
+    """A code for what was `asked` (the number or "code:<customer code>" typed), by SMS to `phone` when it is a
+    subscriber's; for nobody's, the same steps and answer, and nothing is sent."""
     codes: OneTimeCodes = turn.deps.services["otp"]
     subject = str(found.id) if found is not None and phone else ""
+    wait = await _code_quota(turn).take(turn.user, asked, sends=bool(subject))
+    if wait:
+        _codes_paused(turn, wait, lockout_tag)
+        return
     code = await codes.issue(turn.user, subject)
-    if subject and phone:
-        # Sent in the background: the reply takes as long whether or not the number is ours.
-        asyncio.get_running_loop().create_task(_deliver(turn.deps.services["sms"], phone, _sms_text(turn, code)))
+    _deliver_later(turn, phone if subject else None, _sms_text(turn, code))
     minutes = max(1, codes.ttl_seconds // 60)
     turn.goto("id:otp", tag=lockout_tag, m=turn.session.data.get("m"))
     turn.say(
@@ -291,7 +308,38 @@ def _sms_text(turn: Turn, code: str) -> str:
     )
 
 
-async def _deliver(sms: SmsGateway, phone: str, text: str) -> None:
+def _codes_paused(turn: Turn, seconds: int, lockout_tag: str) -> None:
+    """No new code now (too many asked for this number, from this chat, or in total): said with the wait. A code
+    sent earlier can still be typed."""
+    minutes = max(1, math.ceil(seconds / 60))
+    until = turn.now + timedelta(seconds=seconds)
+    turn.goto("id:otp", tag=lockout_tag, m=turn.session.data.get("m"))
+    turn.say(
+        turn.ngettext(
+            "I can't send another code yet: too many were asked for in a short time. You can ask for a new one "
+            "in {count} minute, at {time}.",
+            "I can't send another code yet: too many were asked for in a short time. You can ask for a new one "
+            "in {count} minutes, at {time}.",
+            minutes,
+        ).format(count=minutes, time=_local_time(turn, until)),
+        _code_buttons(turn),
+    )
+
+
+_SENDING: set[asyncio.Task[None]] = set()  # codes on their way: a task nobody holds may be collected mid-send
+
+
+def _deliver_later(turn: Turn, phone: str | None, text: str) -> None:
+    """The SMS leaves in the background, so the reply takes as long whether or not the number is ours; nobody's
+    number gets the same task, which sends nothing."""
+    task = asyncio.get_running_loop().create_task(_deliver(turn.deps.services["sms"], phone, text))
+    _SENDING.add(task)
+    task.add_done_callback(_SENDING.discard)
+
+
+async def _deliver(sms: SmsGateway, phone: str | None, text: str) -> None:
+    if phone is None:
+        return
     try:
         await sms.send(phone, text)
     except Exception:
@@ -320,6 +368,8 @@ async def code_given(turn: Turn) -> None:
             codes.digits,
         )
         turn.say(length.format(count=codes.digits), _code_buttons(turn))
+        return
+    if not await _reserved(turn, tag):
         return
     result = await codes.check(turn.user, turn.incoming.text)
     subject = int(result.subject) if result.subject.isdigit() else None
@@ -358,7 +408,7 @@ async def code_given(turn: Turn) -> None:
 @router.state("id:word", free_text=True)
 async def code_word_given(turn: Turn) -> None:
     tag = str(turn.session.data.get("tag", ""))
-    if await _locked_out(turn, tag):
+    if not await _reserved(turn, tag):
         return
     subscriber_id = int(turn.session.data.get("sub") or 0)
     ok = await identity.backend(turn).verify_code_word(subscriber_id, turn.incoming.text, actor=turn.user)
@@ -379,7 +429,7 @@ async def name_given(turn: Turn) -> None:
 @router.state("id:passport", free_text=True)
 async def passport_given(turn: Turn) -> None:
     tag = str(turn.session.data.get("tag", ""))
-    if await _locked_out(turn, tag):
+    if not await _reserved(turn, tag):
         return
     subscriber_id = int(turn.session.data.get("sub") or 0)
     name = str(turn.session.data.pop("name", ""))
@@ -427,6 +477,21 @@ async def _locked_out(turn: Turn, tag: str | None) -> bool:
     seconds = await _lockout(turn).locked_for(turn.user, tag)
     if seconds <= 0:
         return False
+    _paused(turn, seconds)
+    return True
+
+
+async def _reserved(turn: Turn, tag: str) -> bool:
+    """One try at `tag` taken before anything is compared (so many chats at once can't all get one), or the
+    user is told until when identification is paused."""
+    seconds = await _lockout(turn).reserve(turn.user, tag)
+    if seconds <= 0:
+        return True
+    _paused(turn, seconds)
+    return False
+
+
+def _paused(turn: Turn, seconds: int) -> None:
     until = turn.now + timedelta(seconds=seconds)
     turn.finish()
     turn.session.extra.pop(RESUME, None)
@@ -436,7 +501,6 @@ async def _locked_out(turn: Turn, tag: str | None) -> bool:
         + "\n" + contact_centre_line(turn),
         [[menu_button(turn)]],
     )  # fmt: skip
-    return True
 
 
 def _local_time(turn: Turn, moment: datetime) -> str:
@@ -445,6 +509,11 @@ def _local_time(turn: Turn, moment: datetime) -> str:
 
 def _lockout(turn: Turn) -> Lockout:
     found: Lockout = turn.deps.services["lockout"]
+    return found
+
+
+def _code_quota(turn: Turn) -> CodeQuota:
+    found: CodeQuota = turn.deps.services["code_quota"]
     return found
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from tests.conftest import REDIS_URL
+from bot.channels.console import ConsoleChat, parse_line, vouches_for_phone
+from bot.config import IdentificationSettings, SecuritySettings, Settings
+from bot.core.incoming import Incoming, Kind
+from tests.conftest import REDIS_URL, AppFactory
+from tests.helpers import seeded
 
 
 def chat(lines: list[str], *args: str, env: dict[str, str]) -> str:
@@ -69,3 +75,33 @@ def test_the_demo_runs_without_a_redis_server(tmp_path: Path) -> None:
     out = chat(["2", "2", "/quit"], "--profile", "rs", "--lang", "sr", env=env)
     assert "Kako mogu da vam pomognem?" in out
     assert "Da bismo nastavili, treba da znam ko ste." in out  # "Usluge" asks who you are, from the SQLite file
+
+
+async def _share_at_the_phone_question(make_app: AppFactory, tmp_path: Path, *, vouches: bool) -> str:
+    app = await seeded(make_app, "rs")
+    out = io.StringIO()
+    chat = ConsoleChat(app.engine, "local", out, tmp_path, vouches=vouches)
+    await chat.send(Incoming(chat.user, Kind.START))
+    for payload in ("lang:sr", "news:off", "account", "idm:phone"):
+        await chat.send(Incoming(chat.user, Kind.BUTTON, payload=payload))
+    out.seek(0)
+    out.truncate()
+    shared = parse_line(chat.user, "/phone +381641234567", vouches=vouches)
+    assert shared is not None
+    await chat.send(shared)
+    return out.getvalue()
+
+
+async def test_the_terminal_vouches_for_a_number_only_in_the_demo(make_app: AppFactory, tmp_path: Path) -> None:
+    demo = await _share_at_the_phone_question(make_app, tmp_path, vouches=True)
+    assert "Hvala, Petar! Identifikovani ste." in demo
+    elsewhere = await _share_at_the_phone_question(make_app, tmp_path, vouches=False)
+    assert "Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67." in elsewhere
+    assert "Hvala, Petar" not in elsewhere
+
+
+def test_which_terminal_vouches() -> None:
+    assert vouches_for_phone(Settings())
+    assert not vouches_for_phone(Settings(identification=IdentificationSettings(sms_gateway_url="https://sms.example")))
+    production = SecuritySettings(environment="production", secret_key=SecretStr("k" * 40))
+    assert not vouches_for_phone(Settings(security=production))

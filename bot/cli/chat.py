@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from bot.app import build_app
-from bot.channels.console import ConsoleChat, stdin_is_terminal
+from bot.channels.console import ConsoleChat, stdin_is_terminal, vouches_for_phone
 from bot.cli.common import add_profile_option, settings_for
 from bot.config import PROJECT_ROOT
 from bot.core.i18n import LANGUAGES
@@ -37,7 +37,8 @@ async def _chat(args: argparse.Namespace) -> int:
             "/sticker or /photo send one, /quit leaves.\n"
         )
     try:
-        chat = ConsoleChat(app.engine, args.user, sys.stdout, PROJECT_ROOT / "var" / "downloads")
+        downloads = PROJECT_ROOT / "var" / "downloads"
+        chat = ConsoleChat(app.engine, args.user, sys.stdout, downloads, vouches=vouches_for_phone(settings))
         await chat.run(sys.stdin, language=args.lang, echo=not interactive)
     finally:
         await app.close()

@@ -48,9 +48,10 @@ class Incoming:
     text: str = ""
     payload: str = ""
     phone: str | None = None
-    # True only when the messenger proves that the shared number is the sender's own (Telegram: contact.user_id ==
-    # from.id; the console of `mila chat`: the person at the terminal). Never on Viber: a contact card from the
-    # address book arrives exactly like the share-phone button's reply.
+    # True only when the messenger proves that the shared number is the sender's own (Telegram: a contact shared
+    # first-hand whose user_id == from.id; the console of `mila chat`, in the demo only: the person at the
+    # terminal). Never on Viber: a contact card from the address book arrives exactly like the share-phone button's
+    # reply.
     phone_is_own: bool = False
     content_type: str = ""  # for UNSUPPORTED: "sticker", "voice", …
     attachment: Attachment | None = None

@@ -78,10 +78,9 @@ def lockout_tag(turn: Turn, found_id: int | None, typed: str) -> str:
     """What failures count against: the subscriber when the number or code is ours (however it was typed),
     otherwise what was typed (so guessing unknown numbers is limited too) — as a keyed hash, because the tag
     waits in the session between two steps and a typed number must not."""
-    if found_id is not None:
-        return f"sub:{found_id}"
     lockout: Lockout = turn.deps.services["lockout"]
-    return "typed:" + lockout.subject_tag(typed)
+    typed_tag = lockout.subject_tag(typed)  # worked out either way, so both take as long
+    return f"sub:{found_id}" if found_id is not None else "typed:" + typed_tag
 
 
 def backend(turn: Turn) -> OperatorBackend:

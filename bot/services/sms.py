@@ -6,7 +6,9 @@ place where showing it is right (there is no phone in a terminal demo). No other
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections import deque
 from typing import Protocol
 
@@ -26,14 +28,24 @@ class SmsGateway(Protocol):
 
 
 class HttpSmsGateway:
-    """POSTs `{"to": "+381…", "text": "…"}` as JSON to `SMS_GATEWAY_URL`; anything but 2xx is a failure."""
+    """POSTs `{"to": "+381…", "text": "…"}` as JSON to `SMS_GATEWAY_URL`; anything but 2xx is a failure.
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
+    A send first waits a random moment (`spread`, 0.2–1 s): the request costs this process a millisecond or two,
+    and spent at once it would land on the very turn that asked for the code, so that turn's answer would take
+    longer for a subscriber's number than for nobody's. Spread out, it lands on no particular turn; an SMS takes
+    seconds to arrive anyway.
+    """
+
+    def __init__(
+        self, url: str, token: str | None = None, timeout: float = 10.0, spread: tuple[float, float] = (0.2, 1.0)
+    ) -> None:
         self.url = url
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.spread = spread
 
     async def send(self, phone: str, text: str) -> None:
+        await asyncio.sleep(random.uniform(*self.spread))
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             async with (

@@ -362,6 +362,15 @@ class FakeTelegram:
         return self._bot_user() | {"can_join_groups": False, "can_read_all_group_messages": False,
                                    "supports_inline_queries": False}  # fmt: skip
 
+    async def _m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chats.get(int(params.get("chat_id", 0)))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        gifts = dict.fromkeys(
+            ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels"), False
+        )
+        return chat.as_json() | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+
     async def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
         for command in params.get("commands", []):
             if not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"]) or not 1 <= len(command["description"]) <= 256:
@@ -695,9 +704,10 @@ class FakeTelegram:
     # post into a group counts (topics created and closed, messages, photos, files, copies) and one more within
     # `group_window` seconds is refused with 429. Tests shorten the window to run in seconds.
     def support_group(
-        self, chat_id: int, title: str = "mts podrška", *, members: tuple[FakeUser, ...] = ()
+        self, chat_id: int, title: str = "mts podrška", *, members: tuple[FakeUser, ...] = (), username: str = ""
     ) -> ForumGroup:
-        group = ForumGroup(chat_id, title, members={m.id: m for m in members})
+        """`username`: a public group (anyone can find and join it)."""
+        group = ForumGroup(chat_id, title, members={m.id: m for m in members}, username=username)
         self.groups[chat_id] = group
         self.chats[chat_id] = group
         return group
@@ -796,9 +806,9 @@ class FakeTelegram:
         return {"message_id": stored["message_id"]}
 
     def _group_message(
-        self, group: ForumGroup, member: FakeUser, thread: int, content: dict[str, Any]
+        self, group: ForumGroup, member: FakeUser, thread: int, content: dict[str, Any], *, member_only: bool = True
     ) -> dict[str, Any]:
-        assert member.id in group.members, "only members of the group write in it"
+        assert not member_only or member.id in group.members, "only members of the group write in it"
         message = {
             "message_id": group.next_id, "from": member.as_json(), "chat": group.as_json(), "date": int(time.time()),
             "message_thread_id": thread, "is_topic_message": True, **content,
@@ -806,6 +816,17 @@ class FakeTelegram:
         group.next_id += 1
         group.messages[message["message_id"]] = message
         return message
+
+    def channel_posts_in_topic(self, group: ForumGroup, thread: int, text: str) -> dict[str, Any]:
+        """A post in a topic on behalf of a channel (an automatic forward of a linked channel's post): Telegram's
+        service account 777000 is its `from`, the channel its `sender_chat`."""
+        message = self._group_message(group, FakeUser(777000, "Telegram", None), thread, {"text": text},
+                                      member_only=False)  # fmt: skip
+        message["sender_chat"] = {"id": -1005550001, "title": "mts vesti", "type": "channel"}
+        message["is_automatic_forward"] = True
+        update = self.update(message=message)
+        self.deliver(update)
+        return update
 
     def operator_says(self, group: ForumGroup, member: FakeUser, thread: int, text: str) -> dict[str, Any]:
         content: dict[str, Any] = {"text": text}
@@ -897,6 +918,8 @@ class ForumGroup(Chat):
 
     members: dict[int, FakeUser] = field(default_factory=dict)
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    username: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.first_name, "type": "supergroup", "is_forum": True}
+        public = {"username": self.username} if self.username else {}
+        return {"id": self.id, "title": self.first_name, "type": "supergroup", "is_forum": True, **public}

@@ -250,3 +250,29 @@ async def test_sixty_messages_from_ten_users_reach_the_group_in_order_without_a_
     assert not [c for c in fake.calls if c.status == 429 and c.chat_id == GROUP]
     posts = [c for c in fake.calls if c.chat_id == GROUP and c.ok]
     assert len(posts) < 20 + 60  # merged: fewer posts than messages (20 for the topics and cards)
+
+
+async def test_a_public_support_group_stops_mila_run(fake: FakeTelegram, desk_factory: Callable[..., Desk]) -> None:
+    """A public group's members are whoever joins it: none of them may read and answer users as an operator."""
+    fake.support_group(GROUP, username="mts_podrska")
+    desk = desk_factory()
+    with pytest.raises(AssertionError, match="mila run exited"):
+        await desk.start()
+    assert f"SUPPORT_CHAT_ID {GROUP} is a public group (@mts_podrska)" in desk.log_path.read_text()
+    assert not [c for c in fake.calls if c.method in ("getUpdates", "sendMessage", "createForumTopic")]
+
+
+async def test_a_post_on_behalf_of_a_chat_is_not_an_operators(
+    fake: FakeTelegram, desk_factory: Callable[..., Desk], running: list[Mila]
+) -> None:
+    group, _ = group_of(fake)
+    ana = group.members[9001]
+    running.append(await desk_factory().start())
+    jovana = fake.user(1001, "Jovana")
+    await reach_operator(fake, jovana, "Ne radi mi internet")
+    thread = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #1"), what="the ticket's topic")
+    since = len(fake.calls)
+    fake.channel_posts_in_topic(group, thread, "Nova ponuda: 100 GB za 990 dinara!")  # a linked channel's forward
+    fake.operator_says(group, ana, thread, "Dobar dan, proveravam.")
+    await fake.wait_text(jovana, "Ana (operater):\nDobar dan, proveravam.", since=since)
+    assert not any("Nova ponuda" in text for text in fake.shown_since(jovana, since))

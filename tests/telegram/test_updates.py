@@ -27,6 +27,19 @@ def test_the_recorded_samples() -> None:
     assert other_contact is not None and not other_contact.incoming.phone_is_own  # no user_id: not proven
 
 
+def test_only_a_first_hand_contact_with_the_senders_id_is_their_own_number() -> None:
+    own = sample_updates()[2]["message"]
+    assert own["contact"]["user_id"] == own["from"]["id"]
+    forwarded = {**own, "forward_origin": {"type": "user", "date": 1700000000, "sender_user": own["from"]}}
+    via_bot = {**own, "via_bot": {"id": 777, "is_bot": True, "first_name": "Contacts", "username": "contacts_bot"}}
+    for message in (forwarded, via_bot):
+        parsed = parse(update({"update_id": 1, "message": message}))
+        assert parsed is not None and parsed.incoming.kind is Kind.CONTACT
+        assert parsed.incoming.phone == "+381641234567" and not parsed.incoming.phone_is_own
+    first_hand = parse(update({"update_id": 1, "message": own}))
+    assert first_hand is not None and first_hand.incoming.phone_is_own
+
+
 def test_text_commands_stickers_and_attachments() -> None:
     base = sample_updates()[0]
 

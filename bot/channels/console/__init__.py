@@ -4,6 +4,10 @@ With a terminal it is interactive; when standard input is not a terminal it read
 the replies, so scripts and tests can drive whole conversations. Special lines stand for what a messenger's own
 buttons would send: `/phone +381641234567` shares your own number, `/contact NUMBER` someone else's contact,
 `/sticker`, `/photo`, `/file` an attachment, `/quit` ends the chat.
+
+A terminal proves nothing about whose number `/phone` names: it is taken as the sharer's own only in the demo
+(`vouches_for_phone`: no SMS gateway, not production), where the terminal is the one trying the bot. Against an
+operator's real data, `/phone` is a number like any typed one and gets the one-time code by SMS.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Document, Picture, Reply, Text, Typing
@@ -23,15 +28,21 @@ from bot.services.sms import OutboxSmsGateway
 CHANNEL = "console"
 
 
-def parse_line(user: UserRef, line: str) -> Incoming | None:
-    """One typed line → one event; None ends the chat."""
+def vouches_for_phone(settings: Settings) -> bool:
+    """Whether `/phone` counts as the messenger vouching for the number: only in the demo, with no SMS gateway
+    (codes are shown in this terminal) and outside production."""
+    return settings.identification.sms_gateway_url is None and settings.security.environment != "production"
+
+
+def parse_line(user: UserRef, line: str, *, vouches: bool = False) -> Incoming | None:
+    """One typed line → one event; None ends the chat. `vouches`: see `vouches_for_phone`."""
     stripped = line.strip()
     head, _, rest = stripped.partition(" ")
     command = head.lower()
     if command in ("/quit", "/exit"):
         return None
     if command == "/phone" and rest:
-        return Incoming(user, Kind.CONTACT, phone=rest.strip(), phone_is_own=True)
+        return Incoming(user, Kind.CONTACT, phone=rest.strip(), phone_is_own=vouches)
     if command == "/contact" and rest:
         return Incoming(user, Kind.CONTACT, phone=rest.strip(), phone_is_own=False)
     if command in ("/sticker", "/voice", "/location", "/poll"):
@@ -70,11 +81,12 @@ def render(reply: Reply, out: TextIO, downloads: Path) -> None:
 
 
 class ConsoleChat:
-    def __init__(self, engine: Engine, user_id: str, out: TextIO, downloads: Path) -> None:
+    def __init__(self, engine: Engine, user_id: str, out: TextIO, downloads: Path, *, vouches: bool = False) -> None:
         self.engine = engine
         self.user = UserRef(CHANNEL, user_id)
         self.out = out
         self.downloads = downloads
+        self.vouches = vouches
 
     async def send(self, incoming: Incoming) -> None:
         try:
@@ -112,7 +124,7 @@ class ConsoleChat:
                 break
             if echo:
                 self.out.write(f"> {line.rstrip()}\n")
-            incoming = parse_line(self.user, line)
+            incoming = parse_line(self.user, line, vouches=self.vouches)
             if incoming is None:
                 break
             await self.send(incoming)

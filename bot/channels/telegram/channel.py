@@ -146,6 +146,8 @@ class TelegramChannel:
         return routes + (self.desk.routes() if self.desk is not None else [])
 
     async def start(self) -> None:
+        if self.desk is not None:
+            await self.desk.refuse_public_groups()
         await self._set_commands()
         self._erasing = asyncio.create_task(self.eraser.run(self._stopping), name="telegram-eraser")
         if self.webhook_url:

@@ -1,8 +1,11 @@
 """The operators' desk: the Telegram support group(s) with one forum topic per ticket.
 
 Updates from a configured support group never reach the engine: they come here. Only the configured groups are
-accepted (an operator is anyone who can write in one; Telegram tells us the chat of every update, and a group's
-messages and button presses come only from its members). In a ticket's topic an operator's message is relayed
+accepted, and only private ones: an operator is a person who is a member of one (Telegram tells us the chat of
+every update, and a private group's messages and button presses come only from its members). A public group
+stops start-up, since anyone could join it, or read it and press a card's buttons without joining; a post made
+on behalf of a chat (an anonymous admin, a channel, a linked channel's automatic forward) is nobody's, so it is
+not relayed. In a ticket's topic an operator's message is relayed
 to the user on their own channel; `/take`, `/close`, `/transfer [group id]` and `/note text` are service
 commands, and the card's buttons take or close the ticket. What the bot posts into the group (topics, cards,
 the users' messages) goes through the paced relay queue (`SupportWorker`); this class is how it posts.
@@ -24,6 +27,7 @@ from aiogram.methods import (
     CloseForumTopic,
     CopyMessage,
     CreateForumTopic,
+    GetChat,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -34,6 +38,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.channels.telegram.sender import Blocked, Sender
+from bot.config import ConfigError
 from bot.core.i18n import N_
 from bot.core.incoming import Attachment
 from bot.core.replies import Picture, Reply, Text
@@ -69,6 +74,21 @@ class Desk:
     def routes(self) -> list[web.RouteDef]:
         """Operators' photos and files for Viber users, by an unguessable link (when `SUPPORT_MEDIA_URL` is set)."""
         return [web.get(MEDIA_PATH, self.media)] if self.support.settings.media_url else []
+
+    async def refuse_public_groups(self) -> None:
+        """Start-up stops when a support group is public: its members are the operators, and a public group's
+        members are whoever joins. A group that can't be read at start is logged and not held against it."""
+        for group in sorted(self.groups):
+            try:
+                chat = await self.sender.call(GetChat(chat_id=group), None, paced=False)
+            except Exception as exc:  # a group that can't be read now is not known to be public
+                log.warning("could not check that a support group is private", extra={"error": type(exc).__name__})
+                continue
+            if getattr(chat, "username", None):
+                raise ConfigError(
+                    f"configuration error: SUPPORT_CHAT_ID {group} is a public group (@{chat.username}): anyone "
+                    "could join it, read users' messages and answer them; make it private"
+                )
 
     # --- which updates are ours ------------------------------------------------------------------------------
     def owns(self, update: Update) -> int | None:
@@ -109,6 +129,8 @@ class Desk:
         sender = message.from_user
         if sender is None or sender.is_bot or not message.is_topic_message or message.message_thread_id is None:
             return  # the bot's own posts, the general topic, service messages
+        if message.sender_chat is not None or message.is_automatic_forward:
+            return  # on behalf of a chat (a channel, an anonymous admin): no person, so no operator
         async with self.support.sessionmaker() as db:
             ticket = await tickets.by_topic(db, message.chat.id, message.message_thread_id)
         if ticket is None:

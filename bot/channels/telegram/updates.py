@@ -94,10 +94,14 @@ def _message(message: Message) -> Parsed | None:
     elif content == ContentType.CONTACT:
         contact = message.contact
         assert contact is not None
+        # Telegram proves a number is the sender's own only in a contact the sender shared first-hand (the
+        # share-phone button): its user_id is the sender's. A forwarded contact, or one sent through an inline bot
+        # (which writes what it likes into it), proves nothing, whatever its user_id says.
+        first_hand = message.forward_origin is None and message.via_bot is None
         incoming = Incoming(
             user, Kind.CONTACT, phone=normalize_phone(contact.phone_number),
-            phone_is_own=contact.user_id is not None and contact.user_id == sender.id, language_hint=hint,
-            display_name=name,
+            phone_is_own=first_hand and contact.user_id is not None and contact.user_id == sender.id,
+            language_hint=hint, display_name=name,
         )  # fmt: skip
     elif content == ContentType.PHOTO:
         photo = max(message.photo or [], key=lambda size: size.width * size.height)
