@@ -87,17 +87,55 @@ class TelegramSettings(_Section):
         return None if value == "" else value
 
 
+# The hosts Viber serves users' pictures and files from (`dl-media.viber.com`, `media-direct.cdn.viber.com`, …).
+DEFAULT_VIBER_MEDIA_HOSTS = "*.viber.com"
+
+
 class ViberSettings(_Section):
     auth_token: SecretStr | None = Field(None, validation_alias="VIBER_AUTH_TOKEN")
     api_base: str = Field("https://chatapi.viber.com/pa", validation_alias="VIBER_API_BASE")
     webhook_url: str | None = Field(None, validation_alias="VIBER_WEBHOOK_URL")
     bot_name: str = Field("Mila", max_length=28, validation_alias="VIBER_BOT_NAME")
     bot_avatar: str | None = Field(None, validation_alias="VIBER_BOT_AVATAR")
+    # Where a media URL in a callback may point (comma-separated; `*.example.com`: any name under it, `host:port`
+    # for a port other than the scheme's): the only hosts the mail worker fetches attachments from.
+    media_hosts: str = Field(DEFAULT_VIBER_MEDIA_HOSTS, validation_alias="VIBER_MEDIA_HOSTS")
+
+    @field_validator("media_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        for entry in value.split(","):
+            host, _, port = entry.strip().rpartition(":") if entry.count(":") == 1 else (entry.strip(), "", "")
+            name = host.removeprefix("*.")
+            if not name or "/" in name or "*" in name or (port and not port.isdigit()):
+                raise ValueError("use host names separated by commas, e.g. *.viber.com or media.example.com:8443")
+        return value
 
 
 class HttpSettings(_Section):
     host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     port: int = Field(8080, ge=1, le=65535, validation_alias="HTTP_PORT")
+
+
+class AdminSettings(_Section):
+    """The web console's own listener: never the webhook port, and on loopback unless the operator says otherwise."""
+
+    enabled: bool = Field(True, validation_alias="ADMIN_ENABLED")
+    host: str = Field("127.0.0.1", validation_alias="ADMIN_HOST")
+    port: int = Field(8081, ge=1, le=65535, validation_alias="ADMIN_PORT")
+
+
+class HealthSettings(_Section):
+    """The checks of `mila doctor` and of `mila run` at start (bot.checks).
+
+    A probe is a signed POST the provisioning endpoint and the SMS gateway answer without acting on it (see the
+    README); `MILA_PROBES=false` only opens a connection to them. A part stopped by a failed check whose cause lies
+    outside mila (the support group's settings, the mail server, the provisioning endpoint) is checked again every
+    `MILA_RECHECK_SECONDS` and starts when the check passes.
+    """
+
+    probes: bool = Field(True, validation_alias="MILA_PROBES")
+    recheck_seconds: float = Field(30.0, gt=0, le=3600, validation_alias="MILA_RECHECK_SECONDS")
 
 
 class SupportSettings(_Section):
@@ -286,6 +324,8 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     viber: ViberSettings = Field(default_factory=ViberSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
     identification: IdentificationSettings = Field(default_factory=IdentificationSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -31,6 +31,7 @@ STATUS_LABELS = {
     TicketStatus.RECEIVED.value: N_("registered; it is being forwarded to the department"),
     TicketStatus.FORWARDED.value: N_("forwarded to the department, which will answer you"),
 }
+NOT_FORWARDED = N_("registered, but not forwarded to the department")
 
 
 def _rules(turn: Turn) -> Complaints:
@@ -197,6 +198,8 @@ async def _file(turn: Turn) -> None:
     if turn.incoming.kind is Kind.ATTACHMENT:
         lines.append(turn._("The attachment is included."))
     lines.append(turn._("It goes to the department that handles it; you can ask about it here with the reference."))
+    if await tickets.forwarding_delayed(turn.db):
+        lines.append(_delayed(turn))
     turn.say(
         "\n".join(lines),
         [[Button(turn._("🔎 Status of my request"), f"cref:{filed.reference}")], [menu_button(turn)]],
@@ -273,8 +276,27 @@ def _show_status(turn: Turn, found: tickets.TicketInfo) -> None:
         turn._("Request {reference}").format(reference=found.reference),
         turn._("Category: {category}").format(category=turn.content(category.title) if category else found.category),
         turn._("Filed: {date}").format(date=turn.t.datetime(found.created_at, turn.profile.zone)),
-        turn._("Status: {status}").format(status=turn._(STATUS_LABELS.get(found.status, found.status))),
-    ]
+        turn._("Status: {status}").format(status=turn._(STATUS_LABELS.get(found.status, found.status))
+                                          if found.forwarding is not tickets.Forwarding.FAILED
+                                          else turn._(NOT_FORWARDED)),
+    ]  # fmt: skip
     if found.forwarded_at is not None:
         lines.append(turn._("Forwarded: {date}").format(date=turn.t.datetime(found.forwarded_at, turn.profile.zone)))
+    if found.forwarding is tickets.Forwarding.DELAYED:
+        lines.append(_delayed(turn))
+    elif found.forwarding is tickets.Forwarding.FAILED:
+        lines.append(
+            turn._(
+                "We could not forward it to the department. Please contact us and give the reference {reference}:"
+            ).format(reference=found.reference)
+            + "\n"
+            + contact_centre_line(turn)
+        )
     turn.say("\n".join(lines), [[menu_button(turn)]])
+
+
+def _delayed(turn: Turn) -> str:
+    """Said while the e-mails to the departments keep failing: the request is safe, the wait is longer."""
+    return (turn._("Forwarding requests to the department is delayed by a technical problem: yours is kept and will "
+                   "be forwarded, and its reference stays valid. If it is urgent, you can reach us here:")
+            + "\n" + contact_centre_line(turn))  # fmt: skip

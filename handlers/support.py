@@ -117,11 +117,26 @@ async def question(turn: Turn) -> None:
     ticket = await _open(turn, support, after_hours=False)
     turn.finish()
     turn.session.extra[HANDOFF_SLOT] = {"t": ticket.id}
+    if await support.relay.desk_down(support.groups):
+        _desk_unreachable(turn, ticket.id)
+        return
     position = await tickets.position_of(turn.db, ticket)
     ticket.told_position = position
     turn.say(
         turn._("Thank you. An operator will answer you here; until then the bot stays quiet.")
         + "\n" + support.queue_notice(turn.t, position),
+        [[Support.cancel_button(turn.t)]],
+    )  # fmt: skip
+
+
+def _desk_unreachable(turn: Turn, ticket_id: int) -> None:
+    """The operators' desk cannot take tickets now: said as it is, with the contact centre; the ticket is kept and
+    reaches the operators when the desk works again."""
+    turn.say(
+        turn._("Our operators cannot be reached right now. Your message is kept (ticket #{ticket}) and goes to them "
+               "as soon as they can be reached; the answer will come here. If it is urgent, you can reach us "
+               "here:").format(ticket=ticket_id)
+        + "\n" + contact_centre_line(turn),
         [[Support.cancel_button(turn.t)]],
     )  # fmt: skip
 

@@ -42,6 +42,7 @@ class SmtpServer:
 
     port: int = 0
     received: list[Received] = field(default_factory=list)
+    refused_senders: set[str] = field(default_factory=set)  # MAIL FROM these gets 550, as a server's policy says
     _server: asyncio.Server | None = None
 
     def __post_init__(self) -> None:
@@ -53,6 +54,13 @@ class SmtpServer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.refused_senders:
+            return "550 5.7.1 Sender address rejected: not owned by this relay"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=default)

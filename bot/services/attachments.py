@@ -6,7 +6,9 @@ copied into our database, and a file too large for an e-mail stays a reference i
 
 - Telegram: `getFile` gives a path, then `{TELEGRAM_API_BASE}/file/bot<token>/<path>`. The URL holds the bot
   token, so it is never logged and never leaves this module; errors are reported by their type only.
-- Viber: the media URL came in a signed callback; it is fetched as is (Viber keeps it available for a while).
+- Viber: the media URL came in a signed callback, but its content is the sender's client's to write: it is fetched
+  only from Viber's media hosts (`VIBER_MEDIA_HOSTS`), never from an address inside the network, redirects
+  checked hop by hop, within a size and a time limit (`safe_fetch`). Anything else stays a reference.
 - Other channels (the console) keep no file: nothing to fetch.
 """
 
@@ -14,13 +16,17 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
-from bot.config import Settings
+from bot.config import DEFAULT_VIBER_MEDIA_HOSTS, Settings
+from bot.services.safe_fetch import FetchRefused, Network, SafeFetcher, TooLarge, parse_hosts, read_limited
 
 log = logging.getLogger("mila.attachments")
 
@@ -46,15 +52,36 @@ class AttachmentFetcher(Protocol):
 async def _download(session: aiohttp.ClientSession, url: str) -> bytes:
     async with session.get(url, timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)) as response:
         response.raise_for_status()
-        if (response.content_length or 0) > MAX_ATTACHMENT_BYTES:
-            raise FileTooLarge()
-        content = await response.content.read(MAX_ATTACHMENT_BYTES + 1)
-        if len(content) > MAX_ATTACHMENT_BYTES:
-            raise FileTooLarge()
-        return content
+        try:
+            return await read_limited(response, MAX_ATTACHMENT_BYTES)
+        except TooLarge:
+            raise FileTooLarge() from None
+
+
+MAX_FILE_NAME = 100
+
+
+def safe_file_name(name: str | None) -> str:
+    """A file name a user chose, fit for an e-mail header and a department's disk: no control or format characters
+    (line breaks would break the header; a right-to-left override disguises `gpj.exe` as `exe.jpg`), no path, at
+    most `MAX_FILE_NAME` characters with the extension kept; "attachment" when nothing is left."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in unicodedata.normalize("NFC", name or "")
+        if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn")
+    )
+    cleaned = " ".join(cleaned.replace("/", "_").replace("\\", "_").split()).replace(" .", ".").lstrip(". ")
+    if len(cleaned) > MAX_FILE_NAME:
+        stem, dot, extension = cleaned.rpartition(".")
+        if dot and stem and len(extension) <= 16:
+            cleaned = stem[: MAX_FILE_NAME - len(extension) - 1].rstrip() + "." + extension
+        else:
+            cleaned = cleaned[:MAX_FILE_NAME].rstrip()
+    return cleaned or "attachment"
 
 
 def _typed(content: bytes, name: str) -> FetchedFile:
+    name = safe_file_name(name)
     mime, _ = mimetypes.guess_type(name)
     return FetchedFile(content, name, mime or "application/octet-stream")
 
@@ -83,12 +110,27 @@ class TelegramFiles:
 
 
 class UrlFiles:
+    """Viber's media URLs: fetched only from Viber's own hosts and never from an address inside the network (see
+    `safe_fetch`): the URL is the sender's to write, the e-mail it ends up in leaves the company."""
+
+    def __init__(
+        self,
+        hosts: str | Sequence[str] = DEFAULT_VIBER_MEDIA_HOSTS,
+        *,
+        resolver: AbstractResolver | None = None,
+        allowed_networks: Sequence[Network] = (),
+    ) -> None:
+        self.fetcher = SafeFetcher(
+            parse_hosts(hosts), max_bytes=MAX_ATTACHMENT_BYTES, timeout_seconds=FETCH_TIMEOUT_SECONDS,
+            resolver=resolver, allowed_networks=allowed_networks,
+        )  # fmt: skip
+
     async def fetch(self, file_ref: str, file_name: str | None) -> FetchedFile:
-        if not file_ref.startswith(("https://", "http://")):
-            raise LookupError("not a URL")
-        async with aiohttp.ClientSession() as session:
-            content = await _download(session, file_ref)
-        return _typed(content, file_name or file_ref.rsplit("/", 1)[-1].split("?", 1)[0] or "attachment")
+        try:
+            content = await self.fetcher.get(file_ref)
+        except TooLarge:
+            raise FileTooLarge() from None
+        return _typed(content, file_name or urlsplit(file_ref).path.rsplit("/", 1)[-1] or "attachment")
 
 
 def fetchers_for(settings: Settings) -> dict[str, AttachmentFetcher]:
@@ -97,7 +139,7 @@ def fetchers_for(settings: Settings) -> dict[str, AttachmentFetcher]:
     if settings.telegram.bot_token is not None:
         fetchers["telegram"] = TelegramFiles(settings.telegram.api_base, settings.telegram.bot_token.get_secret_value())
     if settings.viber.auth_token is not None and settings.viber.auth_token.get_secret_value():
-        fetchers["viber"] = UrlFiles()
+        fetchers["viber"] = UrlFiles(settings.viber.media_hosts)
     return fetchers
 
 
@@ -113,6 +155,8 @@ async def fetch_attachment(
         return await fetcher.fetch(file_ref, file_name)
     except FileTooLarge:
         log.info("attachment too large for an e-mail: sent as a reference", extra={"channel": channel})
+    except FetchRefused as exc:
+        log.warning("attachment refused: sent as a reference", extra={"channel": channel, "reason": str(exc)})
     except (aiohttp.ClientError, TimeoutError, LookupError, KeyError, ValueError) as exc:
         log.warning("attachment not fetched", extra={"channel": channel, "error": type(exc).__name__})
     return None

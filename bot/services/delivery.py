@@ -7,6 +7,8 @@ is sent and what else changes when it is delivered or given up; that is what a s
 A row is claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers never send the same row at the
 same time; SQLite has no row locks, so run a single worker there. A failed attempt schedules the next one after an
 exponentially growing, jittered delay, until the policy's `max_attempts`; then the row is marked failed and kept.
+A row that can never be sent (`Undeliverable`) is marked failed at once, with the reason; a row that meets a bug is
+retried like a failure. Either way the rows behind it go on: one bad row never stops an outbox.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
@@ -49,6 +52,15 @@ class Attempt:
     error: str | None = None
 
 
+class Undeliverable(Exception):
+    """This row can never be delivered as it is (its e-mail cannot be composed, say): it is marked failed at once
+    with the reason, kept for `mila outbox list`, and the worker moves on to the other rows."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 RowT = TypeVar("RowT", bound=DeliveryState)
 
 
@@ -68,6 +80,7 @@ class RetryingWorker(Generic[RowT]):
         self.sessionmaker = sessionmaker
         self.policy = policy
         self.clock = clock
+        self.on_success: Callable[[], None] = lambda: None  # `mila run` records the time of the last good pass
 
     @property
     def enabled(self) -> bool:
@@ -101,10 +114,19 @@ class RetryingWorker(Generic[RowT]):
         return attempts
 
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; sleeps `poll_seconds` whenever nothing was due."""
+        """Deliver until `stop` is set; sleeps `poll_seconds` whenever nothing was due.
+
+        A pass that fails as a whole (the database is unreachable) is logged and tried again after the pause; each
+        pass that completes counts as a sign of life (`on_success`), which `mila run` shows in /healthz."""
         try:
             while not stop.is_set():
-                done = await self.run_once()
+                try:
+                    done = await self.run_once()
+                except (SQLAlchemyError, OSError) as exc:
+                    log.warning(f"{self.what} outbox not read", extra={"error": type(exc).__name__})
+                    done = []
+                else:
+                    self.on_success()
                 if not done:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
@@ -127,7 +149,18 @@ class RetryingWorker(Generic[RowT]):
             if row is None:
                 return None
             row_id: int = row.id  # type: ignore[attr-defined]
-            error = await self.send(row)
+            final = False
+            try:
+                error = await self.send(row)
+            except Undeliverable as exc:
+                error, final = exc.reason, True
+            except SQLAlchemyError:
+                raise  # the transaction itself is gone: nothing can be recorded in it
+            except Exception as exc:
+                # A bug met by this row only: it is logged and retried later like any failure, so it never holds
+                # up the rows behind it.
+                log.exception(f"{self.what} could not be sent", extra={"outbox": row_id})
+                error = f"error: {type(exc).__name__}"
             row.attempts += 1
             done_at = self.clock()
             if error is None:
@@ -137,10 +170,13 @@ class RetryingWorker(Generic[RowT]):
                 log.info(f"{self.what} delivered", extra={"outbox": row_id, "attempts": row.attempts})
                 return Attempt(row_id, True)
             row.last_error = error[:200]
-            if row.attempts >= self.policy.max_attempts:
+            if final or row.attempts >= self.policy.max_attempts:
                 row.failed_at = done_at
                 await self.gave_up(db, row, done_at)
-                log.error(f"{self.what} not delivered, giving up", extra={"outbox": row_id, "attempts": row.attempts})
+                log.error(
+                    f"{self.what} not delivered, giving up",
+                    extra={"outbox": row_id, "attempts": row.attempts, "error": row.last_error},
+                )
             else:
                 row.next_attempt_at = done_at + timedelta(seconds=self.backoff(row.attempts))
                 log.warning(

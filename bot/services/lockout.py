@@ -194,3 +194,10 @@ class Lockout:
         """The try matched: what this chat tried against this subject is forgiven (and a lock it caused lifted);
         what other chats tried stays counted."""
         await self._succeed(keys=self._keys(chat, subject), args=[*self._fields(chat, subject), self.policy.threshold])
+
+    async def window_failures(self) -> tuple[int, bool]:
+        """Failures counted in the current window over all chats, and whether they are over the alarm threshold
+        (for `/metrics`: a sudden rise is someone guessing; nobody is paused by it)."""
+        raw = await self.redis.get(f"{self.prefix}fail:total")
+        failures = int(raw or 0)
+        return failures, failures >= self.policy.total_threshold

@@ -2,8 +2,10 @@
 
 The ticket and its e-mail (in `mail_outbox`) are written in the caller's transaction, so a request the chat
 confirmed with a reference is always on its way (the mail worker retries until the server takes it), and a
-request that was not stored was never confirmed. The e-mail is written in the operator's language (the profile's
-default), whatever language the subscriber chatted in, because the department reads it.
+request that was not stored was never confirmed. When the e-mails keep failing, the subscriber is told the truth:
+forwarding is delayed (or, given up, they should call with the reference), and the reference keeps working. The
+e-mail is written in the operator's language (the profile's default), whatever language the subscriber chatted
+in, because the department reads it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +52,18 @@ MAIL_NO_ATTACHMENT = N_("none")
 MAIL_ATTACHMENT = N_("{kind} “{name}”, kept by the messenger under the reference {ref}")
 
 
+# An e-mail still not accepted after this many attempts means forwarding is delayed: the subscriber is told so.
+FORWARDING_DELAYED_AFTER = 3
+
+
+class Forwarding(StrEnum):
+    """How the request's e-mail to the department is doing, as the subscriber is told."""
+
+    ON_TIME = "on_time"  # sent, or on its way
+    DELAYED = "delayed"  # the mail server keeps refusing or does not answer: it is still being tried
+    FAILED = "failed"  # given up (see `mila outbox list`): the subscriber should call, quoting the reference
+
+
 @dataclass(frozen=True, slots=True)
 class TicketInfo:
     reference: str
@@ -57,6 +72,7 @@ class TicketInfo:
     created_at: datetime
     forwarded_at: datetime | None
     corporate: bool
+    forwarding: Forwarding = Forwarding.ON_TIME
 
 
 def normalize_reference(typed: str) -> str | None:
@@ -70,8 +86,29 @@ def _reference() -> str:
     return REFERENCE_PREFIX + "".join(secrets.choice("0123456789") for _ in range(REFERENCE_DIGITS))
 
 
-def _info(row: Ticket) -> TicketInfo:
-    return TicketInfo(row.reference, row.category, row.status, row.created_at, row.forwarded_at, row.corporate)
+def _info(row: Ticket, mail: MailMessage | None = None) -> TicketInfo:
+    return TicketInfo(row.reference, row.category, row.status, row.created_at, row.forwarded_at, row.corporate,
+                      _forwarding(mail))  # fmt: skip
+
+
+def _forwarding(mail: MailMessage | None) -> Forwarding:
+    if mail is None or mail.delivered_at is not None:
+        return Forwarding.ON_TIME
+    if mail.failed_at is not None:
+        return Forwarding.FAILED
+    return Forwarding.DELAYED if mail.attempts >= FORWARDING_DELAYED_AFTER else Forwarding.ON_TIME
+
+
+async def forwarding_delayed(db: AsyncSession) -> bool:
+    """Whether e-mails to the departments are held up right now (one still waiting after several attempts): a new
+    request is then told that forwarding it is delayed."""
+    stuck = await db.scalar(
+        select(MailMessage.id)
+        .where(MailMessage.delivered_at.is_(None), MailMessage.failed_at.is_(None),
+               MailMessage.attempts >= FORWARDING_DELAYED_AFTER)
+        .limit(1)
+    )  # fmt: skip
+    return stuck is not None
 
 
 async def file_ticket(
@@ -189,19 +226,24 @@ def _mail(
 
 async def find_ticket(db: AsyncSession, reference: str, subscriber_id: int) -> TicketInfo | None:
     """The ticket with this reference, only if the given subscriber filed it (others' tickets are not found)."""
-    row = (
-        await db.execute(select(Ticket).where(Ticket.reference == reference, Ticket.subscriber_id == subscriber_id))
-    ).scalar_one_or_none()
-    return _info(row) if row else None
+    found = (
+        await db.execute(
+            select(Ticket, MailMessage)
+            .outerjoin(MailMessage, MailMessage.ticket_id == Ticket.id)
+            .where(Ticket.reference == reference, Ticket.subscriber_id == subscriber_id)
+        )
+    ).first()
+    return _info(*found) if found else None
 
 
 async def recent_tickets(db: AsyncSession, subscriber_id: int, limit: int = 5) -> list[TicketInfo]:
     rows = (
         await db.execute(
-            select(Ticket)
+            select(Ticket, MailMessage)
+            .outerjoin(MailMessage, MailMessage.ticket_id == Ticket.id)
             .where(Ticket.subscriber_id == subscriber_id)
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .limit(limit)
         )
-    ).scalars()
-    return [_info(row) for row in rows]
+    ).all()
+    return [_info(ticket, mail) for ticket, mail in rows]

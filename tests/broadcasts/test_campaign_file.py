@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.config import PROJECT_ROOT
 from bot.core.i18n import I18n
 from bot.core.replies import Picture
@@ -152,6 +153,24 @@ def test_an_empty_or_broken_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(CampaignFileError) as refused:
         load(write(tmp_path, "name: [unclosed"))
     assert "\n" not in str(refused.value) and "(line 1, column 16)" in str(refused.value), refused.value
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("deep.yaml", "name: " + "[" * 100_000 + "]" * 100_000),
+        ("deep.toml", "name = " + "[" * 100_000 + "]" * 100_000),
+        ("mapping.yaml", "".join("  " * depth + f"k{depth}:\n" for depth in range(3000)) + "  " * 3000 + "x: 1\n"),
+    ],
+)
+def test_a_deeply_nested_file_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str
+) -> None:
+    with pytest.raises(CampaignFileError) as refused:
+        load(write(tmp_path, content, name))
+    assert str(refused.value) == f"{name} is nested too deeply to be a campaign file", refused.value
+    assert main(["campaign", "create", str(tmp_path / name), "--dry-run"]) == 1
+    assert capsys.readouterr().err == f"mila: {name} is nested too deeply to be a campaign file\n"
 
 
 def test_the_extension_is_read_in_any_case(tmp_path: Path) -> None:

@@ -64,10 +64,13 @@ async def test_code_word_and_passport_in_turkmen(sessionmaker: Sessions, tm: Pro
         aýna = await backend.find_by_phone("65 123456")
         assert aýna is not None and aýna.has_code_word and aýna.has_passport
         assert await backend.verify_code_word(aýna.id, "GÜLÄLEK")
-        assert not await backend.verify_code_word(aýna.id, "Gulalek")
+        # Folded as people type on a phone: Turkmen letters as plain Latin count, a wrong letter does not.
+        assert await backend.verify_code_word(aýna.id, "Gulalek")
+        assert not await backend.verify_code_word(aýna.id, "Gulalak")
         assert await backend.verify_name_passport(aýna.id, "aýna  öwezowa", "i-aş 123456")
         assert not await backend.verify_name_passport(aýna.id, "Aýna Öwezowa", "I-AŞ 123457")
-        assert not await backend.verify_name_passport(aýna.id, "Aýna Owezowa", "I-AŞ 123456")
+        assert await backend.verify_name_passport(aýna.id, "Owezowa Ayna", "IAS123456")
+        assert not await backend.verify_name_passport(aýna.id, "Aýna Öwezow", "I-AŞ 123456")
         gülşat = await backend.find_by_customer_code("8100003")
         assert gülşat is not None and not gülşat.has_code_word
         assert not await backend.verify_code_word(gülşat.id, "anything")

@@ -14,6 +14,7 @@ class FakeSmsGateway:
     def __init__(self, token: str = "sms-gateway-token") -> None:
         self.token = token
         self.sent: list[tuple[str, str]] = []  # (to, text), in order
+        self.probes = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -36,6 +37,9 @@ class FakeSmsGateway:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.Response(status=401)
         body = await request.json()
+        if request.headers.get("X-Mila-Probe") == "1":  # `mila doctor`'s probe, as the README asks: 2xx, nothing sent
+            self.probes += 1
+            return web.json_response({"ok": True})
         self.sent.append((str(body["to"]), str(body["text"])))
         return web.json_response({"ok": True})
 

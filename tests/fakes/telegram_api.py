@@ -169,6 +169,7 @@ class FakeTelegram:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
+        self.webhook_error: tuple[float, str] | None = None  # the last failed delivery, as getWebhookInfo reports it
         self.callback_queries: dict[str, bool] = {}  # id → answered
         self._updates: list[dict[str, Any]] = []
         self._resend: list[dict[str, Any]] = []  # served once whatever the offset (a lost confirmation)
@@ -362,15 +363,6 @@ class FakeTelegram:
         return self._bot_user() | {"can_join_groups": False, "can_read_all_group_messages": False,
                                    "supports_inline_queries": False}  # fmt: skip
 
-    async def _m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = self.chats.get(int(params.get("chat_id", 0)))
-        if chat is None:
-            raise ApiError(400, "Bad Request: chat not found")
-        gifts = dict.fromkeys(
-            ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels"), False
-        )
-        return chat.as_json() | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
-
     async def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
         for command in params.get("commands", []):
             if not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"]) or not 1 <= len(command["description"]) <= 256:
@@ -393,8 +385,13 @@ class FakeTelegram:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook["url"] if self.webhook else "", "has_custom_certificate": False,
+        info = {"url": self.webhook["url"] if self.webhook else "", "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}  # fmt: skip
+        if self.webhook is not None and self.webhook_error is not None:
+            info |= {"last_error_date": int(self.webhook_error[0]), "last_error_message": self.webhook_error[1]}
+        if self.webhook is not None and self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:
@@ -553,8 +550,10 @@ class FakeTelegram:
                             self.webhook_statuses.append(response.status)
                             if 200 <= response.status < 300:
                                 break
+                            self.webhook_error = (time.time(), f"Wrong response from the webhook: {response.status}")
                     except OSError:
                         self.webhook_statuses.append(0)
+                        self.webhook_error = (time.time(), "Connection refused")
                     await asyncio.sleep(0.2)
 
     def _chat(self, user: FakeUser) -> Chat:
@@ -703,14 +702,64 @@ class FakeTelegram:
     # the buttons of the bot's cards. Telegram lets a bot post about 20 messages a minute into one group: every
     # post into a group counts (topics created and closed, messages, photos, files, copies) and one more within
     # `group_window` seconds is refused with 429. Tests shorten the window to run in seconds.
+    # A group is what an operator's engineer set up: by default a supergroup with topics where the bot is an
+    # administrator allowed to manage topics. Each thing that can be wrong in life can be wrong here too (a plain
+    # group, topics off, the bot a plain member or not in the group at all), and be fixed while the bot runs.
     def support_group(
-        self, chat_id: int, title: str = "mts podrška", *, members: tuple[FakeUser, ...] = (), username: str = ""
-    ) -> ForumGroup:
+        self, chat_id: int, title: str = "mts podrška", *, members: tuple[FakeUser, ...] = (), is_forum: bool = True,
+        kind: str = "supergroup", bot_status: str = "administrator", can_manage_topics: bool = True,
+        username: str = "",
+    ) -> ForumGroup:  # fmt: skip
         """`username`: a public group (anyone can find and join it)."""
-        group = ForumGroup(chat_id, title, members={m.id: m for m in members}, username=username)
+        group = ForumGroup(chat_id, title, members={m.id: m for m in members}, is_forum=is_forum, kind=kind,
+                           bot_status=bot_status, can_manage_topics=can_manage_topics, username=username)  # fmt: skip
         self.groups[chat_id] = group
         self.chats[chat_id] = group
         return group
+
+    def _group_for_bot(self, params: dict[str, Any]) -> ForumGroup | None:
+        """The group a call names, as the bot can see it: 400 when there is no such chat, 403 when it left."""
+        chat_id = int(params.get("chat_id", 0) or 0)
+        group = self.groups.get(chat_id)
+        if group is None:
+            if chat_id in self.chats:
+                return None
+            raise ApiError(400, "Bad Request: chat not found")
+        if group.bot_status in ("left", "kicked"):
+            raise ApiError(403, f"Forbidden: bot is not a member of the {group.kind} chat")
+        return group
+
+    async def _m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self._group_for_bot(params)
+        if group is None:
+            chat = self.chats[int(params["chat_id"])]
+            info: dict[str, Any] = chat.as_json()
+        else:
+            info = group.as_json()
+        gifts = {"unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
+                 "premium_subscription": False, "gifts_from_channels": False}  # fmt: skip
+        return info | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+
+    async def _m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self._group_for_bot(params)
+        user_id = int(params.get("user_id", 0) or 0)
+        if group is None:
+            raise ApiError(400, "Bad Request: CHAT_ADMIN_REQUIRED")
+        if user_id == self.bot_id:
+            user = self._bot_user()
+            if group.bot_status != "administrator":
+                return {"status": "member", "user": user}
+            rights = {name: False for name in ("can_be_edited", "is_anonymous", "can_manage_video_chats",
+                                               "can_restrict_members", "can_promote_members", "can_change_info",
+                                               "can_post_stories", "can_edit_stories", "can_delete_stories",
+                                               "can_send_welcome_messages")}  # fmt: skip
+            rights |= {"can_manage_chat": True, "can_delete_messages": True, "can_invite_users": True,
+                       "can_pin_messages": True, "can_manage_topics": group.can_manage_topics}  # fmt: skip
+            return {"status": "administrator", "user": user, **rights}
+        member = group.members.get(user_id)
+        if member is None:
+            return {"status": "left", "user": {"id": user_id, "is_bot": False, "first_name": "?"}}
+        return {"status": "member", "user": member.as_json()}
 
     def operator(self, group: ForumGroup, user_id: int, first_name: str) -> FakeUser:
         """A member of the support group (an operator)."""
@@ -722,6 +771,10 @@ class FakeTelegram:
         chat_id = int(params.get("chat_id", 0))
         if chat_id not in self.groups or method not in _GROUP_POSTS:
             return
+        self._group_for_bot(params)  # a group the bot left takes nothing
+        group = self.groups[chat_id]
+        if params.get("message_thread_id") is not None and not group.is_forum:
+            raise ApiError(400, "Bad Request: message thread not found")
         now = time.monotonic()
         sent = self.group_sends.setdefault(chat_id, deque())
         while sent and now - sent[0] >= self.group_window:
@@ -772,9 +825,11 @@ class FakeTelegram:
         return self._store(int(params["chat_id"]), content, markup)
 
     async def _m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
-        group = self.groups.get(int(params["chat_id"]))
-        if group is None:
+        group = self._group_for_bot(params)
+        if group is None or not group.is_forum or group.kind != "supergroup":
             raise ApiError(400, "Bad Request: the chat is not a forum")
+        if group.bot_status != "administrator" or not group.can_manage_topics:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
         name = str(params.get("name", ""))
         if not 1 <= len(name) <= 128:
             raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
@@ -914,12 +969,22 @@ _GROUP_POSTS = {"sendMessage", "sendPhoto", "sendDocument", "createForumTopic", 
 
 @dataclass
 class ForumGroup(Chat):
-    """A supergroup with topics (the operators' desk): its members, and its topics by thread id."""
+    """A supergroup with topics (the operators' desk): its members, and its topics by thread id; whether it is one
+    (`kind`, `is_forum`) and what the bot may do in it (`bot_status`: administrator, member, left, kicked;
+    `can_manage_topics`), which a test may change while the bot runs."""
 
     members: dict[int, FakeUser] = field(default_factory=dict)
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    is_forum: bool = True
+    kind: str = "supergroup"
+    bot_status: str = "administrator"
+    can_manage_topics: bool = True
     username: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        public = {"username": self.username} if self.username else {}
-        return {"id": self.id, "title": self.first_name, "type": "supergroup", "is_forum": True, **public}
+        chat: dict[str, Any] = {"id": self.id, "title": self.first_name, "type": self.kind}
+        if self.is_forum and self.kind == "supergroup":
+            chat["is_forum"] = True
+        if self.username:
+            chat["username"] = self.username
+        return chat

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 ACTION_TYPES = {"reply", "open-url", "location-picker", "share-phone", "none"}
 MESSAGE_TYPES = {"text", "picture", "video", "file", "location", "contact", "sticker", "carousel content", "url",
@@ -104,6 +106,27 @@ def message_problems(body: dict[str, Any], *, welcome: bool = False) -> list[str
     return problems
 
 
+MEDIA_HOST = "media.viber.test"
+
+
+class StaticResolver(AbstractResolver):
+    """DNS for the tests: each name to one IPv4 address; any other name does not exist."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> (
+        list[ResolveResult]
+    ):  # fmt: skip
+        if host not in self.names:
+            raise OSError(f"no such host: {host}")
+        return [{"hostname": host, "host": self.names[host], "port": port, "family": socket.AF_INET, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST}]  # fmt: skip
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass
 class Call:
     endpoint: str
@@ -121,13 +144,15 @@ class FakeViberApi:
         self.accepted = 0  # send_message calls answered with status 0, recorded or not
         self.problems: list[str] = []
         self.webhook_url: str | None = None
+        self.account_name, self.account_uri = "mts Srbija", "mtssrbija"  # what get_account_info says of the bot
         self.webhook_events: list[str] = []
         self.delay = 0.0  # seconds before each answer (to test timeouts)
         self._scripted: deque[int] = deque()
         self._delays: deque[float] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
-        self.media: dict[str, bytes] = {}  # what users sent, served at `media_url(name)` as Viber's CDN would
+        self.media: dict[str, bytes] = {}  # what users sent, served at `host_media(name)` as Viber's CDN would
+        self.redirects: dict[str, str] = {}  # media names answered with a redirect
         # Broadcast limit: send_message calls a second (None: no limit); over it, status 12, counted.
         self.per_second: int | None = None
         self.too_many = 0
@@ -159,13 +184,31 @@ class FakeViberApi:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    @property
+    def media_host(self) -> str:
+        """The media CDN's name and port, as an allow-list entry (`VIBER_MEDIA_HOSTS`): the name is resolved to this
+        server by `media_resolver()`, the way DNS resolves Viber's CDN names."""
+        return f"{MEDIA_HOST}:{self.url.split(':')[2].split('/')[0]}"
+
+    def media_resolver(self, names: dict[str, str] | None = None) -> StaticResolver:
+        """Resolves the media host to this server (on loopback), and any other `names` to the addresses given."""
+        return StaticResolver({MEDIA_HOST: "127.0.0.1", **(names or {})})
+
     def host_media(self, name: str, content: bytes) -> str:
         """Keep a file a user sends; returns its URL (the `media` of their picture or file message)."""
         self.media[name] = content
-        return self.url.removesuffix("/pa") + f"/media/{name}"
+        return f"http://{self.media_host}/media/{name}"
+
+    def redirect_media(self, name: str, location: str) -> str:
+        """A media URL that answers 302 to `location` (a URL the sender's client chose to point inside)."""
+        self.redirects[name] = location
+        return f"http://{self.media_host}/media/{name}"
 
     async def _media(self, request: web.Request) -> web.Response:
-        content = self.media.get(request.match_info["name"])
+        name = request.match_info["name"]
+        if name in self.redirects:
+            raise web.HTTPFound(self.redirects[name])
+        content = self.media.get(name)
         return web.Response(status=404) if content is None else web.Response(body=content)
 
     def rate_limit(self, per_second: int | None) -> None:
@@ -220,6 +263,12 @@ class FakeViberApi:
             return self._answer(endpoint, body, len(raw), status, "ok" if status == 0 else "error", request)
         if endpoint == "set_webhook":
             return await self._set_webhook(body, len(raw), request)
+        if endpoint == "get_account_info":
+            info = {"id": "pa:5592371264357392101", "name": self.account_name, "uri": self.account_uri,
+                    "icon": "https://media.example.com/icon.jpg", "category": "Telecom", "subcategory": "Mobile",
+                    "country": "RS", "webhook": self.webhook_url or "", "event_types": self.webhook_events,
+                    "subscribers_count": 0, "members": []}  # fmt: skip
+            return self._answer(endpoint, body, len(raw), 0, "ok", request, **info)
         return self._answer(endpoint, body, len(raw), 0, "ok", request)
 
     async def _set_webhook(self, body: dict[str, Any], size: int, request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.cli import main
 from bot.config import MailSettings
 from bot.core.incoming import UserRef
 from bot.db.models import MailMessage, Subscriber, Ticket
@@ -214,6 +215,95 @@ async def test_smtp_down_then_back_the_mail_arrives_once(make_app: AppFactory) -
         assert row.attempts >= 2 and row.delivered_at is not None
     await chat.press_payload(f"cref:{reference}")
     chat.expect("Status: prosleđen službi", "Prosleđeno:")
+
+
+async def test_an_e_mail_that_cannot_be_composed_is_failed_with_the_reason_and_holds_up_nothing(
+    make_app: AppFactory, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
+    broken = await filed_without_attachment(chat, "Fiksna mreža", "TV slika se zamrzava.")
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    fine = await filed_without_attachment(chat, "Usluge mobilne", "Nemam signal.")
+    async with app.deps.sessionmaker() as db, db.begin():
+        first = (await db.execute(select(MailMessage).order_by(MailMessage.id))).scalars().first()
+        assert first is not None
+        first.recipient = "info@telekom.rs\r\nBcc: someone@example.com"  # what a header must never carry
+
+    attempts = await mail_worker(app, smtp.url).run_once()
+    assert [(a.delivered, a.error) for a in attempts] == [
+        (False, "cannot be composed: ValueError: Header values may not contain linefeed or carriage return characters"),
+        (True, None),
+    ]
+    assert [fine in m.subject for m in smtp.received] == [True]
+    assert await mail_worker(app, smtp.url).run_once() == []  # failed for good: never tried again
+    async with app.deps.sessionmaker() as db:
+        row = await db.get(MailMessage, first.id)
+        assert row is not None and row.failed_at is not None and row.attempts == 1
+
+    monkeypatch.setenv("DATABASE_URL", app.settings.database.url)
+    assert await asyncio.to_thread(main, ["outbox", "list"]) == 0
+    listed = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert listed[0][:4] == ["outbox", "id", "for", "status"]
+    assert listed[1][:5] == ["mail", str(first.id), broken, "failed", "1"]
+    assert " ".join(listed[1]).endswith("- cannot be composed: ValueError: Header values may not contain linefeed or "
+                                        "carriage return characters")  # fmt: skip
+    assert listed[2] == ["(1", "messages,", "times", "in", "UTC)"]  # the delivered one is not listed
+    assert await asyncio.to_thread(main, ["outbox", "list", "--all"]) == 0
+    assert fine in capsys.readouterr().out
+
+
+async def test_a_complaint_whose_e_mail_keeps_failing_is_said_honestly(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", entry=NEW_REQUEST)
+    first = await filed_without_attachment(chat, "Fiksna mreža", "TV slika se zamrzava.")
+    chat.expect_not("kasni")
+    server = SmtpServer()  # nothing listens on its port: the mail server is down
+    settings = MailSettings(SMTP_URL=server.url, SMTP_BACKOFF=0.02, SMTP_MAX_BACKOFF=0.05, SMTP_MAX_ATTEMPTS=5)  # type: ignore[call-arg]
+    worker = MailWorker(app.deps.sessionmaker, settings)
+
+    async def attempts() -> int:
+        async with app.deps.sessionmaker() as db:
+            return int(await db.scalar(select(func.max(MailMessage.attempts))) or 0)
+
+    while await attempts() < 3:
+        await worker.run_once()
+        await asyncio.sleep(0.03)
+    await chat.press_payload(f"cref:{first}")
+    chat.expect("Status: zaveden; prosleđuje se službi", "Prosleđivanje zahteva službi kasni zbog tehničkog problema: "
+                "vaš zahtev je sačuvan i biće prosleđen, a njegov broj i dalje važi.", "0800 100 100")  # fmt: skip
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    second = await filed_without_attachment(chat, "Usluge mobilne", "Nemam signal.")
+    chat.expect("Prosleđivanje zahteva službi kasni zbog tehničkog problema")  # said at once to a new request
+
+    while await attempts() < 5:  # the first one's last attempt: given up
+        await worker.run_once()
+        await asyncio.sleep(0.03)
+    await chat.press_payload(f"cref:{first}")
+    chat.expect("Status: zaveden, ali nije prosleđen službi",
+                f"Nismo uspeli da ga prosledimo službi. Molimo vas da nam se obratite i navedete broj {first}:",
+                "0800 100 100")  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", app.settings.database.url)
+    assert await asyncio.to_thread(main, ["outbox", "list", "--failed"]) == 0
+    [_, failed, _] = capsys.readouterr().out.splitlines()
+    assert failed.split()[2:5] == [first, "failed", "5"] and failed.split()[-1] == "SMTPConnectError", failed
+
+    await server.start()  # the mail server is back: the second one goes, and its status says so
+    try:
+        for _ in range(200):
+            if any(a.delivered for a in await worker.run_once()):
+                break
+            await asyncio.sleep(0.03)
+    finally:
+        await server.stop()
+    assert [second in m.subject for m in server.received] == [True]
+    await chat.press_payload(f"cref:{second}")
+    chat.expect("Status: prosleđen službi")
+    chat.expect_not("kasni", "Nismo uspeli")
 
 
 async def test_without_smtp_url_mails_wait(make_app: AppFactory) -> None:

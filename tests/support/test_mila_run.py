@@ -8,6 +8,8 @@ a message is left; three waiting users learn their places; `mila run` restarts i
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -276,3 +278,54 @@ async def test_a_post_on_behalf_of_a_chat_is_not_an_operators(
     fake.operator_says(group, ana, thread, "Dobar dan, proveravam.")
     await fake.wait_text(jovana, "Ana (operater):\nDobar dan, proveravam.", since=since)
     assert not any("Nova ponuda" in text for text in fake.shown_since(jovana, since))
+
+
+async def test_an_unusable_desk_is_said_honestly_and_its_ticket_is_posted_once_the_group_is_fixed(
+    fake: FakeTelegram, desk_factory: Callable[..., Desk], running: list[Mila]
+) -> None:
+    """SUPPORT_CHAT_ID names a supergroup whose topics are off: mila run says so at start (log, /healthz), a user
+    who asks for an operator is told the operators cannot be reached and gets the contact centre, the ticket is
+    kept, and once the group is fixed it is posted with its real waiting time and the user hears their place."""
+    group = fake.support_group(GROUP, is_forum=False)
+    ana = fake.operator(group, 9001, "Ana")
+    desk = desk_factory(MILA_RECHECK_SECONDS="0.5")
+    mila = await desk.start()
+    running.append(mila)
+    status, body = await mila.get("/healthz")
+    health = json.loads(body)
+    assert status == 200 and health["status"] == "degraded"
+    assert health["parts"]["desk"] == f"error: group {GROUP} (mts podrška): topics are off"
+    assert f"desk stopped: group {GROUP} (mts podrška): topics are off" in mila.logs()
+    assert "turn on Topics in the group's settings" in mila.logs()
+
+    jovana = fake.user(1001, "Jovana")
+    since = len(fake.calls)
+    fake.send_text(jovana, "/start")
+    await fake.wait_text(jovana, "Izaberite jezik", since=since)
+    fake.press(jovana, "Srpski (latinica)")
+    await fake.wait_text(jovana, "novosti", since=since)
+    fake.press(jovana, "Ne, hvala")
+    fake.send_text(jovana, "operater")
+    await fake.wait_text(jovana, "Povezaću vas sa operaterom", since=since)
+    fake.send_text(jovana, "Ne radi mi internet")
+    shown = await fake.wait_text(jovana, "Naši operateri trenutno nisu dostupni.", since=since)
+    assert "(tiket #1)" in shown[-1] and "0800 100 100" in shown[-1] and "u redu" not in shown[-1]
+    fake.send_text(jovana, "Ruter trepće crveno")  # kept for the operators too
+    await asyncio.sleep(1.5)  # several checks of the group
+    [ticket] = await tickets(desk.database_url)
+    assert ticket.status == "waiting" and ticket.thread_id is None and group.topics == {}
+    assert not any(c.method == "sendMessage" and c.chat_id == GROUP for c in fake.calls)  # nothing was dropped
+
+    group.is_forum = True  # the engineer turns Topics on; mila run notices by itself
+    thread = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #1 · Telegram"), what="the ticket's topic")
+    card = await fake.wait_for(lambda: next((t for t in texts(fake.topic_posts(group, thread))
+                                             if "Pita: Ne radi mi internet" in t), None), what="the card")  # fmt: skip
+    waited = re.search(r"⏳ Otvoren (.+); korisnik čeka (\d+) s\.", card)
+    assert waited is not None and int(waited.group(2)) >= 2, card
+    await fake.wait_for(lambda: "Ruter trepće crveno" in relayed(fake.topic_posts(group, thread)),
+                        what="the message written meanwhile")  # fmt: skip
+    await fake.wait_text(jovana, "Vi ste 1. u redu.", since=since)
+    status, body = await mila.get("/healthz")
+    assert json.loads(body)["parts"]["desk"] == "ok" and json.loads(body)["status"] == "ok"
+    fake.operator_says(group, ana, thread, "Evo me, pogledaću.")
+    await fake.wait_text(jovana, "Ana (operater):\nEvo me, pogledaću.", since=since)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.incoming import UserRef
-from bot.services.attachments import TelegramFiles, UrlFiles, fetch_attachment
+from bot.core.incoming import Attachment, Incoming, Kind, UserRef
+from bot.services.attachments import TelegramFiles, UrlFiles, fetch_attachment, safe_file_name
 from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram
@@ -45,3 +45,48 @@ async def test_what_cannot_be_fetched_is_left_as_the_reference(fake_telegram: Fa
     assert await fetch_attachment(fetchers, "telegram", "no-such-file", "x.jpg") is None
     assert await fetch_attachment(fetchers, "viber", "not a url", None) is None
     assert await fetch_attachment(fetchers, "console", "console:photo.jpg", "photo.jpg") is None
+
+
+async def test_rs_a_file_named_with_a_line_break_is_mailed_and_the_requests_after_it_too(
+    make_app: AppFactory, smtp: SmtpServer, fake_telegram: FakeTelegram
+) -> None:
+    """A document's name is the sender's to choose: `invoice\n.pdf` once stopped every complaint e-mail."""
+    app = await seeded(make_app, "rs")
+    petar = fake_telegram.user(7002, "Petar")
+    document = fake_telegram.send_document(petar, "invoice\n.pdf")
+    chat = Chat(app.engine, UserRef("telegram", "7002"))
+    await chat.first_contact("Srpski")
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    await chat.press_payload("idm:phone")
+    await chat.share_phone("+381641234567", own=True)
+    await chat.press("Fiksna mreža")
+    await chat.say("Račun za mart nije tačan, šaljem ga.")
+    attachment = Attachment("file", document, "invoice\n.pdf")
+    await chat.send(Incoming(chat.user, Kind.ATTACHMENT, attachment=attachment))
+    chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-", "Prilog je dodat zahtevu.")
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    await chat.press("Usluge mobilne mreže")
+    await chat.say("Nemam signal u stanu.")
+    await chat.press("Pošalji bez priloga")
+    chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
+
+    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
+    assert [a.delivered for a in await mail_worker(app, smtp.url, fetchers).run_once()] == [True, True]
+    first, second = smtp.received
+    [attached] = list(first.message.iter_attachments())
+    assert attached.get_filename() == "invoice.pdf" and attached.get_content_type() == "application/pdf"
+    assert attached.get_payload(decode=True) == fake_telegram.file_content(document)
+    assert second.recipients == ["mtsinfo@telekom.rs"]
+
+
+def test_a_file_name_is_made_safe_for_a_header_and_a_disk() -> None:
+    assert safe_file_name("invoice\n.pdf") == "invoice.pdf"
+    assert safe_file_name("a\r\n\r\nBcc: someone@example.com") == "a Bcc: someone@example.com"
+    assert safe_file_name("\u202egpj.exe") == "gpj.exe"  # a right-to-left override hides the real extension
+    assert safe_file_name("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_file_name("račun za mart.pdf") == "račun za mart.pdf"
+    long = safe_file_name("x" * 300 + ".pdf")
+    assert len(long) == 100 and long.endswith("x.pdf")
+    assert safe_file_name("") == safe_file_name(None) == safe_file_name("\n\t") == "attachment"

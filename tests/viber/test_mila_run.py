@@ -265,7 +265,9 @@ async def test_a_forged_signature_is_refused_and_health_is_reported(mila_rs: Mil
     assert mila_rs.api.messages(forged.id) == []
     assert await mila_rs.channel_user(forged.id) is None
     async with mila_rs.http.get(mila_rs.url + "/healthz") as response:
-        assert response.status == 200 and json.loads(await response.read()) == {"redis": "ok", "database": "ok"}
+        health = json.loads(await response.read())
+        assert response.status == 200 and (health["redis"], health["database"]) == ("ok", "ok")
+        assert health["status"] == "ok" and health["parts"]["viber"] == "ok", health
     async with mila_rs.http.get(mila_rs.url + "/metrics") as response:
         metrics = (await response.read()).decode()
     rejected = re.search(r'mila_updates_total\{channel="viber",outcome="rejected"\} (\S+)', metrics)

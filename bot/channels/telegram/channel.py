@@ -18,9 +18,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
@@ -49,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App
 from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
+from bot.channels.telegram.checks import make_bot
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
 from bot.channels.telegram.desk import Desk
@@ -111,8 +109,7 @@ class TelegramChannel:
         self.app = app
         self.metrics = metrics
         self.poll_timeout = settings.poll_timeout
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base.rstrip("/")))
-        self.bot = Bot(settings.bot_token.get_secret_value(), session=session)
+        self.bot = make_bot(settings)
         prefix = app.settings.redis.prefix
         self.dedupe = UpdateDedupe(app.redis, prefix)
         self.sender = Sender(
@@ -133,7 +130,6 @@ class TelegramChannel:
         self.desk = Desk(self.bot, self.sender, support, files) if enabled and isinstance(support, Support) else None
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
-        self._erasing: asyncio.Task[None] | None = None
         self._poll_call: asyncio.Future[list[Update]] | None = None
 
     @property
@@ -146,10 +142,11 @@ class TelegramChannel:
         return routes + (self.desk.routes() if self.desk is not None else [])
 
     async def start(self) -> None:
+        """A public support group refused, the command menu, then the webhook or the poller. The eraser
+        (`self.eraser`) is a worker `mila run` supervises with the others."""
         if self.desk is not None:
             await self.desk.refuse_public_groups()
         await self._set_commands()
-        self._erasing = asyncio.create_task(self.eraser.run(self._stopping), name="telegram-eraser")
         if self.webhook_url:
             await self.sender.call(
                 SetWebhook(url=self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES), None,
@@ -166,8 +163,6 @@ class TelegramChannel:
             self._poll_call.cancel()  # only the wait for new updates: updates being handled are finished
         if self._poller is not None:
             await self._poller
-        if self._erasing is not None:
-            await self._erasing
 
     async def close(self) -> None:
         await self.bot.session.close()

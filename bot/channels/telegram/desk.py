@@ -37,11 +37,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot.channels.telegram.checks import check_group
 from bot.channels.telegram.sender import Blocked, Sender
 from bot.config import ConfigError
 from bot.core.i18n import N_
 from bot.core.incoming import Attachment
 from bot.core.replies import Picture, Reply, Text
+from bot.health import Finding
 from bot.services.attachments import AttachmentFetcher, FileTooLarge
 from bot.services.support import tickets
 from bot.services.support.relay import Item
@@ -226,6 +228,10 @@ class Desk:
             await self.support.relay.push(group, ticket_id, _sys(self.support.desk.gettext(DESK_NOT_POSSIBLE)))
 
     # --- posting into the group (DeskPoster, called by the worker at the allowed pace) --------------------------
+    async def check(self, group: int) -> Finding:
+        """Whether the group can take posts at all: the same check as `mila doctor`'s."""
+        return await check_group(self.bot, self.bot.id, group)
+
     async def open_topic(self, group: int, title: str) -> int:
         topic = await self._call(CreateForumTopic(chat_id=group, name=title))
         return int(topic.message_thread_id)
@@ -258,8 +264,10 @@ class Desk:
             return await self.sender.call(method, None, paced=False)
         except TelegramRetryAfter as exc:
             raise DeskUnavailable(float(exc.retry_after)) from exc
-        except (TelegramNetworkError, TelegramServerError, Blocked) as exc:
+        except (TelegramNetworkError, TelegramServerError) as exc:
             raise DeskUnavailable() from exc
+        except Blocked as exc:  # 403: the bot is no longer in the group (the worker checks the group)
+            raise DeskRefused("the bot is not a member of the group") from exc
         except TelegramBadRequest as exc:
             raise DeskRefused(exc.message) from exc
 

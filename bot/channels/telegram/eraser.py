@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessage
@@ -34,6 +35,7 @@ class Eraser:
         self.key = key
         self.sender = sender
         self.interval = interval
+        self.on_success: Callable[[], None] = lambda: None
         self._pop_due = redis.register_script(_POP_DUE)
 
     async def schedule(self, chat_id: int, message_id: int, seconds: int) -> None:
@@ -54,10 +56,13 @@ class Eraser:
         return len(due)
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Until `stopping` is set (`mila run` supervises it: each good pass is a sign of life, `on_success`)."""
         while not stopping.is_set():
             try:
                 await self.erase_due()
             except RedisError:
                 log.warning("messages to remove not checked: Redis unavailable")
+            else:
+                self.on_success()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=self.interval)

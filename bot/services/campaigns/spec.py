@@ -251,6 +251,10 @@ def load(path: Path) -> CampaignSpec:
     toml = path.suffix.lower() == ".toml"
     try:
         raw = tomllib.loads(content) if toml else yaml.safe_load(content)
+    except RecursionError:
+        # Both parsers recurse once per level: a file of a few kilobytes of brackets exhausts the stack. No campaign
+        # is more than a few levels deep, so this is refused like any other malformed file.
+        raise CampaignFileError(f"{path.name} is nested too deeply to be a campaign file") from None
     except tomllib.TOMLDecodeError as exc:
         raise CampaignFileError(f"{path.name} is not valid TOML: {exc}") from None
     except yaml.YAMLError as exc:
@@ -259,7 +263,10 @@ def load(path: Path) -> CampaignSpec:
         raise CampaignFileError(f"{path.name} is empty: write the campaign's fields (name, profile, text, …)")
     if not isinstance(raw, dict):
         raise CampaignFileError(f"{path.name}: expected the campaign's fields (name: …, profile: …)")
-    return parse(raw)
+    try:
+        return parse(raw)
+    except RecursionError:
+        raise CampaignFileError(f"{path.name} is nested too deeply to be a campaign file") from None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -97,6 +97,7 @@ class CampaignWorker:
         self.default_language = default_language
         self.pushers = dict(pushers)
         self.clock = clock
+        self.on_success: Callable[[], None] = lambda: None
         rates = {"telegram": settings.telegram_rate, "viber": settings.viber_rate}
         pause_keys = pause_keys or {}
         self.limiters = {
@@ -140,6 +141,8 @@ class CampaignWorker:
             except Exception:
                 log.exception("campaign batch failed")
                 handled = 0
+            else:
+                self.on_success()  # `mila run` shows the time of the last good batch in /healthz
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)

@@ -6,7 +6,9 @@ group there is a sorted set of tickets with something pending (scored by the tim
 ticket that waited longest goes first) and per ticket a list of items in arrival order; a worker takes a
 ticket's run of items and may merge several into one post. Which process posts into a group is decided by a lease; the
 pace (the earliest time of the next post) is kept in Redis too, so a second process, or a restart, keeps it.
-Delivery is at least once: items leave the list only after their post went out.
+Delivery is at least once: items leave the list only after their post went out. A group that cannot take posts
+(not a forum, the bot not an administrator) is marked down here, so every process can tell its users the truth,
+and its items wait until a check finds it usable again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 MAX_BATCH = 50
+DESK_STATE_SECONDS = 24 * 3600
 
 _PUSH = """
 redis.call('RPUSH', KEYS[1], ARGV[1])
@@ -156,3 +159,31 @@ class RelayQueue:
 
     async def release(self, group: int) -> None:
         await self._lease_release(keys=[f"{self.prefix}{group}:lease"], args=[self.token])
+
+    # --- whether a group can take posts, as the last check found (shared by every process) -----------------------
+    async def mark_desk(self, group: int, problem: str | None) -> None:
+        """What keeps `group` from taking posts (None: nothing, it works). Kept for a day at most: the process that
+        posts into the group checks it again while it is down."""
+        key = f"{self.prefix}{group}:down"
+        if problem is None:
+            await self.redis.delete(key)
+        else:
+            await self.redis.set(key, problem[:300], ex=DESK_STATE_SECONDS)
+
+    async def desk_problems(self, groups: list[int]) -> dict[int, str]:
+        """The groups that cannot take posts now, with the reason."""
+        if not groups:
+            return {}
+        values = await self.redis.mget([f"{self.prefix}{group}:down" for group in groups])
+        return {group: (v.decode() if isinstance(v, bytes) else str(v))
+                for group, v in zip(groups, values, strict=True) if v is not None}  # fmt: skip
+
+    async def usable_groups(self, groups: list[int]) -> list[int]:
+        """The groups a new ticket may go to: those not known to be down; all of them when every one is (the
+        ticket then waits in its group's queue until the group works again)."""
+        down = await self.desk_problems(groups)
+        return [group for group in groups if group not in down] or list(groups)
+
+    async def desk_down(self, groups: list[int]) -> bool:
+        """No group can take a ticket now: the user must be told the operators cannot be reached."""
+        return bool(groups) and len(await self.desk_problems(groups)) == len(groups)

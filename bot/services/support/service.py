@@ -131,7 +131,7 @@ class Support:
         channel_user_id: int | None,
     ) -> SupportTicket:
         now = self.clock()
-        group = await tickets.least_busy_group(db, self.groups)
+        group = await tickets.least_busy_group(db, await self.relay.usable_groups(self.groups))  # a working one
         ticket = SupportTicket(
             channel=user.channel, external_id=user.external_id, channel_user_id=channel_user_id,
             subscriber_id=subscriber_id, language=language, status=SupportStatus.WAITING.value,
