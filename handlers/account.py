@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from bot.core.capabilities import capabilities
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.replies import Button, Document
 from bot.core.router import Router
 from bot.core.turn import Turn
@@ -241,9 +242,10 @@ async def suspend(turn: Turn) -> None:
             [*rows, [menu_button(turn)]],
         )
         return
-    if not raw_days.isdigit() or int(raw_days) not in SUSPEND_DAYS:
+    days = parse_id(raw_days)
+    if days is None or days not in SUSPEND_DAYS:
         raise StalePayload(turn.payload)
-    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=int(raw_days))
+    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=days)
     resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
     # One suspension a day per line, whatever its length: a second tap on another period must not place a second
     # order that would switch the line back on at a different date. The user is told the date already ordered.

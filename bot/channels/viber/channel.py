@@ -37,6 +37,7 @@ from viberbot.api.viber_requests import (
 )
 
 from bot.channels.base import Delivery, PushResult
+from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
 from bot.channels.viber.render import (
     MAX_TEXT,
@@ -48,12 +49,13 @@ from bot.channels.viber.render import (
     render_turn,
 )
 from bot.channels.viber.signature import SIGNATURE_HEADER, verify
+from bot.channels.webhook_body import parse_json, read_body
 from bot.config import ConfigError, ViberSettings
 from bot.core.engine import Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Document, Picture, Reply, Text, Typing
-from bot.core.session import Session, SessionBusy, SessionStoreDown
+from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
 from bot.services.phones import BadPhone, normalize_phone
@@ -206,16 +208,20 @@ class ViberChannel:
         return response
 
     async def _respond(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await read_body(request)
+        if body is None:
+            log.warning("viber callback refused: the body is too large")
+            return web.Response(status=413)
         if not verify(body, request.headers.get(SIGNATURE_HEADER), self._token):
             log.warning("viber callback refused: missing or wrong signature")
             return web.Response(status=403)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            log.warning("viber callback refused: the body is not JSON")
-            return web.Response(status=400)
+        data = parse_json(body)
         if not isinstance(data, dict):
+            log.warning("viber callback refused: the body is not a JSON object")
+            return web.Response(status=400)
+        wrong = malformed(data)
+        if wrong is not None:
+            log.warning("viber callback refused: a field of the wrong type", extra={"field": wrong})
             return web.Response(status=400)
         event = data.get("event")
         if event not in EVENT_TYPE_TO_CLASS:
@@ -270,8 +276,8 @@ class ViberChannel:
                 response = await self._process(event, data, parsed, key)
         except Unprocessed:
             return web.Response(status=503)
-        except (SessionBusy, SessionStoreDown):
-            log.warning("viber %s not processed: the session store is busy or down", event)
+        except TurnNotRun as exc:
+            log.warning("viber %s not processed: %s", event, type(exc).__name__)
             await self._give_back(key)
             return web.Response(status=503)
         except Exception:

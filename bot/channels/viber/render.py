@@ -166,9 +166,13 @@ def tracking_data(*, ref: str | None) -> str:
     return json.dumps(data, separators=(",", ":"))[:MAX_TRACKING_DATA]
 
 
+MAX_TRACKING_DATA = 4096
+
+
 def read_tracking_data(raw: str | None) -> dict[str, Any]:
-    """Our own tracking data, or {} for anything else (older messages, other senders)."""
-    if not raw:
+    """Our own tracking data, or {} for anything else (older messages, other senders, anything longer than what
+    Viber lets a bot send, which cannot be ours)."""
+    if not raw or len(raw) > MAX_TRACKING_DATA:
         return {}
     try:
         data = json.loads(raw)
