@@ -20,7 +20,7 @@ def _is_int(value: Any) -> bool:
 _STRINGS = {
     "sender": ("id", "name", "language", "country", "avatar"),
     "user": ("id", "name", "language", "country", "avatar"),
-    "message": ("type", "text", "media", "file_name", "tracking_data", "thumbnail", "sticker_id"),
+    "message": ("type", "text", "media", "file_name", "tracking_data", "thumbnail"),
 }
 
 
@@ -43,7 +43,7 @@ def malformed(data: dict[str, Any]) -> str | None:
                 return f"{part}.{field}"
     message = data.get("message")
     if isinstance(message, dict):
-        for field in ("size", "duration"):
+        for field in ("size", "duration", "sticker_id"):
             if field in message and message[field] is not None and not _is_int(message[field]):
                 return f"message.{field}"
         if "contact" in message and not isinstance(message["contact"], dict):
