@@ -392,7 +392,7 @@ async def puk(turn: Turn) -> None:
     shown = turn._("PUK of {account}: {puk}").format(account=account.number, puk=code)
     if capabilities(turn.user.channel).can_delete:
         # Its own message, without buttons: a button on it would let the next press edit it into something else.
-        turn.say(shown, erase_after=PUK_VISIBLE_SECONDS)
+        turn.say(shown, erase_after=PUK_VISIBLE_SECONDS, sensitive=True, again=f"apuk:{account.id}")
         turn.say(
             turn._("I keep the PUK nowhere, and its message disappears from this chat in a minute."),
             [[menu_button(turn)]],
@@ -403,6 +403,8 @@ async def puk(turn: Turn) -> None:
         + "\n"
         + turn._("I show it only this once and keep it nowhere. Delete this message when you have used it."),
         [[menu_button(turn)]],
+        sensitive=True,
+        again=f"apuk:{account.id}",
     )
 
 

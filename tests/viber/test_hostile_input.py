@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from bot.services.demo import seed_demo
 from tests.fakes.viber_api import sign
-from tests.viber.conftest import TOKEN, Viber, sample
+from tests.viber.conftest import TOKEN, Viber, ViberFactory, sample
 
 
 async def test_deep_oversized_and_unencodable_requests_are_refused(
@@ -66,3 +67,37 @@ async def test_huge_tracking_data_and_a_lone_surrogate_get_an_answer(viber: Vibe
     assert (await user.post(body))[0] == 200
     assert user.replies, "answered"
     assert await user.say("meni") == 200  # the session was saved and its lock let go
+
+
+async def test_a_puk_viber_would_not_take_is_never_kept_in_redis_and_can_be_asked_for_again(
+    make_viber: ViberFactory,
+) -> None:
+    viber = await make_viber("tm")
+    async with viber.app.deps.sessionmaker() as db:
+        await seed_demo(db, viber.app.deps.profile, viber.app.settings.security.key())
+        await db.commit()
+    ayna = viber.user(language="tk")
+    await ayna.open()
+    await ayna.press("Türkmençe")
+    await ayna.press("Ýok, sag boluň")
+    await ayna.press("Şahsy hasabym")
+    await ayna.press("Telefon belgisi we kod sözi")
+    await ayna.say("+993 65 123456")
+    await ayna.say("Gülälek")
+    await ayna.press("PIN we PUK")
+    await ayna.press("Belgimiň PUK koduny görkez")
+    ayna.expect("Haýsy belginiň PUK kody gerek?")
+    viber.api.answer(12, times=4)  # Viber says "try later" more often than the client retries
+    line = ayna.button_callback("8100001/1")
+    status, _ = await ayna.post(line)
+    assert status == 503 and ayna.replies == []
+    prefix = viber.app.settings.redis.prefix
+    stored = [await viber.redis.get(key) async for key in viber.redis.scan_iter(match=prefix + "*")]
+    assert not any(b"12345678" in value for value in stored if isinstance(value, bytes)), "the PUK is in Redis"
+
+    status, _ = await ayna.post(line)  # Viber delivers the callback again
+    assert status == 200
+    assert "12345678" not in ayna.text
+    ayna.expect("PUK")
+    await ayna.press("🔑")  # shown again, behind the same checks
+    ayna.expect("12345678")

@@ -41,6 +41,7 @@ from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
 from bot.channels.viber.render import (
     MAX_TEXT,
+    SENSITIVE,
     FilePart,
     Part,
     Sender,
@@ -51,10 +52,10 @@ from bot.channels.viber.render import (
 from bot.channels.viber.signature import SIGNATURE_HEADER, verify
 from bot.channels.webhook_body import parse_json, read_body
 from bot.config import ConfigError, ViberSettings
-from bot.core.engine import Engine, pseudonym
+from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.replies import Document, Picture, Reply, Text, Typing
+from bot.core.replies import Button, Document, Picture, Reply, Text, Typing
 from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
@@ -72,6 +73,11 @@ WEBHOOK_PATH = "/webhook/viber"
 EVENT_TYPES = ("conversation_started", "subscribed", "unsubscribed", "delivered", "seen", "failed")
 RECEIPT_EVENTS = frozenset({"delivered", "seen", "failed"})
 
+SECRET_NOT_DELIVERED = N_(
+    "A message with a secret (your PUK) could not be delivered to you, and I do not keep it anywhere to send later. "
+    "You can ask for it again."
+)
+SHOW_AGAIN = N_("🔑 Show it again")
 DOCUMENT_NOT_SENT = N_(
     "I have prepared the document “{name}” for you, but I can't send files in Viber yet. "
     "Please ask for it in our Telegram chat or at the contact centre."
@@ -455,19 +461,39 @@ class ViberChannel:
         for index, message in enumerate(messages):
             purpose = f"reply {index + 1}/{len(messages)}"
             try:
-                await self.client.send_message(message, purpose=purpose)
+                await self.client.send_message(_unmarked(message), purpose=purpose)
             except ViberUnreachable as exc:
                 log.info("viber user unreachable (status %s)", exc.status, extra={"user": pseudonym(user.key)})
                 await self._mark_unreachable(user)
                 return
             except (ViberRateLimited, ViberUnavailable):
-                left = messages[index:]
                 if key is None:
                     raise Unprocessed() from None
+                left = await self._storable(user, messages[index:])
                 await self._mark(key, json.dumps(left, ensure_ascii=False, separators=(",", ":")))
                 raise Unprocessed() from None
             except ViberError:
                 continue  # logged by the client with its purpose; a bad message is not made good by retrying
+
+    async def _storable(self, user: UserRef, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What may wait in Redis for the re-delivery: a secret (a PUK) never does. In its place the user is told
+        that it did not arrive and offered the button that shows it again, behind the same checks as before."""
+        kept: list[dict[str, Any]] = []
+        offered: set[str] = set()
+        for message in messages:
+            if SENSITIVE not in message:
+                kept.append(message)
+                continue
+            again = str(message[SENSITIVE])
+            if again in offered:
+                continue
+            offered.add(again)
+            t = await self._translator(user)
+            rows = [(Button(t.gettext(SHOW_AGAIN), again),)] if again else []
+            rows.append((Button(t.gettext(MENU_BUTTON), MENU_INTENT),))
+            notice = Text(t.gettext(SECRET_NOT_DELIVERED), tuple(rows))
+            kept += render_turn([notice], sender=self.sender, receiver=user.external_id)
+        return kept
 
     async def push(
         self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
@@ -545,6 +571,10 @@ def _meta(data: dict[str, Any]) -> dict[str, str]:
 
 def _receiver(messages: list[dict[str, Any]]) -> UserRef:
     return UserRef(CHANNEL, str(messages[0].get("receiver", "")))
+
+
+def _unmarked(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != SENSITIVE} if SENSITIVE in message else message
 
 
 def _compact(value: Any) -> str:
