@@ -8,7 +8,10 @@ import json
 import socket
 import time
 
-from tests.conftest import _empty_tables
+from redis.asyncio import Redis
+
+from bot.channels.telegram.dedupe import Claim, UpdateDedupe
+from tests.conftest import REDIS_URL, _empty_tables
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.telegram.conftest import StartMila
@@ -118,3 +121,24 @@ async def test_a_turn_the_database_could_not_run_is_answered_503_and_runs_on_the
     finally:
         await proxy.close()
         await _empty_tables(postgres_server)
+
+
+async def test_an_update_whose_holder_died_is_handled_on_a_retry_within_seconds(
+    mila_factory: StartMila, fake_telegram: FakeTelegram, redis_prefix: str
+) -> None:
+    mila = await mila_factory("webhook")
+    user = fake_telegram.user(640_001)
+    update = start_update(fake_telegram, user)
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        # Another process claimed this update and was killed mid-turn: its claim is all that is left of it.
+        assert await UpdateDedupe(redis, redis_prefix).claim(int(str(update["update_id"]))) is Claim.NEW
+    finally:
+        await redis.aclose()
+    assert await mila.post_update(update) == 503
+    started = time.monotonic()
+    while (status := await mila.post_update(update)) == 503:
+        assert time.monotonic() - started < 15, "the dead holder's claim still holds the update"
+        await asyncio.sleep(0.5)
+    assert status == 200
+    await fake_telegram.wait_text(user, CHOOSE_LANGUAGE)

@@ -3,10 +3,13 @@ Viber retries for an hour) and never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
+from bot.core.incoming import Incoming
+from bot.core.replies import Reply
 from bot.services.demo import seed_demo
 from tests.fakes.viber_api import sign
 from tests.viber.conftest import TOKEN, Viber, ViberFactory, sample
@@ -101,3 +104,39 @@ async def test_a_puk_viber_would_not_take_is_never_kept_in_redis_and_can_be_aske
     ayna.expect("PUK")
     await ayna.press("🔑")  # shown again, behind the same checks
     ayna.expect("12345678")
+
+
+async def test_a_claim_left_by_a_dead_holder_lapses_within_a_lease_and_a_live_one_holds(
+    make_viber: ViberFactory,
+) -> None:
+    viber = await make_viber("rs", claim_ttl_seconds=1)
+    user = viber.user()
+    callback = user.message_callback({"type": "text", "text": "zdravo"})
+    key = f"{viber.app.settings.redis.prefix}viber:cb:message:{callback['message_token']}:"
+    # A process was killed while it handled this callback: its claim is all that is left of it.
+    await viber.redis.set(key, "busy", ex=1)
+    assert (await user.post(callback))[0] == 503
+    await asyncio.sleep(1.2)
+    assert (await user.post(callback))[0] == 200  # Viber's next retry is handled, not held off for minutes
+    user.expect("Izaberite jezik")
+
+    # A live holder keeps its claim past the lease: a slow turn is not run twice by a parallel re-delivery.
+    slow = user.message_callback({"type": "text", "text": "pomoć"})
+    gate = asyncio.Event()
+    handle = viber.channel.engine.handle
+
+    runs: list[Incoming] = []
+
+    async def slow_handle(incoming: Incoming) -> list[Reply]:
+        runs.append(incoming)
+        await gate.wait()
+        return await handle(incoming)
+
+    viber.channel.engine.handle = slow_handle  # type: ignore[method-assign]
+    first = asyncio.create_task(user.post(slow))
+    await asyncio.sleep(2.5)  # more than two leases
+    assert (await user.post(slow))[0] == 503
+    gate.set()
+    assert (await first)[0] == 200
+    assert (await user.post(slow))[0] == 200  # done: a later re-delivery is a duplicate
+    assert len(runs) == 1

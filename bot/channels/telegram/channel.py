@@ -205,7 +205,8 @@ class TelegramChannel:
             return DUPLICATE
         incoming = parsed.incoming
         try:
-            replies = await self.app.engine.handle(incoming)
+            async with self.dedupe.held(update.update_id):
+                replies = await self.app.engine.handle(incoming)
         except TurnNotRun as exc:
             await self.dedupe.release(update.update_id)
             self._failed({SessionBusy: "busy", DatabaseDown: "database"}.get(type(exc), "redis"))

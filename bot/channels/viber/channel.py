@@ -7,7 +7,8 @@ in Redis under its event and `message_token`, so a re-delivery is processed once
 becomes "done" only when that worked. When the turn could not run (the session store or the user's lock was not
 available), or its replies could not be handed to Viber (no answer, status 12 after the retries), the callback is
 answered 503 so Viber brings it back — and replies already produced are kept with the claim, so the re-delivery
-sends what is still unsent instead of running the turn a second time.
+sends what is still unsent instead of running the turn a second time (all but a secret, which is never kept).
+The claim is a lease renewed while the callback is handled, so a holder that died frees it within seconds.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from viberbot.api.viber_requests import (
 )
 
 from bot.channels.base import Delivery, PushResult
+from bot.channels.lease import LEASE_SECONDS, Lease
 from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
 from bot.channels.viber.render import (
@@ -146,7 +148,7 @@ class ViberChannel:
         metrics: Metrics | None = None,
         documents: DocumentStore | None = None,
         dedupe_ttl_seconds: int = 24 * 3600,
-        claim_ttl_seconds: int = 120,
+        claim_ttl_seconds: int = LEASE_SECONDS,
     ) -> None:
         if settings.auth_token is None or not self.configured(settings):
             raise ConfigError("configuration error: VIBER_AUTH_TOKEN: required for the Viber channel")
@@ -164,6 +166,7 @@ class ViberChannel:
         self.claim_ttl = claim_ttl_seconds
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._claim = redis.register_script(_CLAIM)
+        self._lease = Lease(redis, claim_ttl_seconds)
         self._release = redis.register_script(_RELEASE)
         self._receipt = redis.register_script(_RECEIPT)
 
@@ -272,14 +275,16 @@ class ViberChannel:
                 return web.json_response(body=stored)
             if state == "pending":
                 pending = json.loads(stored)
+        held = self._lease.kept(key, "busy") if key is not None else contextlib.nullcontext()
         try:
-            if pending is not None:
-                receiver = _receiver(pending)
-                async with self._user_lock(receiver.external_id):
-                    await self._deliver(receiver, pending, key)
-                response = web.Response(status=200)
-            else:
-                response = await self._process(event, data, parsed, key)
+            async with held:  # the claim lives while this holder does: a dead one's lapses within one lease
+                if pending is not None:
+                    receiver = _receiver(pending)
+                    async with self._user_lock(receiver.external_id):
+                        await self._deliver(receiver, pending, key)
+                    response = web.Response(status=200)
+                else:
+                    response = await self._process(event, data, parsed, key)
         except Unprocessed:
             return web.Response(status=503)
         except TurnNotRun as exc:
