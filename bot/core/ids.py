@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 
-_ID = re.compile(r"[0-9]{1,18}")  # 18 digits stay below 2**63, the largest BIGINT
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the largest BIGINT (Viber's message tokens come close)
 
 
 def parse_id(raw: object) -> int | None:
     """The number `raw` spells in ASCII digits, or None for anything else (sign, spaces, other digits, too long)."""
-    return int(raw) if isinstance(raw, str) and _ID.fullmatch(raw) else None
+    if not isinstance(raw, str) or not _ID.fullmatch(raw):
+        return None
+    number = int(raw)
+    return number if number <= MAX_ID else None
