@@ -11,10 +11,10 @@ log). Every account id in a payload is re-checked with `identity.owned_account`.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from bot.core.amounts import REASON_TEXTS, AmountError, parse_amount
 from bot.core.capabilities import capabilities
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
@@ -406,7 +406,6 @@ async def puk(turn: Turn) -> None:
 
 # --- invoice for advance payment -----------------------------------------------------------------------------------
 INVOICE_STATE = "account:invoice"
-MAX_ADVANCE = Decimal("1000000")
 
 
 @router.payload("ainv")
@@ -433,40 +432,58 @@ async def invoice(turn: Turn) -> None:
     )
 
 
-def parse_amount(typed: str) -> Decimal | None:
-    """'1500', '1.500', '1 500,50', '1500.50', '12,4 TMT' → Decimal; None when it is not an amount."""
-    cleaned = re.sub(r"[^\d.,]", "", typed)
-    if not cleaned or not re.search(r"\d", cleaned):
-        return None
-    last = max(cleaned.rfind("."), cleaned.rfind(","))
-    if last >= 0 and not ("," not in cleaned and len(cleaned) - last - 1 == 3):
-        whole, fraction = cleaned[:last], cleaned[last + 1 :]
-    else:  # no separator, or dots that group thousands ("1.500")
-        whole, fraction = cleaned, ""
-    whole = whole.replace(".", "").replace(",", "")
-    if len(fraction) > 2 or not (whole + fraction).isdigit():
-        return None
-    try:
-        return Decimal(f"{whole or 0}.{fraction or 0}").quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
 @router.state(INVOICE_STATE, free_text=True)
 async def invoice_amount(turn: Turn) -> None:
     who = await require_identity(turn)
     if who is None:
         return
     account = await identity.owned_account(turn, who, str(turn.session.data.get("acc", "")))
-    amount = parse_amount(turn.incoming.text)
-    if amount is None or not 0 < amount <= MAX_ADVANCE:
+    policies = turn.profile.policies
+    try:
+        amount = parse_amount(turn.incoming.text, minimum=policies.advance_min, maximum=policies.advance_max)
+    except AmountError as refused:
         turn.say(
-            turn._("Type an amount between {low} and {high}, for example 1500 or 1.500,50.").format(
-                low=turn.money(Decimal("0.01"), account.currency), high=turn.money(MAX_ADVANCE, account.currency)
+            turn._(REASON_TEXTS[refused.reason]).format(
+                low=turn.money(policies.advance_min, account.currency),
+                high=turn.money(policies.advance_max, account.currency),
             ),
             [[menu_button(turn)]],
         )
         return
+    # The amount is read back before anything is made: "500 za 2 meseca" must never become an invoice by surprise.
+    # The state stays, so another typed amount replaces this one.
+    turn.confirm(
+        turn._("Shall I make the invoice for advance payment for {account} of {amount}?").format(
+            account=account.number, amount=turn.money(amount, account.currency)
+        ),
+        Button(turn._("Yes, make the invoice"), f"ainvy:{account.id}:{amount}"),
+        Button(turn._("No"), "ainvn"),
+        [[menu_button(turn)]],
+    )
+
+
+@router.payload("ainvn")
+async def invoice_declined(turn: Turn) -> None:
+    turn.finish()
+    turn.say(
+        turn._("All right, I have not made an invoice."),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
+
+
+@router.payload("ainvy")
+async def invoice_confirmed(turn: Turn) -> None:
+    """ainvy:<account id>:<amount> → the invoice; the amount in the payload is checked again like a typed one."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_amount = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    policies = turn.profile.policies
+    try:
+        amount = parse_amount(raw_amount, minimum=policies.advance_min, maximum=policies.advance_max)
+    except AmountError:
+        raise StalePayload(turn.payload) from None
     subscriber = await identity.backend(turn).subscriber(who.subscriber_id)
     if subscriber is None:
         raise StalePayload(turn.payload)

@@ -91,6 +91,15 @@ class Policies(_Model):
     promise_days: int = Field(ge=1, le=60)  # days to pay after a reconnection on promise
     promise_period_days: int = Field(30, ge=1)  # at most one promise per account in this period
     max_promise_debt: Decimal | None = None
+    # What an invoice for advance payment may be for; a typed amount outside is refused with these bounds.
+    advance_min: Decimal = Field(Decimal("1"), gt=0)
+    advance_max: Decimal = Field(Decimal("1000000"), gt=0)
+
+    @model_validator(mode="after")
+    def _advance_bounds(self) -> Policies:
+        if self.advance_max < self.advance_min:
+            raise ValueError(f"advance_max {self.advance_max} is below advance_min {self.advance_min}")
+        return self
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
