@@ -167,12 +167,31 @@ def _confirmed(turn: Turn, order: PlacedOrder, text: str) -> None:
     )
 
 
+NO_PAYLOAD = "ano"
+
+
+def _ask(turn: Turn, question: str, yes_label: str, yes_payload: str) -> None:
+    """The yes/no question before an order that costs money or cuts a service; "No" is always a button."""
+    turn.confirm(question, Button(yes_label, yes_payload), Button(turn._("No"), NO_PAYLOAD), [[menu_button(turn)]])
+
+
+@router.payload(NO_PAYLOAD)
+async def declined(turn: Turn) -> None:
+    turn.finish()
+    turn.say(
+        turn._("All right, I have not ordered anything."),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
+
+
 def _today(turn: Turn) -> str:
     return turn.now.astimezone(turn.profile.zone).date().isoformat()
 
 
 @router.payload("aunbl")
+@router.payload("aunbly")
 async def unblock(turn: Turn) -> None:
+    """aunbl → which line; aunbl:<id> → the question; aunbly:<id> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
@@ -180,6 +199,16 @@ async def unblock(turn: Turn) -> None:
         account = await identity.owned_account(turn, who, turn.arg)
         if not _blocked_for_inactivity(account):
             raise StalePayload(turn.payload)
+        if not turn.payload.startswith("aunbly:"):
+            _ask(
+                turn,
+                turn._("Shall I order the unblocking of {account}, blocked for inactivity?").format(
+                    account=account.number
+                ),
+                turn._("Yes, unblock it"),
+                f"aunbly:{account.id}",
+            )
+            return
         order = await _place(turn, OrderKind.UNBLOCK, account, _today(turn))
         _confirmed(turn, order, turn._("I have ordered the unblocking of {account}.").format(account=account.number))
         return
@@ -201,8 +230,10 @@ SUSPEND_DAYS = (7, 14, 30, 90)
 
 
 @router.payload("asusp")
+@router.payload("asuspy")
 async def suspend(turn: Turn) -> None:
-    """asusp → which line; asusp:<id> → until when (or resume it, if suspended); asusp:<id>:<days> → the order."""
+    """asusp → which line; asusp:<id> → until when (or resume it, if suspended); asusp:<id>:<days> → the line,
+    the period and the day it works again, to confirm; asuspy:<id>:<days> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
@@ -245,6 +276,21 @@ async def suspend(turn: Turn) -> None:
         raise StalePayload(turn.payload)
     local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=int(raw_days))
     resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
+    if not turn.payload.startswith("asuspy:"):
+        days = int(raw_days)
+        _ask(
+            turn,
+            turn.ngettext(
+                "Shall I order that {account} is suspended for {count} day? It will not work until it works again "
+                "on its own on {date}.",
+                "Shall I order that {account} is suspended for {count} days? It will not work until it works again "
+                "on its own on {date}.",
+                days,
+            ).format(account=account.number, count=days, date=turn.date(resume_at)),
+            turn._("Yes, suspend it"),
+            f"asuspy:{account.id}:{days}",
+        )
+        return
     # One suspension a day per line, whatever its length: a second tap on another period must not place a second
     # order that would switch the line back on at a different date. The user is told the date already ordered.
     order = await _place(turn, OrderKind.SUSPEND, account, _today(turn), due_at=resume_at, resume_on=local.isoformat())
@@ -317,6 +363,31 @@ async def favourite_typed(turn: Turn) -> None:
     except BadPhone:
         turn.say(turn._("That is not a valid phone number. Type it with its area code."), [[menu_button(turn)]])
         return
+    # The state stays: another typed number replaces this one.
+    _ask(
+        turn,
+        turn._("Shall I order {number} as the favourite number of {account}?").format(
+            number=number, account=account.number
+        ),
+        turn._("Yes, order it"),
+        f"afavy:{account.id}:{number}",
+    )
+
+
+@router.payload("afavy")
+async def favourite_confirmed(turn: Turn) -> None:
+    """afavy:<id>:<number> → the order; the number in the payload is validated again like a typed one."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_number = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    if not _active_mobile(account):
+        raise StalePayload(turn.payload)
+    try:
+        number = normalize_phone(raw_number, turn.profile.country)
+    except BadPhone:
+        raise StalePayload(turn.payload) from None
     order = await _place(turn, OrderKind.FAVOURITE_NUMBER, account, f"{_today(turn)}:{number}", number=number)
     _confirmed(
         turn,
@@ -328,7 +399,9 @@ async def favourite_typed(turn: Turn) -> None:
 
 
 @router.payload("adisc")
+@router.payload("adiscy")
 async def discount(turn: Turn) -> None:
+    """adisc → which line; adisc:<id> → what the package contains and costs, to confirm; adiscy:<id> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
@@ -340,6 +413,20 @@ async def discount(turn: Turn) -> None:
         turn._("You have no active mobile line for the discount package."),
     )
     if account is None:
+        return
+    if not turn.payload.startswith("adiscy:"):
+        package = turn.profile.texts.get("discount_package")
+        what = turn.content(package) if package else turn._(
+            "What it contains and costs is told by the contact centre: {contact}."
+        ).format(contact=contact_centre_line(turn))
+        _ask(
+            turn,
+            what
+            + "\n\n"
+            + turn._("Shall I order the discount package for {account}?").format(account=account.number),
+            turn._("Yes, order it"),
+            f"adiscy:{account.id}",
+        )
         return
     order = await _place(turn, OrderKind.DISCOUNT_PACKAGE, account, _today(turn))
     _confirmed(turn, order, turn._("I have ordered the discount package for {account}.").format(account=account.number))
@@ -462,6 +549,25 @@ async def invoice_amount(turn: Turn) -> None:
     )
 
 
+def _payment_rows(turn: Turn, account: AccountInfo, customer_code: str, amount: Decimal) -> list[tuple[str, str]]:
+    """What a payment slip needs, where the profile has it (the profile check warns where it does not)."""
+    payment = turn.profile.payment
+    if payment is None:
+        return []
+    rows = [
+        (turn._("Payee"), turn.t.script(payment.payee)),
+        (turn._("Payee's account"), payment.account),
+    ]
+    if payment.model:
+        rows.append((turn._("Model"), payment.model))
+    reference = payment.reference.format(customer_code=customer_code, account=account.number)
+    rows.append((turn._("Payment reference"), reference))
+    if payment.purpose:
+        rows.append((turn._("Purpose of payment"), turn.content(payment.purpose)))
+    rows.append((turn._("Amount"), turn.money(amount, account.currency)))
+    return rows
+
+
 @router.payload("ainvn")
 async def invoice_declined(turn: Turn) -> None:
     turn.finish()
@@ -492,11 +598,8 @@ async def invoice_confirmed(turn: Turn) -> None:
     seller = [profile.operator]
     if profile.postal_address:
         seller.append(turn.t.script(profile.postal_address))
-    seller.append(
-        turn._("{label}: {number}").format(
-            label=turn.content(profile.contact_centre.label), number=profile.contact_centre.number
-        )
-    )
+    for phone in (profile.contact_centre, *profile.phones):  # every number a payer may need to call
+        seller.append(turn._("{label}: {number}").format(label=turn.content(phone.label), number=phone.number))
     seller.append(", ".join(e.address for e in profile.emails))
     text = InvoiceText(
         title=turn._("Invoice for advance payment"),
@@ -517,6 +620,8 @@ async def invoice_confirmed(turn: Turn) -> None:
             turn._("Quote the account number {account} when you pay.").format(account=account.number),
             turn._("The advance is credited to the account and settles the next bills."),
         ],
+        payment_heading=turn._("For the payment"),
+        payment=_payment_rows(turn, account, subscriber.customer_code, amount),
     )
     content = await asyncio.to_thread(render_invoice, text)
     turn.finish()

@@ -49,6 +49,26 @@ class Email(_Model):
     purpose: Localized
 
 
+class Payment(_Model):
+    """What a payment slip needs, printed on the invoice for advance payment. `reference` is a template of the
+    payer's reference ("poziv na broj") with {customer_code} and {account}; `model` the reference model (rs: 97)."""
+
+    payee: str
+    account: str  # the payee's bank account, as the operator writes it
+    model: str | None = None
+    reference: str = "{customer_code}"
+    purpose: Localized | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        try:
+            value.format(customer_code="1", account="1")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"reference {value!r} may use only {{customer_code}} and {{account}}") from None
+        return value
+
+
 class Service(_Model):
     code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
     name: Localized
@@ -143,6 +163,7 @@ class Profile(_Model):
     texts: dict[str, Localized]
     policies: Policies
     support_hours: SupportHours | None = None  # unset: operators answer around the clock
+    payment: Payment | None = None  # unset: the invoice says to pay by the account number only
 
     @field_validator("timezone")
     @classmethod
@@ -186,6 +207,23 @@ class Profile(_Model):
     @property
     def content_keys(self) -> set[str]:
         return {LANGUAGES[code].content_key for code in self.languages}
+
+    def gaps(self) -> list[str]:
+        """What the profile lacks for a flow to be complete; not an error (the flow still works, with less), but
+        something the operator should supply: the profile check lists each as a warning."""
+        found = []
+        if "account" in self.menu:
+            if self.payment is None:
+                found.append(
+                    "payment is missing: the invoice for advance payment carries no payee, bank account, model or "
+                    "reference to pay with"
+                )
+            if "discount_package" not in self.texts:
+                found.append(
+                    "texts is missing discount_package: the discount package is confirmed without saying what it "
+                    "contains and costs (the contact centre is named instead)"
+                )
+        return found
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

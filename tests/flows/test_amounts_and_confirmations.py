@@ -90,7 +90,7 @@ async def test_tm_a_negative_amount_is_refused_and_no_means_no(make_app: AppFact
     await chat.press("Öňünden töleg üçin hasap")
     await chat.press("8100006/1")
     await chat.say("-10")  # once an invoice of 10,00 TMT
-    chat.expect("Mukdar noldan uly bolmaly. 1,00 TMT bilen 100 000,00 TMT aralygyndaky mukdary ýazyň.")
+    chat.expect("Möçber noldan uly bolmaly. 1,00 TMT bilen 100 000,00 TMT aralygyndaky möçberi ýazyň.")
     assert not documents(chat) and not await orders(app)
     await chat.say("50 manat")
     chat.expect("8100006/1 üçin 50,00 TMT möçberde öňünden töleg üçin hasap taýýarlaýynmy?")

@@ -97,6 +97,8 @@ async def test_rs_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.press("Privremeno isključenje ili uključenje")
     await chat.press("2345678/1")
     await chat.say("7 dana")
+    chat.expect("Da li da izdam nalog za privremeno isključenje broja 2345678/1 na 7 dana?")
+    await chat.say("može")
     chat.expect("Izdala sam nalog za privremeno isključenje 2345678/1.")
     [order] = await orders(app)
     assert order.kind == "suspend"
@@ -173,4 +175,5 @@ async def test_tm_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
     await chat.press("8100001/1")
     await chat.say("14 gün")  # the words of "14 günlük"
+    await chat.say("bolýar")
     chat.expect("8100001/1 wagtlaýyn togtatmak sargydyny berdim.")
