@@ -3,16 +3,22 @@ back before anything is made, each such order said in full before it is placed, 
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import datetime, time, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+import yaml
+from pypdf import PdfReader
+from sqlalchemy import select, update
 
 from bot.app import App
 from bot.core.replies import Document
-from bot.db.models import Order
+from bot.db.models import Account, Order
+from bot.profiles import PROFILE_DIR, load_profile
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import rs_identified, seeded, tm_identified
+from tests.helpers import account_ids, rs_identified, seeded, tm_identified
 
 
 async def orders(app: App) -> list[Order]:
@@ -110,3 +116,159 @@ async def test_tm_yes_typed_makes_the_invoice_read_back(make_app: AppFactory) ->
     [order] = await orders(app)
     assert order.payload == {"amount": "12.40"}
     assert re.search(r"12,40 TMT", chat.text), chat.text
+
+
+# --- every order that costs money or cuts a service is asked first -------------------------------------------------
+def operator_profile(tmp_path: Path, base: str, **extra: object) -> str:
+    """The built-in profile with what an operator adds from its documents: the package text, payment details."""
+    raw = yaml.safe_load((PROFILE_DIR / f"{base}.yaml").read_text(encoding="utf-8"))
+    texts = extra.pop("texts", {})
+    assert isinstance(texts, dict)
+    raw["texts"].update(texts)
+    raw.update(extra)
+    file = tmp_path / f"{base}-operator.yaml"
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return str(file)
+
+
+PACKAGE = {
+    "sr": "Paket s popustom: 500 minuta i 5 GB mesečno za 690 RSD, uz pretplatu.",
+    "tk": "Ýeňillik paketi: aýda 500 minut we 5 GB, aýda 69 TMT.",
+}
+
+
+async def test_rs_the_discount_package_says_what_it_contains_and_costs_and_no_is_no(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = await seeded(make_app, operator_profile(tmp_path, "rs", texts={"discount_package": PACKAGE}))
+    chat = await rs_identified(app, "+381652345678")
+    await chat.press("Paket s popustom")
+    await chat.press("2345678/1")
+    chat.expect(
+        "Paket s popustom: 500 minuta i 5 GB mesečno za 690 RSD, uz pretplatu.",
+        "Da li da izdam nalog za uključenje paketa s popustom za 2345678/1?",
+    )
+    chat.expect_buttons("Da, izdajte nalog", "Ne")
+    await chat.press("Ne")
+    chat.expect("U redu, nisam izdala nijedan nalog.")
+    assert not await orders(app)
+
+
+async def test_tm_without_the_package_text_the_contact_centre_is_named_and_yok_typed_declines(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
+    await chat.press("Ýeňillik paketi")
+    await chat.press("8100002/1")
+    chat.expect("Ýeňillik paketiniň näme öz içine alýandygyny", "0890")
+    chat.expect_buttons("Hawa, sargyt beriň", "Ýok")
+    await chat.say("ýok")
+    chat.expect("Bolýar, hiç hili sargyt bermedim.")
+    assert not await orders(app)
+
+
+async def test_rs_a_suspension_names_the_line_the_period_and_the_day_it_works_again(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.press("Privremeno isključenje ili uključenje")
+    await chat.press("2345678/1")
+    await chat.press("na 14 dana")
+    back_on = datetime.now(app.deps.profile.zone).date() + timedelta(days=14)
+    day = app.deps.i18n.get("sr").date(
+        datetime.combine(back_on, time(12), tzinfo=app.deps.profile.zone), app.deps.profile.zone
+    )
+    chat.expect(
+        f"Da li da izdam nalog za privremeno isključenje broja 2345678/1 na 14 dana? Neće raditi do {day}, kada "
+        "će se sam ponovo uključiti."
+    )
+    chat.expect_buttons("Da, isključite", "Ne")
+    assert not await orders(app)
+    await chat.say("ne hvala")
+    chat.expect("U redu, nisam izdala nijedan nalog.")
+    assert not await orders(app)
+
+
+async def test_tm_the_favourite_number_is_read_back_and_gerek_dal_declines(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")
+    await chat.press("Söýgüli belgi")
+    await chat.press("8100001/1")
+    await chat.say("+993 65 765432")
+    chat.expect("+99365765432 belgisini 8100001/1 üçin söýgüli belgi hökmünde bellemek sargydyny bereýinmi?")
+    await chat.say("gerek däl")
+    chat.expect("Bolýar, hiç hili sargyt bermedim.")
+    assert not await orders(app)
+    ids = await account_ids(app)
+    await chat.press_payload(f"afavy:{ids['8100001/1']}:not-a-number")  # forged
+    assert not await orders(app)
+
+
+async def test_rs_unblocking_is_asked_and_ne_typed_declines(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    async with app.deps.sessionmaker() as db:
+        await db.execute(
+            update(Account)
+            .where(Account.number == "2345678/1")
+            .values(status="disconnected", disconnect_reason="inactivity")
+        )
+        await db.commit()
+    chat = await rs_identified(app, "+381652345678")
+    await chat.press("Otključavanje broja")
+    await chat.press("2345678/1")
+    chat.expect("Da li da izdam nalog za otključavanje broja 2345678/1, blokiranog zbog neaktivnosti?")
+    chat.expect_buttons("Da, otključajte", "Ne")
+    await chat.say("ne")
+    chat.expect("U redu, nisam izdala nijedan nalog.")
+    assert not await orders(app)
+
+
+# --- the invoice carries what a payment needs ----------------------------------------------------------------------
+def pdf_words(chat: Chat) -> str:
+    [document] = documents(chat)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
+    return " ".join(text.split())
+
+
+async def test_rs_the_invoice_carries_the_payment_details_of_the_profile(make_app: AppFactory, tmp_path: Path) -> None:
+    payment = {
+        "payee": "Telekom Srbija a.d.",
+        "account": "160-0000000000000-00",
+        "model": "97",
+        "reference": "{customer_code}",
+        "purpose": {"sr": "Avansna uplata", "tk": "Öňünden töleg"},
+    }
+    app = await seeded(make_app, operator_profile(tmp_path, "rs", payment=payment))
+    chat = await rs_at_the_invoice_question(app)
+    await chat.say("2.500")
+    await chat.say("da")
+    text = pdf_words(chat)
+    for fragment in (
+        "Podaci za uplatu",
+        "Primalac Telekom Srbija a.d.",
+        "Račun primaoca 160-0000000000000-00",
+        "Model 97",
+        "Poziv na broj 1234567",
+        "Svrha uplate Avansna uplata",
+        "Iznos 2.500,00 RSD",
+        "0800 100 100",
+    ):
+        assert fragment in text, (fragment, text)
+    assert not any("payment is missing" in gap for gap in load_profile(app.settings.bot.profile).gaps())
+
+
+async def test_tm_the_invoice_carries_every_contact_number_and_the_profile_check_names_the_missing_payment(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün")
+    await chat.press("Öňünden töleg üçin hasap")
+    await chat.press("8100006/1")
+    await chat.say("25")
+    await chat.say("hawa")
+    text = pdf_words(chat)
+    profile = app.deps.profile
+    for phone in (profile.contact_centre, *profile.phones):
+        assert phone.number in text, (phone.number, text)
+    assert "Töleg üçin maglumatlar" not in text  # nothing to pay with is invented
+    assert any(gap.startswith("payment is missing") for gap in profile.gaps())
