@@ -120,16 +120,27 @@ async def composition(turn: Turn) -> None:
                 amount=turn.money(account.debt, account.currency),
             )
         )
+        for bill in account.bills:  # what the data holds, bill by bill
+            year, month = (int(part) for part in bill.period.split("-"))
+            lines.append(
+                "   – "
+                + turn._("bill for {month}: {amount}, due {date}").format(
+                    month=turn.t.month(year, month),
+                    amount=turn.money(bill.amount, account.currency),
+                    date=turn.t.date(bill.due_on, turn.profile.zone),
+                )
+            )
     currencies = {a.currency for a in owing}
     if len(currencies) == 1:
         total = sum((a.debt for a in owing), start=Decimal(0))
         lines.append(turn._("Total: {amount}").format(amount=turn.money(total, owing[0].currency)))
-    lines.append(
-        turn._(
-            "Each account's amount is what its bills since the last payment add up to: the monthly fee of the "
-            "tariff plan, the services you use and calls or data beyond the plan."
+    if not all(account.bills for account in owing):  # the general rule, where the data holds no bills
+        lines.append(
+            turn._(
+                "Each account's amount is what its bills since the last payment add up to: the monthly fee of the "
+                "tariff plan, the services you use and calls or data beyond the plan."
+            )
         )
-    )
     turn.say("\n".join(lines), [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]])
 
 
@@ -416,14 +427,16 @@ async def discount(turn: Turn) -> None:
         return
     if not turn.payload.startswith("adiscy:"):
         package = turn.profile.texts.get("discount_package")
-        what = turn.content(package) if package else turn._(
-            "What it contains and costs is told by the contact centre: {contact}."
-        ).format(contact=contact_centre_line(turn))
+        what = (
+            turn.content(package)
+            if package
+            else turn._("What it contains and costs is told by the contact centre: {contact}.").format(
+                contact=contact_centre_line(turn)
+            )
+        )
         _ask(
             turn,
-            what
-            + "\n\n"
-            + turn._("Shall I order the discount package for {account}?").format(account=account.number),
+            what + "\n\n" + turn._("Shall I order the discount package for {account}?").format(account=account.number),
             turn._("Yes, order it"),
             f"adiscy:{account.id}",
         )

@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -26,7 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
 from bot.db.base import utcnow
-from bot.db.models import Account, AccountService, AuditEntry, ChannelUser, Order, OrderKind, OutboxMessage, Subscriber
+from bot.db.models import (
+    Account,
+    AccountService,
+    AuditEntry,
+    Bill,
+    ChannelUser,
+    Order,
+    OrderKind,
+    OutboxMessage,
+    Subscriber,
+)
 from bot.profiles import Profile
 from bot.services.personal_data import (
     BadPhone,
@@ -64,6 +74,15 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class BillInfo:
+    """One unpaid bill: the month billed ("2026-11"), its amount and the day it was due."""
+
+    period: str
+    amount: Decimal
+    due_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     id: int
     subscriber_id: int
@@ -76,6 +95,7 @@ class AccountInfo:
     currency: str
     tariff: str | None
     services: tuple[ServiceInfo, ...] = ()
+    bills: tuple[BillInfo, ...] = ()  # the unpaid bills the data holds, oldest first; may be none
 
     def service(self, code: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.code == code), None)
@@ -231,13 +251,28 @@ class TableBackend:
         query = select(Account).where(Account.subscriber_id == subscriber_id).order_by(Account.number)
         rows = (await self.db.execute(query)).scalars().all()
         services = await self._services([row.id for row in rows])
-        return [_account_info(row, services.get(row.id, ())) for row in rows]
+        bills = await self._bills([row.id for row in rows])
+        return [_account_info(row, services.get(row.id, ()), bills.get(row.id, ())) for row in rows]
 
     async def account(self, account_id: int) -> AccountInfo | None:
         row = await self.db.get(Account, account_id)
         if row is None:
             return None
-        return _account_info(row, (await self._services([row.id])).get(row.id, ()))
+        services = (await self._services([row.id])).get(row.id, ())
+        return _account_info(row, services, (await self._bills([row.id])).get(row.id, ()))
+
+    async def _bills(self, account_ids: list[int]) -> dict[int, tuple[BillInfo, ...]]:
+        if not account_ids:
+            return {}
+        found: dict[int, list[BillInfo]] = {}
+        result = await self.db.execute(
+            select(Bill.account_id, Bill.period, Bill.amount, Bill.due_on)
+            .where(Bill.account_id.in_(account_ids))
+            .order_by(Bill.account_id, Bill.period)
+        )
+        for account_id, period, amount, due_on in result:
+            found.setdefault(account_id, []).append(BillInfo(period, Decimal(amount), due_on))
+        return {account_id: tuple(bills) for account_id, bills in found.items()}
 
     async def _services(self, account_ids: list[int]) -> dict[int, tuple[ServiceInfo, ...]]:
         if not account_ids:
@@ -392,7 +427,7 @@ def _subscriber_info(row: Subscriber) -> SubscriberInfo:
     )
 
 
-def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInfo:
+def _account_info(row: Account, services: tuple[ServiceInfo, ...], bills: tuple[BillInfo, ...] = ()) -> AccountInfo:
     return AccountInfo(
         id=row.id,
         subscriber_id=row.subscriber_id,
@@ -405,6 +440,7 @@ def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInf
         currency=row.currency,
         tariff=row.tariff,
         services=services,
+        bills=bills,
     )
 
 

@@ -42,9 +42,11 @@ async def test_rs_composition_of_the_amount(make_app: AppFactory) -> None:
     chat.expect(
         "Iznos vašeg duga je zbir neplaćenih iznosa po računima:",
         "1234567/1 (mobilna telefonija, tarifa Postpaid S): 2.340,50 RSD",
+        "   – račun za oktobar 2026: 1.170,25 RSD, rok plaćanja 15. novembra 2026\n",
+        "   – račun za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026\n",
         "Ukupno: 2.340,50 RSD",
-        "mesečna pretplata tarifnog paketa",
     )
+    chat.expect_not("mesečna pretplata tarifnog paketa")  # the bills themselves, not the general rule
 
 
 async def test_rs_resume_a_suspended_line(make_app: AppFactory) -> None:

@@ -272,3 +272,28 @@ async def test_tm_the_invoice_carries_every_contact_number_and_the_profile_check
         assert phone.number in text, (phone.number, text)
     assert "Töleg üçin maglumatlar" not in text  # nothing to pay with is invented
     assert any(gap.startswith("payment is missing") for gap in profile.gaps())
+
+
+# --- the debt, bill by bill --------------------------------------------------------------------------------------
+async def test_tm_the_debt_breakdown_names_the_unpaid_bill(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
+    await chat.press("Möçber nämelerden ybarat")
+    chat.expect(
+        "8100002/1 (mobil telefon, nyrhnama Ýeňil): 12,40 TMT",
+        "– noýabr 2026 üçin hasap: 12,40 TMT, töleg möhleti 10 dekabr 2026",
+    )
+
+
+async def test_rs_an_account_without_bills_in_the_data_keeps_the_general_rule(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567")
+    async with app.deps.sessionmaker() as db:
+        await db.execute(update(Account).where(Account.number == "1234567/2").values(debt=500))
+        await db.commit()
+    await chat.press("Od čega se sastoji iznos")
+    chat.expect(
+        "– račun za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026",
+        "1234567/2 (fiksna telefonija, tarifa Fiksni Standard): 500,00 RSD",
+        "mesečna pretplata tarifnog paketa",  # for the account the data holds no bills of
+    )
