@@ -297,3 +297,29 @@ async def test_rs_an_account_without_bills_in_the_data_keeps_the_general_rule(ma
         "1234567/2 (fiksna telefonija, tarifa Fiksni Standard): 500,00 RSD",
         "mesečna pretplata tarifnog paketa",  # for the account the data holds no bills of
     )
+
+
+# --- reconnection on promise ----------------------------------------------------------------------------------
+async def test_rs_a_line_off_for_another_reason_is_named_with_it_and_ne_hvala_declines_the_promise(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "rs")
+    async with app.deps.sessionmaker() as db:
+        await db.execute(
+            update(Account)
+            .where(Account.number == "1234567/2")
+            .values(status="disconnected", disconnect_reason="inactivity")
+        )
+        await db.commit()
+    chat = await rs_identified(app, "+381641234567", entry=("reconnect",))
+    chat.expect(
+        "• 1234567/2 je isključen jer se nije koristio (blokiran zbog neaktivnosti), pa ne može da se uključi na reč."
+    )
+    assert [label for label in chat.labels if "1234567/" in label] == [
+        next(label for label in chat.labels if "1234567/1" in label)
+    ]
+    await chat.press("1234567/1")
+    chat.expect("Da li želite uključenje na reč?")
+    await chat.say("ne hvala")
+    chat.expect_not("Izdat je nalog")
+    assert not await orders(app)

@@ -143,7 +143,15 @@ async def test_not_disconnected_for_debt(make_app: AppFactory) -> None:
     await chat.first_contact("Srpski")
     await chat.press("Uključenje na reč")
     await identify_by_customer_code(chat, app, "6789012", method_label=SR_CODE)
-    await chat.press("6789012/2")
+    # Named with its reason, not offered as a button that can only say no.
+    chat.expect(
+        "Nijedna vaša linija nije isključena zbog duga, pa nema šta da se uključi na reč.",
+        "• 6789012/2 je isključen na vaš zahtev, pa ne može da se uključi na reč.",
+        "Kako da se ponovo uključi, reći će vam naš kontakt centar:",
+        "0800 100 100",
+    )
+    assert not any("6789012/2" in label for label in chat.labels)
+    await chat.press_payload(f"rcacc:{(await account_ids(app))['6789012/2']}")  # an old or forged button
     chat.expect("Račun 6789012/2 nije isključen zbog duga, pa ne može da se uključi na reč.", "0800 100 100")
     # a forged "DA" for it gets the same answer, and no order
     await chat.press_payload(f"rcyes:{(await account_ids(app))['6789012/2']}")
