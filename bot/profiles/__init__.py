@@ -75,6 +75,7 @@ class Service(_Model):
     description: Localized
     requires: list[str] = []
     not_in_tariffs: list[str] = []
+    asks_number: bool = False  # turning it on needs a phone number (call forwarding: where calls go)
 
 
 class Topic(_Model):
