@@ -23,7 +23,7 @@ from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.db.models import AccountKind, AccountStatus, DisconnectReason, OrderKind
 from bot.services import identity
-from bot.services.backend import AccountInfo, OrderRequest, PlacedOrder
+from bot.services.backend import AccountInfo, OrderRequest, PlacedOrder, WaitingOrder
 from bot.services.invoice import InvoiceText, render_invoice
 from bot.services.phones import BadPhone, mask_phone, normalize_phone
 from handlers.common import contact_centre_line, menu_button
@@ -38,6 +38,13 @@ KIND_LABELS = {
     "internet": N_("internet"),
     "box": N_("BOX package"),
 }
+WAITING_LABELS = {
+    OrderKind.RECONNECT_ON_PROMISE: N_("reconnection on promise"),
+    OrderKind.SUSPEND: N_("temporary suspension"),
+    OrderKind.RESUME: N_("resumption"),
+    OrderKind.UNBLOCK: N_("unblocking"),
+    OrderKind.FAVOURITE_NUMBER: N_("favourite number"),
+}
 STATUS_LABELS = {
     "active": N_("active"),
     "disconnected": N_("disconnected"),
@@ -50,7 +57,24 @@ def kind_label(turn: Turn, account: AccountInfo) -> str:
 
 
 def status_label(turn: Turn, account: AccountInfo) -> str:
+    """The line's state; once an order on it is placed, that order instead of a state it is about to leave."""
+    if account.waiting:
+        order = account.waiting[0]
+        return turn._("order {number} ({what}) is waiting to be carried out").format(
+            number=order.number, what=turn._(WAITING_LABELS[order.kind])
+        )
     return turn._(STATUS_LABELS.get(account.status, account.status))
+
+
+def say_waiting(turn: Turn, account: AccountInfo, order: WaitingOrder) -> None:
+    """An old button for an action already ordered: the order's number, not a second order nor a stale question."""
+    turn.finish()
+    turn.say(
+        turn._(
+            "The order {number} for the {what} of {account} has already been placed and is waiting to be carried out."
+        ).format(number=order.number, what=turn._(WAITING_LABELS[order.kind]), account=account.number),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
 
 
 def account_line(turn: Turn, account: AccountInfo) -> str:
@@ -208,6 +232,9 @@ async def unblock(turn: Turn) -> None:
         return
     if turn.arg:
         account = await identity.owned_account(turn, who, turn.arg)
+        if waiting := account.waiting_order(OrderKind.UNBLOCK):
+            say_waiting(turn, account, waiting)
+            return
         if not _blocked_for_inactivity(account):
             raise StalePayload(turn.payload)
         if not turn.payload.startswith("aunbly:"):
@@ -223,7 +250,11 @@ async def unblock(turn: Turn) -> None:
         order = await _place(turn, OrderKind.UNBLOCK, account, _today(turn))
         _confirmed(turn, order, turn._("I have ordered the unblocking of {account}.").format(account=account.number))
         return
-    accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if _blocked_for_inactivity(a)]
+    accounts = [
+        a
+        for a in await identity.backend(turn).accounts(who.subscriber_id)
+        if _blocked_for_inactivity(a) and not a.waiting_order(OrderKind.UNBLOCK)
+    ]
     await _choose(
         turn,
         "aunbl",
@@ -254,6 +285,7 @@ async def suspend(turn: Turn) -> None:
             a
             for a in await identity.backend(turn).accounts(who.subscriber_id)
             if a.status in (AccountStatus.ACTIVE, AccountStatus.SUSPENDED)
+            and not a.waiting_order(OrderKind.SUSPEND, OrderKind.RESUME)
         ]
         await _choose(
             turn,
@@ -264,6 +296,9 @@ async def suspend(turn: Turn) -> None:
         )
         return
     account = await identity.owned_account(turn, who, raw_id)
+    if waiting := account.waiting_order(OrderKind.SUSPEND, OrderKind.RESUME):
+        say_waiting(turn, account, waiting)
+        return
     if account.status == AccountStatus.SUSPENDED:
         order = await _place(turn, OrderKind.RESUME, account, _today(turn))
         _confirmed(turn, order, turn._("I have ordered that {account} works again.").format(account=account.number))
@@ -325,13 +360,13 @@ def _mobile(accounts: list[AccountInfo]) -> list[AccountInfo]:
 
 
 async def _chosen_mobile_line(
-    turn: Turn, who: identity.Identity, prefix: str, question: str, none_text: str
+    turn: Turn, who: identity.Identity, prefix: str, question: str, none_text: str, skip: tuple[OrderKind, ...] = ()
 ) -> AccountInfo | None:
-    """The active mobile line a payload names (re-checked against the subscriber), or None after asking which."""
+    """The active mobile line a payload names (re-checked against the subscriber), or None after asking which;
+    lines with a waiting order of a `skip` kind are not offered."""
     if not turn.arg:
-        await _choose(
-            turn, prefix, _mobile(await identity.backend(turn).accounts(who.subscriber_id)), question, none_text
-        )
+        lines = _mobile(await identity.backend(turn).accounts(who.subscriber_id))
+        await _choose(turn, prefix, [a for a in lines if not a.waiting_order(*skip)], question, none_text)
         return None
     account = await identity.owned_account(turn, who, turn.arg)
     if not _active_mobile(account):
@@ -353,8 +388,12 @@ async def favourite(turn: Turn) -> None:
         "afav",
         turn._("For which line do you want to set or change the favourite number?"),
         turn._("You have no active mobile line for a favourite number."),
+        skip=(OrderKind.FAVOURITE_NUMBER,),
     )
     if account is None:
+        return
+    if waiting := account.waiting_order(OrderKind.FAVOURITE_NUMBER):
+        say_waiting(turn, account, waiting)
         return
     turn.goto(FAVOURITE_STATE, acc=account.id)
     turn.say(
@@ -393,6 +432,9 @@ async def favourite_confirmed(turn: Turn) -> None:
         return
     raw_id, _, raw_number = turn.arg.partition(":")
     account = await identity.owned_account(turn, who, raw_id)
+    if waiting := account.waiting_order(OrderKind.FAVOURITE_NUMBER):
+        say_waiting(turn, account, waiting)
+        return
     if not _active_mobile(account):
         raise StalePayload(turn.payload)
     try:

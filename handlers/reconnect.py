@@ -15,11 +15,11 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
-from bot.db.models import AccountStatus, DisconnectReason
+from bot.db.models import AccountStatus, DisconnectReason, OrderKind
 from bot.services import identity
 from bot.services.backend import AccountInfo
 from bot.services.promises import PromiseRules, Refusal, Verdict
-from handlers.account import account_line
+from handlers.account import account_line, say_waiting
 from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
 from handlers.menu import show_menu
@@ -100,6 +100,9 @@ async def start(turn: Turn) -> None:
     # never offered as a button that can only answer "no".
     for_debt = [a for a in disconnected if a.disconnect_reason in (DisconnectReason.DEBT.value, None)]
     other = [a for a in disconnected if a not in for_debt]
+    # A line already ordered back on shows its order (in `lines`) and is not offered again.
+    ordered = [a for a in for_debt if a.waiting_order(OrderKind.RECONNECT_ON_PROMISE)]
+    for_debt = [a for a in for_debt if a not in ordered]
     why = "\n".join(
         "• "
         + turn._("{account} is disconnected {reason}: it cannot be reconnected on promise.").format(
@@ -107,6 +110,9 @@ async def start(turn: Turn) -> None:
         )
         for a in other
     )
+    if not for_debt and ordered:
+        turn.say(lines + ("\n\n" + why if why else ""), [[menu_button(turn)]])
+        return
     if not for_debt:
         turn.say(
             turn._("None of your lines is disconnected because of a debt, so there is nothing to reconnect on promise.")
@@ -141,6 +147,9 @@ async def choose(turn: Turn) -> None:
     if who is None:
         return
     account = await identity.owned_account(turn, who, turn.arg)
+    if waiting := account.waiting_order(OrderKind.RECONNECT_ON_PROMISE):
+        say_waiting(turn, account, waiting)
+        return
     verdict = await rules(turn).check(account, turn.now)
     if verdict.terms is None:
         refuse(turn, account, verdict)

@@ -183,11 +183,10 @@ async def number_typed(turn: Turn) -> None:
     try:
         number = normalize_phone(turn.incoming.text, turn.profile.country)
     except BadPhone:
-        turn.say(
-            turn._("That is not a valid phone number. Type it with its area code."), [[back], [menu_button(turn)]]
-        )
+        turn.say(turn._("That is not a valid phone number. Type it with its area code."), [[back], [menu_button(turn)]])
         return
     yes = Button(turn._("Yes, turn it on"), f"{DO}:{account.id}:{code}:1:{round_}:{number}")
+    turn.finish()  # the number is read; what is typed next is an answer to the question
     turn.say(
         turn._("Turn on {service} on {line}, to {number}?").format(
             service=turn.content(service.name), line=account.number, number=number

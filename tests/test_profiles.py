@@ -149,3 +149,19 @@ def test_a_profile_that_is_not_yaml(tmp_path: Path) -> None:
 def test_an_operator_can_bring_their_own_profile_file(tmp_path: Path) -> None:
     file = _broken(tmp_path, "id: rs", "id: xx")
     assert load_profile(str(file)).id == "xx"
+
+
+def test_what_a_profile_lacks_for_payment_and_the_discount_package_is_listed_not_refused() -> None:
+    for name in ("rs", "tm"):
+        gaps = load_profile(name).gaps()
+        assert any(gap.startswith("payment is missing") for gap in gaps), gaps
+        assert any(gap.startswith("texts is missing discount_package") for gap in gaps), gaps
+
+
+def test_advance_payment_bounds_must_be_in_order(tmp_path: Path) -> None:
+    raw = yaml.safe_load((PROFILE_DIR / "rs.yaml").read_text(encoding="utf-8"))
+    raw["policies"].update(advance_min=500, advance_max=100)
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError, match="advance_max 100 is below advance_min 500"):
+        load_profile(str(file))

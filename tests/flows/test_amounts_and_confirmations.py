@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import yaml
@@ -323,3 +323,60 @@ async def test_rs_a_line_off_for_another_reason_is_named_with_it_and_ne_hvala_de
     await chat.say("ne hvala")
     chat.expect_not("Izdat je nalog")
     assert not await orders(app)
+
+
+# --- screens show the orders already placed ------------------------------------------------------------------
+async def test_tm_after_a_resume_and_a_favourite_number_every_screen_shows_the_waiting_order(
+    make_app: AppFactory,
+) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
+    ids = await account_ids(app)
+    await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
+    await chat.press("8100002/2")  # suspended: resumed at once (nothing is cut)
+    [resume] = await orders(app)
+    waiting = f"{resume.number} sargyt (täzeden işletmek) ýerine ýetirilmegine garaşýar"
+    await chat.press("Şahsy hasabym")
+    chat.expect(f"8100002/2 · mobil telefon · +993 61 •••• 68 · {waiting}")
+    chat.expect_not("wagtlaýyn togtadylan")  # not the state it is leaving
+    await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
+    assert not any("8100002/2" in label for label in chat.labels)
+    await chat.press_payload(f"asusp:{ids['8100002/2']}")  # the old button
+    chat.expect(f"{resume.number} sargyt (täzeden işletmek, 8100002/2) eýýäm berildi")
+    assert len(await orders(app)) == 1
+
+    await chat.press_payload("account")
+    await chat.press("Söýgüli belgi")
+    await chat.press("8100002/1")
+    await chat.say("+993 65 765432")
+    await chat.say("hawa")
+    favourite = (await orders(app))[-1]
+    await chat.press_payload("account")
+    chat.expect(f"8100002/1 · mobil telefon · +993 61 •••• 67 · {favourite.number} sargyt (söýgüli belgi)")
+    await chat.press("Söýgüli belgi")
+    assert not any("8100002/1" in label for label in chat.labels)
+    await chat.press_payload(f"afav:{ids['8100002/1']}")
+    chat.expect(f"{favourite.number} sargyt (söýgüli belgi, 8100002/1) eýýäm berildi")
+    await chat.press_payload(f"afavy:{ids['8100002/1']}:+99365111222")  # an old confirmation of another number
+    chat.expect(f"{favourite.number} sargyt (söýgüli belgi, 8100002/1) eýýäm berildi")
+    assert len(await orders(app)) == 2
+
+
+async def test_rs_an_import_that_brings_the_new_state_ends_the_waiting(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381646789012")
+    await chat.press("Privremeno isključenje ili uključenje")
+    await chat.press("6789012/1")
+    [resume] = await orders(app)
+    await chat.press_payload("account")
+    chat.expect(f"nalog {resume.number} (ponovno uključenje) čeka izvršenje")
+    async with app.deps.sessionmaker() as db:  # what the next import writes once the line works again
+        await db.execute(
+            update(Account)
+            .where(Account.number == "6789012/1")
+            .values(status="active", updated_at=datetime.now(UTC) + timedelta(seconds=1))
+        )
+        await db.commit()
+    await chat.press_payload("account")
+    chat.expect("6789012/1 · mobilna telefonija · +381 64 ••• •• 12 · aktivna")
+    chat.expect_not(resume.number)

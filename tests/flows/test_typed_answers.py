@@ -49,13 +49,14 @@ async def test_rs_da_confirms_and_a_word_the_bot_cannot_use_keeps_the_question(m
     chat.expect("(strana 1 od 2)")
 
     await chat.say("preusmeravanje poziva")
-    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1?")
+    await chat.say("064 111 2233")  # where the calls go
+    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1, na broj +381641112233?")
     await chat.say("hmm")
     chat.expect("Nisam razumela.")
     chat.expect_buttons("Da, uključi")
     await chat.say("da")
     [order] = await orders(app)
-    assert order.kind == "service_on" and order.payload == {"service": "forwarding"}
+    assert order.kind == "service_on" and order.payload == {"service": "forwarding", "number": "+381641112233"}
     chat.expect("Gotovo: izdat je nalog za uključenje usluge Preusmeravanje poziva na 2345678/1.")
 
 
