@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.cli import main
 from bot.config import PROJECT_ROOT
 from bot.core.catalogs import read_catalog
 from bot.profiles import PROFILE_DIR, ProfileError, load_profile, load_profile_file
@@ -151,11 +152,50 @@ def test_an_operator_can_bring_their_own_profile_file(tmp_path: Path) -> None:
     assert load_profile(str(file)).id == "xx"
 
 
+# --- drafts: what the operator must confirm --------------------------------------------------------------------------
+def test_what_is_not_from_the_operators_documents_is_marked_draft() -> None:
+    rs, tm = load_profile("rs"), load_profile("tm")
+    # rs: the documents give the reconnection, the identification and the complaint channels; the rest is ours.
+    for part in ("policies", "support_hours", "complaints", "texts.pin_unblock", "texts.payment_info", "texts.about"):
+        assert part in rs.drafts
+    assert {f"services.{s.code}" for s in rs.services} <= set(rs.drafts), "the rs catalogue is not the operator's"
+    for facts in ("contact_centre", "emails", "texts.complaint_channels", "texts.reconnect_assistant_steps"):
+        assert not any(d == facts or d.startswith(facts + ".") for d in rs.drafts), facts
+    # tm: the service names, the code word and the contacts are the documents'; answers and descriptions are ours.
+    assert {f"consultations.{t.code}.answer" for t in tm.consultations} <= set(tm.drafts)
+    assert {f"account_actions.{t.code}.answer" for t in tm.account_actions} <= set(tm.drafts)
+    assert {f"services.{s.code}.description" for s in tm.services} <= set(tm.drafts)
+    assert not any(d.startswith(("texts.code_word", "texts.contacts", "texts.ivr")) for d in tm.drafts)
+    assert "draft" not in rs.model_dump_json() and "draft" not in tm.model_dump_json(), "the marks are not data"
+
+
+def test_a_draft_mark_must_be_true_or_false(tmp_path: Path) -> None:
+    file = _broken(tmp_path, "policies:\n  draft: true\n", "policies:\n  draft: maybe\n")
+    with pytest.raises(ProfileError, match="policies: draft must be true or false"):
+        load_profile_file(file)
+
+
+def test_mila_profile_check_lists_the_drafts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "check", "--profile", "tm"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "tm: valid (MTS, languages tk, sr, sr-Cyrl)"
+    assert "  consultations.roaming.answer" in out and "  texts.pin_unblock" in out
+    assert "  texts.code_word" not in out
+
+
 def test_what_a_profile_lacks_for_payment_and_the_discount_package_is_listed_not_refused() -> None:
     for name in ("rs", "tm"):
         gaps = load_profile(name).gaps()
         assert any(gap.startswith("payment is missing") for gap in gaps), gaps
         assert any(gap.startswith("texts is missing discount_package") for gap in gaps), gaps
+
+
+
+def test_mila_profile_check_warns_what_the_invoice_and_the_package_lack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "check", "--profile", "rs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("warning: payment is missing: the invoice for advance payment") for line in out), out
+    assert any(line.startswith("warning: texts is missing discount_package") for line in out), out
 
 
 def test_advance_payment_bounds_must_be_in_order(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from redis.asyncio import Redis
@@ -117,25 +116,6 @@ def _without_password(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
-def draft_texts(file: Path) -> list[str]:
-    """Where the profile file marks a text `draft: true` (written for the demo, not confirmed by the operator)."""
-    raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    found: list[str] = []
-
-    def walk(node: object, path: str) -> None:
-        if isinstance(node, dict):
-            if node.get("draft") is True:
-                found.append(path or "(top level)")
-            for key, value in node.items():
-                walk(value, f"{path}.{key}" if path else str(key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, f"{path}[{index}]")
-
-    walk(raw, "")
-    return found
-
-
 def check_profile(settings: Settings) -> list[Finding]:
     part = "profile"
     name = settings.bot.profile
@@ -145,7 +125,7 @@ def check_profile(settings: Settings) -> list[Finding]:
         return [error(part, str(exc), "fix the profile file; mila run refuses to start with it")]
     file = Path(name) if name.endswith((".yaml", ".yml")) else PROFILE_DIR / f"{name}.yaml"
     findings = [ok(part, f"{profile.id} ({file.name}): valid, languages {', '.join(profile.languages)}")]
-    drafts = draft_texts(file)
+    drafts = profile.drafts
     if drafts:
         findings.append(warning(part, f"{len(drafts)} texts marked draft: {', '.join(drafts)}",
                                 "have the operator confirm them, then remove `draft: true`"))  # fmt: skip

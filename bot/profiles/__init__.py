@@ -165,6 +165,9 @@ class Profile(_Model):
     policies: Policies
     support_hours: SupportHours | None = None  # unset: operators answer around the clock
     payment: Payment | None = None  # unset: the invoice says to pay by the account number only
+    # Where the file marks a part `draft: true`: written for the demo, not from the operator's documents, so the
+    # operator must confirm it (`mila profile check`, `mila doctor`). Not part of the data.
+    drafts: tuple[str, ...] = Field(default=(), exclude=True)
 
     @field_validator("timezone")
     @classmethod
@@ -255,13 +258,36 @@ def _check_localized(node: object, path: str, keys: set[str], file: Path) -> Non
             _check_localized(value, f"{path}[{index}]", keys, file)
 
 
+def take_drafts(node: object, path: str = "") -> list[str]:
+    """Remove every `draft: true` mark from the raw profile, returning where each one was (a list item is named by
+    its `code`, as in `services.roaming`)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        mark = node.pop("draft", None)
+        if mark is not None and not isinstance(mark, bool):
+            raise ProfileError(f"{path or '(top level)'}: draft must be true or false")
+        if mark:
+            found.append(path or "(top level)")
+        for key, value in node.items():
+            found += take_drafts(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            name = value.get("code") if isinstance(value, dict) else None
+            found += take_drafts(value, f"{path}.{name}" if isinstance(name, str) else f"{path}[{index}]")
+    return found
+
+
 def load_profile_file(file: Path) -> Profile:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"{file}: cannot read: {exc}") from None
     try:
-        profile = Profile.model_validate(raw)
+        drafts = take_drafts(raw)
+    except ProfileError as exc:
+        raise ProfileError(f"{file}: {exc}") from None
+    try:
+        profile = Profile.model_validate(raw).model_copy(update={"drafts": tuple(drafts)})
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
