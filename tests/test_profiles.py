@@ -190,7 +190,6 @@ def test_what_a_profile_lacks_for_payment_and_the_discount_package_is_listed_not
         assert any(gap.startswith("texts is missing discount_package") for gap in gaps), gaps
 
 
-
 def test_mila_profile_check_warns_what_the_invoice_and_the_package_lack(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "check", "--profile", "rs"]) == 0
     out = capsys.readouterr().out.splitlines()
