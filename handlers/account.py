@@ -11,10 +11,10 @@ log). Every account id in a payload is re-checked with `identity.owned_account`.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from bot.core.amounts import REASON_TEXTS, AmountError, parse_amount
 from bot.core.capabilities import capabilities
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
@@ -24,7 +24,7 @@ from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.db.models import AccountKind, AccountStatus, DisconnectReason, OrderKind
 from bot.services import identity
-from bot.services.backend import AccountInfo, OrderRequest, PlacedOrder
+from bot.services.backend import AccountInfo, OrderRequest, PlacedOrder, WaitingOrder
 from bot.services.invoice import InvoiceText, render_invoice
 from bot.services.phones import BadPhone, mask_phone, normalize_phone
 from handlers.common import contact_centre_line, menu_button
@@ -39,6 +39,13 @@ KIND_LABELS = {
     "internet": N_("internet"),
     "box": N_("BOX package"),
 }
+WAITING_LABELS = {
+    OrderKind.RECONNECT_ON_PROMISE: N_("reconnection on promise"),
+    OrderKind.SUSPEND: N_("temporary suspension"),
+    OrderKind.RESUME: N_("resumption"),
+    OrderKind.UNBLOCK: N_("unblocking"),
+    OrderKind.FAVOURITE_NUMBER: N_("favourite number"),
+}
 STATUS_LABELS = {
     "active": N_("active"),
     "disconnected": N_("disconnected"),
@@ -51,7 +58,24 @@ def kind_label(turn: Turn, account: AccountInfo) -> str:
 
 
 def status_label(turn: Turn, account: AccountInfo) -> str:
+    """The line's state; once an order on it is placed, that order instead of a state it is about to leave."""
+    if account.waiting:
+        order = account.waiting[0]
+        return turn._("order {number} ({what}) is waiting to be carried out").format(
+            number=order.number, what=turn._(WAITING_LABELS[order.kind])
+        )
     return turn._(STATUS_LABELS.get(account.status, account.status))
+
+
+def say_waiting(turn: Turn, account: AccountInfo, order: WaitingOrder) -> None:
+    """An old button for an action already ordered: the order's number, not a second order nor a stale question."""
+    turn.finish()
+    turn.say(
+        turn._(
+            "The order {number} for the {what} of {account} has already been placed and is waiting to be carried out."
+        ).format(number=order.number, what=turn._(WAITING_LABELS[order.kind]), account=account.number),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
 
 
 def account_line(turn: Turn, account: AccountInfo) -> str:
@@ -121,16 +145,27 @@ async def composition(turn: Turn) -> None:
                 amount=turn.money(account.debt, account.currency),
             )
         )
+        for bill in account.bills:  # what the data holds, bill by bill
+            year, month = (int(part) for part in bill.period.split("-"))
+            lines.append(
+                "   – "
+                + turn._("bill for {month}: {amount}, due {date}").format(
+                    month=turn.t.month(year, month),
+                    amount=turn.money(bill.amount, account.currency),
+                    date=turn.t.date(bill.due_on, turn.profile.zone),
+                )
+            )
     currencies = {a.currency for a in owing}
     if len(currencies) == 1:
         total = sum((a.debt for a in owing), start=Decimal(0))
         lines.append(turn._("Total: {amount}").format(amount=turn.money(total, owing[0].currency)))
-    lines.append(
-        turn._(
-            "Each account's amount is what its bills since the last payment add up to: the monthly fee of the "
-            "tariff plan, the services you use and calls or data beyond the plan."
+    if not all(account.bills for account in owing):  # the general rule, where the data holds no bills
+        lines.append(
+            turn._(
+                "Each account's amount is what its bills since the last payment add up to: the monthly fee of the "
+                "tariff plan, the services you use and calls or data beyond the plan."
+            )
         )
-    )
     turn.say("\n".join(lines), [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]])
 
 
@@ -168,23 +203,59 @@ def _confirmed(turn: Turn, order: PlacedOrder, text: str) -> None:
     )
 
 
+NO_PAYLOAD = "ano"
+
+
+def _ask(turn: Turn, question: str, yes_label: str, yes_payload: str) -> None:
+    """The yes/no question before an order that costs money or cuts a service; "No" is always a button."""
+    turn.confirm(question, Button(yes_label, yes_payload), Button(turn._("No"), NO_PAYLOAD), [[menu_button(turn)]])
+
+
+@router.payload(NO_PAYLOAD)
+async def declined(turn: Turn) -> None:
+    turn.finish()
+    turn.say(
+        turn._("All right, I have not ordered anything."),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
+
+
 def _today(turn: Turn) -> str:
     return turn.now.astimezone(turn.profile.zone).date().isoformat()
 
 
 @router.payload("aunbl")
+@router.payload("aunbly")
 async def unblock(turn: Turn) -> None:
+    """aunbl → which line; aunbl:<id> → the question; aunbly:<id> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
     if turn.arg:
         account = await identity.owned_account(turn, who, turn.arg)
+        if waiting := account.waiting_order(OrderKind.UNBLOCK):
+            say_waiting(turn, account, waiting)
+            return
         if not _blocked_for_inactivity(account):
             raise StalePayload(turn.payload)
+        if not turn.payload.startswith("aunbly:"):
+            _ask(
+                turn,
+                turn._("Shall I order the unblocking of {account}, blocked for inactivity?").format(
+                    account=account.number
+                ),
+                turn._("Yes, unblock it"),
+                f"aunbly:{account.id}",
+            )
+            return
         order = await _place(turn, OrderKind.UNBLOCK, account, _today(turn))
         _confirmed(turn, order, turn._("I have ordered the unblocking of {account}.").format(account=account.number))
         return
-    accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if _blocked_for_inactivity(a)]
+    accounts = [
+        a
+        for a in await identity.backend(turn).accounts(who.subscriber_id)
+        if _blocked_for_inactivity(a) and not a.waiting_order(OrderKind.UNBLOCK)
+    ]
     await _choose(
         turn,
         "aunbl",
@@ -202,8 +273,10 @@ SUSPEND_DAYS = (7, 14, 30, 90)
 
 
 @router.payload("asusp")
+@router.payload("asuspy")
 async def suspend(turn: Turn) -> None:
-    """asusp → which line; asusp:<id> → until when (or resume it, if suspended); asusp:<id>:<days> → the order."""
+    """asusp → which line; asusp:<id> → until when (or resume it, if suspended); asusp:<id>:<days> → the line,
+    the period and the day it works again, to confirm; asuspy:<id>:<days> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
@@ -213,6 +286,7 @@ async def suspend(turn: Turn) -> None:
             a
             for a in await identity.backend(turn).accounts(who.subscriber_id)
             if a.status in (AccountStatus.ACTIVE, AccountStatus.SUSPENDED)
+            and not a.waiting_order(OrderKind.SUSPEND, OrderKind.RESUME)
         ]
         await _choose(
             turn,
@@ -223,6 +297,9 @@ async def suspend(turn: Turn) -> None:
         )
         return
     account = await identity.owned_account(turn, who, raw_id)
+    if waiting := account.waiting_order(OrderKind.SUSPEND, OrderKind.RESUME):
+        say_waiting(turn, account, waiting)
+        return
     if account.status == AccountStatus.SUSPENDED:
         order = await _place(turn, OrderKind.RESUME, account, _today(turn))
         _confirmed(turn, order, turn._("I have ordered that {account} works again.").format(account=account.number))
@@ -247,6 +324,20 @@ async def suspend(turn: Turn) -> None:
         raise StalePayload(turn.payload)
     local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=days)
     resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
+    if not turn.payload.startswith("asuspy:"):
+        _ask(
+            turn,
+            turn.ngettext(
+                "Shall I order that {account} is suspended for {count} day? It will not work until it works again "
+                "on its own on {date}.",
+                "Shall I order that {account} is suspended for {count} days? It will not work until it works again "
+                "on its own on {date}.",
+                days,
+            ).format(account=account.number, count=days, date=turn.date(resume_at)),
+            turn._("Yes, suspend it"),
+            f"asuspy:{account.id}:{days}",
+        )
+        return
     # One suspension a day per line, whatever its length: a second tap on another period must not place a second
     # order that would switch the line back on at a different date. The user is told the date already ordered.
     order = await _place(turn, OrderKind.SUSPEND, account, _today(turn), due_at=resume_at, resume_on=local.isoformat())
@@ -270,13 +361,13 @@ def _mobile(accounts: list[AccountInfo]) -> list[AccountInfo]:
 
 
 async def _chosen_mobile_line(
-    turn: Turn, who: identity.Identity, prefix: str, question: str, none_text: str
+    turn: Turn, who: identity.Identity, prefix: str, question: str, none_text: str, skip: tuple[OrderKind, ...] = ()
 ) -> AccountInfo | None:
-    """The active mobile line a payload names (re-checked against the subscriber), or None after asking which."""
+    """The active mobile line a payload names (re-checked against the subscriber), or None after asking which;
+    lines with a waiting order of a `skip` kind are not offered."""
     if not turn.arg:
-        await _choose(
-            turn, prefix, _mobile(await identity.backend(turn).accounts(who.subscriber_id)), question, none_text
-        )
+        lines = _mobile(await identity.backend(turn).accounts(who.subscriber_id))
+        await _choose(turn, prefix, [a for a in lines if not a.waiting_order(*skip)], question, none_text)
         return None
     account = await identity.owned_account(turn, who, turn.arg)
     if not _active_mobile(account):
@@ -298,8 +389,12 @@ async def favourite(turn: Turn) -> None:
         "afav",
         turn._("For which line do you want to set or change the favourite number?"),
         turn._("You have no active mobile line for a favourite number."),
+        skip=(OrderKind.FAVOURITE_NUMBER,),
     )
     if account is None:
+        return
+    if waiting := account.waiting_order(OrderKind.FAVOURITE_NUMBER):
+        say_waiting(turn, account, waiting)
         return
     turn.goto(FAVOURITE_STATE, acc=account.id)
     turn.say(
@@ -319,6 +414,34 @@ async def favourite_typed(turn: Turn) -> None:
     except BadPhone:
         turn.say(turn._("That is not a valid phone number. Type it with its area code."), [[menu_button(turn)]])
         return
+    # The state stays: another typed number replaces this one.
+    _ask(
+        turn,
+        turn._("Shall I order {number} as the favourite number of {account}?").format(
+            number=number, account=account.number
+        ),
+        turn._("Yes, order it"),
+        f"afavy:{account.id}:{number}",
+    )
+
+
+@router.payload("afavy")
+async def favourite_confirmed(turn: Turn) -> None:
+    """afavy:<id>:<number> → the order; the number in the payload is validated again like a typed one."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_number = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    if waiting := account.waiting_order(OrderKind.FAVOURITE_NUMBER):
+        say_waiting(turn, account, waiting)
+        return
+    if not _active_mobile(account):
+        raise StalePayload(turn.payload)
+    try:
+        number = normalize_phone(raw_number, turn.profile.country)
+    except BadPhone:
+        raise StalePayload(turn.payload) from None
     order = await _place(turn, OrderKind.FAVOURITE_NUMBER, account, f"{_today(turn)}:{number}", number=number)
     _confirmed(
         turn,
@@ -330,7 +453,9 @@ async def favourite_typed(turn: Turn) -> None:
 
 
 @router.payload("adisc")
+@router.payload("adiscy")
 async def discount(turn: Turn) -> None:
+    """adisc → which line; adisc:<id> → what the package contains and costs, to confirm; adiscy:<id> → the order."""
     who = await require_identity(turn)
     if who is None:
         return
@@ -342,6 +467,22 @@ async def discount(turn: Turn) -> None:
         turn._("You have no active mobile line for the discount package."),
     )
     if account is None:
+        return
+    if not turn.payload.startswith("adiscy:"):
+        package = turn.profile.texts.get("discount_package")
+        what = (
+            turn.content(package)
+            if package
+            else turn._("What it contains and costs is told by the contact centre: {contact}.").format(
+                contact=contact_centre_line(turn)
+            )
+        )
+        _ask(
+            turn,
+            what + "\n\n" + turn._("Shall I order the discount package for {account}?").format(account=account.number),
+            turn._("Yes, order it"),
+            f"adiscy:{account.id}",
+        )
         return
     order = await _place(turn, OrderKind.DISCOUNT_PACKAGE, account, _today(turn))
     _confirmed(turn, order, turn._("I have ordered the discount package for {account}.").format(account=account.number))
@@ -410,7 +551,6 @@ async def puk(turn: Turn) -> None:
 
 # --- invoice for advance payment -----------------------------------------------------------------------------------
 INVOICE_STATE = "account:invoice"
-MAX_ADVANCE = Decimal("1000000")
 
 
 @router.payload("ainv")
@@ -437,40 +577,77 @@ async def invoice(turn: Turn) -> None:
     )
 
 
-def parse_amount(typed: str) -> Decimal | None:
-    """'1500', '1.500', '1 500,50', '1500.50', '12,4 TMT' → Decimal; None when it is not an amount."""
-    cleaned = re.sub(r"[^\d.,]", "", typed)
-    if not cleaned or not re.search(r"\d", cleaned):
-        return None
-    last = max(cleaned.rfind("."), cleaned.rfind(","))
-    if last >= 0 and not ("," not in cleaned and len(cleaned) - last - 1 == 3):
-        whole, fraction = cleaned[:last], cleaned[last + 1 :]
-    else:  # no separator, or dots that group thousands ("1.500")
-        whole, fraction = cleaned, ""
-    whole = whole.replace(".", "").replace(",", "")
-    if len(fraction) > 2 or not (whole + fraction).isdigit():
-        return None
-    try:
-        return Decimal(f"{whole or 0}.{fraction or 0}").quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
 @router.state(INVOICE_STATE, free_text=True)
 async def invoice_amount(turn: Turn) -> None:
     who = await require_identity(turn)
     if who is None:
         return
     account = await identity.owned_account(turn, who, str(turn.session.data.get("acc", "")))
-    amount = parse_amount(turn.incoming.text)
-    if amount is None or not 0 < amount <= MAX_ADVANCE:
+    policies = turn.profile.policies
+    try:
+        amount = parse_amount(turn.incoming.text, minimum=policies.advance_min, maximum=policies.advance_max)
+    except AmountError as refused:
         turn.say(
-            turn._("Type an amount between {low} and {high}, for example 1500 or 1.500,50.").format(
-                low=turn.money(Decimal("0.01"), account.currency), high=turn.money(MAX_ADVANCE, account.currency)
+            turn._(REASON_TEXTS[refused.reason]).format(
+                low=turn.money(policies.advance_min, account.currency),
+                high=turn.money(policies.advance_max, account.currency),
             ),
             [[menu_button(turn)]],
         )
         return
+    # The amount is read back before anything is made: "500 za 2 meseca" must never become an invoice by surprise.
+    # The state stays, so another typed amount replaces this one.
+    turn.confirm(
+        turn._("Shall I make the invoice for advance payment for {account} of {amount}?").format(
+            account=account.number, amount=turn.money(amount, account.currency)
+        ),
+        Button(turn._("Yes, make the invoice"), f"ainvy:{account.id}:{amount}"),
+        Button(turn._("No"), "ainvn"),
+        [[menu_button(turn)]],
+    )
+
+
+def _payment_rows(turn: Turn, account: AccountInfo, customer_code: str, amount: Decimal) -> list[tuple[str, str]]:
+    """What a payment slip needs, where the profile has it (the profile check warns where it does not)."""
+    payment = turn.profile.payment
+    if payment is None:
+        return []
+    rows = [
+        (turn._("Payee"), turn.t.script(payment.payee)),
+        (turn._("Payee's account"), payment.account),
+    ]
+    if payment.model:
+        rows.append((turn._("Model"), payment.model))
+    reference = payment.reference.format(customer_code=customer_code, account=account.number)
+    rows.append((turn._("Payment reference"), reference))
+    if payment.purpose:
+        rows.append((turn._("Purpose of payment"), turn.content(payment.purpose)))
+    rows.append((turn._("Amount"), turn.money(amount, account.currency)))
+    return rows
+
+
+@router.payload("ainvn")
+async def invoice_declined(turn: Turn) -> None:
+    turn.finish()
+    turn.say(
+        turn._("All right, I have not made an invoice."),
+        [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]],
+    )
+
+
+@router.payload("ainvy")
+async def invoice_confirmed(turn: Turn) -> None:
+    """ainvy:<account id>:<amount> → the invoice; the amount in the payload is checked again like a typed one."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_amount = turn.arg.partition(":")
+    account = await identity.owned_account(turn, who, raw_id)
+    policies = turn.profile.policies
+    try:
+        amount = parse_amount(raw_amount, minimum=policies.advance_min, maximum=policies.advance_max)
+    except AmountError:
+        raise StalePayload(turn.payload) from None
     subscriber = await identity.backend(turn).subscriber(who.subscriber_id)
     if subscriber is None:
         raise StalePayload(turn.payload)
@@ -479,11 +656,8 @@ async def invoice_amount(turn: Turn) -> None:
     seller = [profile.operator]
     if profile.postal_address:
         seller.append(turn.t.script(profile.postal_address))
-    seller.append(
-        turn._("{label}: {number}").format(
-            label=turn.content(profile.contact_centre.label), number=profile.contact_centre.number
-        )
-    )
+    for phone in (profile.contact_centre, *profile.phones):  # every number a payer may need to call
+        seller.append(turn._("{label}: {number}").format(label=turn.content(phone.label), number=phone.number))
     seller.append(", ".join(e.address for e in profile.emails))
     text = InvoiceText(
         title=turn._("Invoice for advance payment"),
@@ -504,6 +678,8 @@ async def invoice_amount(turn: Turn) -> None:
             turn._("Quote the account number {account} when you pay.").format(account=account.number),
             turn._("The advance is credited to the account and settles the next bills."),
         ],
+        payment_heading=turn._("For the payment"),
+        payment=_payment_rows(turn, account, subscriber.customer_code, amount),
     )
     content = await asyncio.to_thread(render_invoice, text)
     turn.finish()

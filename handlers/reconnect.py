@@ -15,11 +15,11 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
-from bot.db.models import AccountStatus
+from bot.db.models import AccountStatus, DisconnectReason, OrderKind
 from bot.services import identity
 from bot.services.backend import AccountInfo
 from bot.services.promises import PromiseRules, Refusal, Verdict
-from handlers.account import account_line
+from handlers.account import account_line, say_waiting
 from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
 from handlers.menu import show_menu
@@ -35,6 +35,13 @@ PHONE_TEXTS = ("reconnect_phone_mobile", "reconnect_phone_fixed")  # the contact
 CONFIRM_STATE = "reconnect.confirm"
 
 KEYWORDS = N_("reconnect on promise|reconnect me|turn me back on")
+
+# Why a line is off, when it is not a debt: said next to the line instead of offering it.
+OTHER_REASONS = {
+    "request": N_("at your request"),
+    "inactivity": N_("because it was not used (blocked for inactivity)"),
+    "other": N_("for a reason other than a debt"),
+}
 
 REFUSALS = {
     Refusal.NOT_DISCONNECTED: N_(
@@ -89,11 +96,37 @@ async def start(turn: Turn) -> None:
         )
         await show_menu(turn)
         return
-    rows = [[Button(account_line(turn, a), f"{CHOOSE}:{a.id}")] for a in disconnected]
+    # Only a line disconnected for a debt can be reconnected on promise: the others are named with their reason,
+    # never offered as a button that can only answer "no".
+    for_debt = [a for a in disconnected if a.disconnect_reason in (DisconnectReason.DEBT.value, None)]
+    other = [a for a in disconnected if a not in for_debt]
+    # A line already ordered back on shows its order (in `lines`) and is not offered again.
+    ordered = [a for a in for_debt if a.waiting_order(OrderKind.RECONNECT_ON_PROMISE)]
+    for_debt = [a for a in for_debt if a not in ordered]
+    why = "\n".join(
+        "• "
+        + turn._("{account} is disconnected {reason}: it cannot be reconnected on promise.").format(
+            account=a.number, reason=turn._(OTHER_REASONS.get(a.disconnect_reason or "", OTHER_REASONS["other"]))
+        )
+        for a in other
+    )
+    if not for_debt and ordered:
+        turn.say(lines + ("\n\n" + why if why else ""), [[menu_button(turn)]])
+        return
+    if not for_debt:
+        turn.say(
+            turn._("None of your lines is disconnected because of a debt, so there is nothing to reconnect on promise.")
+            + "\n\n" + why + "\n\n" + turn._("Our contact centre will tell you how to have it switched on again:")
+            + "\n" + contact_centre_line(turn),
+            [[menu_button(turn)]],
+        )  # fmt: skip
+        return
+    rows = [[Button(account_line(turn, a), f"{CHOOSE}:{a.id}")] for a in for_debt]
     if any(name in turn.profile.texts for name in PHONE_TEXTS):
         rows.append([Button(turn._("📞 By phone instead"), BY_PHONE)])
     rows.append([menu_button(turn)])
-    turn.say(turn._("Choose the account (“Select account”) with the status “disconnected”:") + "\n\n" + lines, rows)
+    text = turn._("Choose the account (“Select account”) with the status “disconnected”:") + "\n\n" + lines
+    turn.say(text + ("\n\n" + why if why else ""), rows)
 
 
 @router.payload(BY_PHONE)
@@ -114,6 +147,9 @@ async def choose(turn: Turn) -> None:
     if who is None:
         return
     account = await identity.owned_account(turn, who, turn.arg)
+    if waiting := account.waiting_order(OrderKind.RECONNECT_ON_PROMISE):
+        say_waiting(turn, account, waiting)
+        return
     verdict = await rules(turn).check(account, turn.now)
     if verdict.terms is None:
         refuse(turn, account, verdict)
@@ -141,7 +177,7 @@ async def choose(turn: Turn) -> None:
         ]
     )
     turn.goto(CONFIRM_STATE, a=account.id)
-    turn.say(text, [[Button(turn._("YES"), f"{YES}:{account.id}"), Button(turn._("NO"), NO)]])
+    turn.confirm(text, Button(turn._("YES"), f"{YES}:{account.id}"), Button(turn._("NO"), NO))
 
 
 @router.payload(YES)

@@ -22,6 +22,7 @@ from bot.db.models import AccountStatus, DisconnectReason
 from bot.profiles import Service
 from bot.services import identity
 from bot.services.backend import AccountInfo
+from bot.services.phones import BadPhone, normalize_phone
 from bot.services.service_changes import Change, Line, Refusal, ServiceChanges, changeable, check_change
 from handlers.account import account_line
 from handlers.common import contact_centre_line, menu_button
@@ -34,6 +35,7 @@ FEATURE = "services"
 LIST = "svl"
 ASK = "svc"
 DO = "svy"
+NUMBER_STATE = "services:number"
 PAGE_SIZE = 8  # service buttons per message; with navigation and the menu button it stays under Viber's rows
 
 KEYWORDS = N_("services|turn on a service|turn off a service")
@@ -150,6 +152,15 @@ async def ask(turn: Turn) -> None:
         return
     round_ = await changes.round(account, code)
     name = turn.content(change.service.name)
+    if change.turn_on and change.service.asks_number:
+        turn.goto(NUMBER_STATE, acc=account.id, code=code, round=round_)
+        turn.say(
+            turn._("To which number should the calls of {line} go? Type it with its area code.").format(
+                line=account.number
+            ),
+            [[back], [menu_button(turn)]],
+        )
+        return
     question = (
         turn._("Turn on {service} on {line}?") if change.turn_on else turn._("Turn off {service} on {line}?")
     ).format(service=name, line=account.number)
@@ -158,19 +169,56 @@ async def ask(turn: Turn) -> None:
     turn.say(question + "\n" + turn.content(change.service.description), [[yes], [back]])
 
 
+@router.state(NUMBER_STATE, free_text=True)
+async def number_typed(turn: Turn) -> None:
+    """The number calls go to, validated like any phone number, then read back in the question."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    data = turn.session.data
+    account = await identity.owned_account(turn, who, str(data.get("acc", "")))
+    code, round_ = str(data.get("code", "")), data.get("round")
+    service = turn.profile.service(code)
+    if service is None or not service.asks_number or not isinstance(round_, int):
+        raise StalePayload(turn.payload)
+    back = Button(turn._("⬅ Back to the services"), f"{LIST}:{account.id}:{_page_of(turn, account, code)}")
+    try:
+        number = normalize_phone(turn.incoming.text, turn.profile.country)
+    except BadPhone:
+        turn.say(turn._("That is not a valid phone number. Type it with its area code."), [[back], [menu_button(turn)]])
+        return
+    yes = Button(turn._("Yes, turn it on"), f"{DO}:{account.id}:{code}:1:{round_}:{number}")
+    turn.finish()  # the number is read; what is typed next is an answer to the question
+    turn.say(
+        turn._("Turn on {service} on {line}, to {number}?").format(
+            service=turn.content(service.name), line=account.number, number=number
+        )
+        + "\n"
+        + turn.content(service.description),
+        [[yes], [back]],
+    )
+
+
 @router.payload(DO)
 async def do(turn: Turn) -> None:
     who = await require_identity(turn)
     if who is None:
         return
     parts = turn.arg.split(":")
-    if len(parts) != 4 or parts[2] not in ("0", "1") or parse_id(parts[3]) is None:
+    if len(parts) not in (4, 5) or parts[2] not in ("0", "1") or parse_id(parts[3]) is None:
         raise StalePayload(turn.payload)
-    raw_id, code, on, round_ = parts
+    raw_id, code, on, round_ = parts[:4]
     account = await identity.owned_account(turn, who, raw_id)
-    if turn.profile.service(code) is None or account.service(code) is None:
+    service_def = turn.profile.service(code)
+    if service_def is None or account.service(code) is None:
         raise StalePayload(turn.payload)
-    change, order = await _changes(turn).order(account, code, on == "1", int(round_), turn.user)
+    number: str | None = None
+    if on == "1" and service_def.asks_number:  # the number is checked again: a payload can be forged
+        try:
+            number = normalize_phone(parts[4] if len(parts) == 5 else "", turn.profile.country)
+        except BadPhone:
+            raise StalePayload(turn.payload) from None
+    change, order = await _changes(turn).order(account, code, on == "1", int(round_), turn.user, number)
     if change.refusal is Refusal.NOT_ACTIVE:
         raise StalePayload(turn.payload)
     turn.finish()

@@ -181,3 +181,26 @@ def test_mila_profile_check_lists_the_drafts(capsys: pytest.CaptureFixture[str])
     assert out[0] == "tm: valid (MTS, languages tk, sr, sr-Cyrl)"
     assert "  consultations.roaming.answer" in out and "  texts.pin_unblock" in out
     assert "  texts.code_word" not in out
+
+
+def test_what_a_profile_lacks_for_payment_and_the_discount_package_is_listed_not_refused() -> None:
+    for name in ("rs", "tm"):
+        gaps = load_profile(name).gaps()
+        assert any(gap.startswith("payment is missing") for gap in gaps), gaps
+        assert any(gap.startswith("texts is missing discount_package") for gap in gaps), gaps
+
+
+def test_mila_profile_check_warns_what_the_invoice_and_the_package_lack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "check", "--profile", "rs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("warning: payment is missing: the invoice for advance payment") for line in out), out
+    assert any(line.startswith("warning: texts is missing discount_package") for line in out), out
+
+
+def test_advance_payment_bounds_must_be_in_order(tmp_path: Path) -> None:
+    raw = yaml.safe_load((PROFILE_DIR / "rs.yaml").read_text(encoding="utf-8"))
+    raw["policies"].update(advance_min=500, advance_max=100)
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError, match="advance_max 100 is below advance_min 500"):
+        load_profile(str(file))

@@ -131,6 +131,7 @@ def check_profile(settings: Settings) -> list[Finding]:
                                 "have the operator confirm them, then remove `draft: true`"))  # fmt: skip
     else:
         findings.append(ok(part, "no text is marked draft"))
+    findings.extend(warning(part, gap, "add it to the profile from the operator's documents") for gap in profile.gaps())
     return findings
 
 

@@ -26,6 +26,8 @@ def check_profile(args: argparse.Namespace) -> int:
     name = settings_for(args).bot.profile
     profile = load_profile(name)  # an invalid profile raises ProfileError: `mila:` and exit 2
     print(f"{profile.id}: valid ({profile.operator}, languages {', '.join(profile.languages)})")
+    for gap in profile.gaps():  # what a flow would need and the profile does not have: listed, not refused
+        print(f"warning: {gap}")
     if not profile.drafts:
         print("no part is marked draft")
         return 0

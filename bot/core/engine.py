@@ -16,6 +16,7 @@ import traceback
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.answers import yes_or_no
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
@@ -23,7 +24,7 @@ from bot.core.replies import Button, Reply, Text
 from bot.core.router import Handler, Router
 from bot.core.session import DatabaseDown, Session
 from bot.core.text import fold
-from bot.core.turn import Deps, Turn
+from bot.core.turn import CONFIRM_SLOT, Deps, Turn
 from bot.db.uow import UnitOfWork
 from bot.services.users import UserDirectory
 
@@ -274,6 +275,8 @@ class Engine:
         folded = fold(text)
         spec = self.router.states.get(session.state)
         payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
+        if payload is None:
+            payload = self._typed_answer(turn)
         if payload is not None:
             await self._dispatch_payload(turn, payload)
             return
@@ -356,6 +359,17 @@ class Engine:
             return None
         having = {payload for payload, label in buttons if has_run(words_of(fold(label)), typed)}
         return having.pop() if len(having) == 1 else None
+
+    @staticmethod
+    def _typed_answer(turn: Turn) -> str | None:
+        """A typed yes or no ("ne hvala", "gerek däl") picks that button of the confirmation still shown."""
+        asked = turn.session.extra.get(CONFIRM_SLOT)
+        answer = yes_or_no(turn.incoming.text)
+        if answer is None or not isinstance(asked, list) or len(asked) != 2:
+            return None
+        shown = {payload for payload, _label in turn.session.buttons}
+        chosen = asked[0] if answer else asked[1]
+        return chosen if isinstance(chosen, str) and chosen in shown else None
 
     @staticmethod
     def _shown_buttons(replies: list[Reply]) -> list[list[str]]:

@@ -109,6 +109,12 @@ class Translator:
             return self.script(f"{value.day}. {_SERBIAN_MONTHS_GENITIVE[value.month - 1]} {value.year}")
         return format_date(value, format="long", locale=self.language.babel_locale)
 
+    def month(self, year: int, month: int) -> str:
+        """A month billed, as a name: `novembar 2026`, `новембар 2026`, `noýabr 2026`."""
+        name = format_date(dt.date(year, month, 1), format="LLLL y", locale=self.language.babel_locale)
+        name = name[:1].lower() + name[1:]  # inside a sentence, as both languages write months
+        return self.script(name) if self.language.content_key == "sr" else name
+
     def datetime(self, value: dt.datetime, tz: ZoneInfo) -> str:
         """The language's own long date and the time: `29. novembra 2026 19:58`, `30 noýabr 2026 00:58`."""
         local = value.astimezone(tz)

@@ -36,6 +36,9 @@ class Deps:
     services: dict[str, Any] = field(default_factory=dict)  # named services added by later layers
 
 
+CONFIRM_SLOT = "yn"  # session.extra: [yes payload, no payload] of the last confirmation asked
+
+
 class Turn:
     def __init__(self, incoming: Incoming, session: Session, deps: Deps, uow: UnitOfWork) -> None:
         self.incoming = incoming
@@ -90,6 +93,12 @@ class Turn:
         rows = tuple(tuple(row) for row in buttons)
         self.outbox.add(Text(text=text, buttons=rows, share_phone=share_phone, erase_after=erase_after,
                              sensitive=sensitive, again=again))  # fmt: skip
+
+    def confirm(self, question: str, yes: Button, no: Button, more: Iterable[Sequence[Button]] = ()) -> None:
+        """Ask a yes/no question before something that costs money or cuts a service: "yes" and "no" buttons side by
+        side, and the typed answers of `bot.core.answers` ("ne hvala", "gerek däl") pick them while they are shown."""
+        self.session.extra[CONFIRM_SLOT] = [yes.payload, no.payload]
+        self.say(question, [[yes, no], *more])
 
     def send(self, reply: Reply) -> None:
         self.outbox.add(reply)

@@ -7,7 +7,7 @@ and passports are found through keyed hashes (`*_hmac`), code words are kept onl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -174,6 +175,22 @@ class AccountService(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
     account: Mapped[Account] = relationship(back_populates="services")
+
+
+class Bill(Base):
+    """An unpaid bill of an account, as the operator's data holds it: what the debt is made of, bill by bill."""
+
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period", name="uq_bills_account_id_period"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # "2026-11": the month billed
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    due_on: Mapped[date] = mapped_column(Date)
 
 
 class Order(Base):

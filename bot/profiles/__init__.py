@@ -49,12 +49,33 @@ class Email(_Model):
     purpose: Localized
 
 
+class Payment(_Model):
+    """What a payment slip needs, printed on the invoice for advance payment. `reference` is a template of the
+    payer's reference ("poziv na broj") with {customer_code} and {account}; `model` the reference model (rs: 97)."""
+
+    payee: str
+    account: str  # the payee's bank account, as the operator writes it
+    model: str | None = None
+    reference: str = "{customer_code}"
+    purpose: Localized | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        try:
+            value.format(customer_code="1", account="1")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"reference {value!r} may use only {{customer_code}} and {{account}}") from None
+        return value
+
+
 class Service(_Model):
     code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
     name: Localized
     description: Localized
     requires: list[str] = []
     not_in_tariffs: list[str] = []
+    asks_number: bool = False  # turning it on needs a phone number (call forwarding: where calls go)
 
 
 class Topic(_Model):
@@ -91,6 +112,15 @@ class Policies(_Model):
     promise_days: int = Field(ge=1, le=60)  # days to pay after a reconnection on promise
     promise_period_days: int = Field(30, ge=1)  # at most one promise per account in this period
     max_promise_debt: Decimal | None = None
+    # What an invoice for advance payment may be for; a typed amount outside is refused with these bounds.
+    advance_min: Decimal = Field(Decimal("1"), gt=0)
+    advance_max: Decimal = Field(Decimal("1000000"), gt=0)
+
+    @model_validator(mode="after")
+    def _advance_bounds(self) -> Policies:
+        if self.advance_max < self.advance_min:
+            raise ValueError(f"advance_max {self.advance_max} is below advance_min {self.advance_min}")
+        return self
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -134,6 +164,7 @@ class Profile(_Model):
     texts: dict[str, Localized]
     policies: Policies
     support_hours: SupportHours | None = None  # unset: operators answer around the clock
+    payment: Payment | None = None  # unset: the invoice says to pay by the account number only
     # Where the file marks a part `draft: true`: written for the demo, not from the operator's documents, so the
     # operator must confirm it (`mila profile check`, `mila doctor`). Not part of the data.
     drafts: tuple[str, ...] = Field(default=(), exclude=True)
@@ -180,6 +211,23 @@ class Profile(_Model):
     @property
     def content_keys(self) -> set[str]:
         return {LANGUAGES[code].content_key for code in self.languages}
+
+    def gaps(self) -> list[str]:
+        """What the profile lacks for a flow to be complete; not an error (the flow still works, with less), but
+        something the operator should supply: the profile check lists each as a warning."""
+        found = []
+        if "account" in self.menu:
+            if self.payment is None:
+                found.append(
+                    "payment is missing: the invoice for advance payment carries no payee, bank account, model or "
+                    "reference to pay with"
+                )
+            if "discount_package" not in self.texts:
+                found.append(
+                    "texts is missing discount_package: the discount package is confirmed without saying what it "
+                    "contains and costs (the contact centre is named instead)"
+                )
+        return found
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

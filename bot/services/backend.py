@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -26,7 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
 from bot.db.base import utcnow
-from bot.db.models import Account, AccountService, AuditEntry, ChannelUser, Order, OrderKind, OutboxMessage, Subscriber
+from bot.db.models import (
+    Account,
+    AccountService,
+    AuditEntry,
+    Bill,
+    ChannelUser,
+    Order,
+    OrderKind,
+    OrderStatus,
+    OutboxMessage,
+    Subscriber,
+)
 from bot.profiles import Profile
 from bot.services.personal_data import (
     BadPhone,
@@ -64,6 +75,34 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class BillInfo:
+    """One unpaid bill: the month billed ("2026-11"), its amount and the day it was due."""
+
+    period: str
+    amount: Decimal
+    due_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingOrder:
+    """An order that changes what a line is (suspended, reconnected, …), placed and not carried out yet."""
+
+    kind: OrderKind
+    number: str
+
+
+# The orders after which a screen must not show the line's old state nor offer the same action again.
+LINE_ORDERS = (
+    OrderKind.RECONNECT_ON_PROMISE,
+    OrderKind.SUSPEND,
+    OrderKind.RESUME,
+    OrderKind.UNBLOCK,
+    OrderKind.FAVOURITE_NUMBER,
+)
+WAITING_STATUSES = (OrderStatus.PENDING.value, OrderStatus.SENT.value)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     id: int
     subscriber_id: int
@@ -76,6 +115,12 @@ class AccountInfo:
     currency: str
     tariff: str | None
     services: tuple[ServiceInfo, ...] = ()
+    bills: tuple[BillInfo, ...] = ()  # the unpaid bills the data holds, oldest first; may be none
+    waiting: tuple[WaitingOrder, ...] = ()  # orders on the line's state placed since the data last changed
+
+    def waiting_order(self, *kinds: OrderKind) -> WaitingOrder | None:
+        """The newest order of these kinds still waiting to be carried out, if any."""
+        return next((o for o in self.waiting if o.kind in kinds), None)
 
     def service(self, code: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.code == code), None)
@@ -231,13 +276,53 @@ class TableBackend:
         query = select(Account).where(Account.subscriber_id == subscriber_id).order_by(Account.number)
         rows = (await self.db.execute(query)).scalars().all()
         services = await self._services([row.id for row in rows])
-        return [_account_info(row, services.get(row.id, ())) for row in rows]
+        bills = await self._bills([row.id for row in rows])
+        waiting = await self._waiting(rows)
+        return [
+            _account_info(row, services.get(row.id, ()), bills.get(row.id, ()), waiting.get(row.id, ())) for row in rows
+        ]
 
     async def account(self, account_id: int) -> AccountInfo | None:
         row = await self.db.get(Account, account_id)
         if row is None:
             return None
-        return _account_info(row, (await self._services([row.id])).get(row.id, ()))
+        services = (await self._services([row.id])).get(row.id, ())
+        waiting = (await self._waiting([row])).get(row.id, ())
+        return _account_info(row, services, (await self._bills([row.id])).get(row.id, ()), waiting)
+
+    async def _waiting(self, rows: Sequence[Account]) -> dict[int, tuple[WaitingOrder, ...]]:
+        """Line orders not carried out yet, newest first. An order older than the account's last change in the data
+        counts as carried out: the import that brought the new state is the proof, whatever the order's status."""
+        if not rows:
+            return {}
+        changed = {row.id: row.updated_at for row in rows}
+        found: dict[int, list[WaitingOrder]] = {}
+        result = await self.db.execute(
+            select(Order.account_id, Order.kind, Order.number, Order.created_at)
+            .where(
+                Order.account_id.in_(list(changed)),
+                Order.status.in_(WAITING_STATUSES),
+                Order.kind.in_([kind.value for kind in LINE_ORDERS]),
+            )
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        )
+        for account_id, kind, number, created_at in result:
+            if account_id is not None and created_at >= changed[account_id]:
+                found.setdefault(account_id, []).append(WaitingOrder(OrderKind(kind), number))
+        return {account_id: tuple(orders) for account_id, orders in found.items()}
+
+    async def _bills(self, account_ids: list[int]) -> dict[int, tuple[BillInfo, ...]]:
+        if not account_ids:
+            return {}
+        found: dict[int, list[BillInfo]] = {}
+        result = await self.db.execute(
+            select(Bill.account_id, Bill.period, Bill.amount, Bill.due_on)
+            .where(Bill.account_id.in_(account_ids))
+            .order_by(Bill.account_id, Bill.period)
+        )
+        for account_id, period, amount, due_on in result:
+            found.setdefault(account_id, []).append(BillInfo(period, Decimal(amount), due_on))
+        return {account_id: tuple(bills) for account_id, bills in found.items()}
 
     async def _services(self, account_ids: list[int]) -> dict[int, tuple[ServiceInfo, ...]]:
         if not account_ids:
@@ -392,7 +477,12 @@ def _subscriber_info(row: Subscriber) -> SubscriberInfo:
     )
 
 
-def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInfo:
+def _account_info(
+    row: Account,
+    services: tuple[ServiceInfo, ...],
+    bills: tuple[BillInfo, ...] = (),
+    waiting: tuple[WaitingOrder, ...] = (),
+) -> AccountInfo:
     return AccountInfo(
         id=row.id,
         subscriber_id=row.subscriber_id,
@@ -405,6 +495,8 @@ def _account_info(row: Account, services: tuple[ServiceInfo, ...]) -> AccountInf
         currency=row.currency,
         tariff=row.tariff,
         services=services,
+        bills=bills,
+        waiting=waiting,
     )
 
 

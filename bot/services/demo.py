@@ -26,6 +26,8 @@ RS: list[dict[str, Any]] = [
             {"number": "1234567/1", "kind": "mobile", "phone": "+381 64 1234567", "status": "disconnected",
              "puk": "40817263",
              "disconnect_reason": "debt", "debt": "2340.50", "currency": "RSD", "tariff": "Postpaid S",
+             "bills": [{"period": "2026-10", "amount": "1170.25", "due": "2026-11-15"},
+                       {"period": "2026-11", "amount": "1170.25", "due": "2026-12-15"}],
              "services": {"sms": True, "gprs": True, "mms": False, "roaming": False, "internet_pkg": False,
                           "sms_pkg": False, "call_waiting": True, **_RS_ALL_OFF}},
             {"number": "1234567/2", "kind": "fixed", "phone": "011 3456789", "status": "active", "debt": "0.00",
@@ -51,7 +53,8 @@ RS: list[dict[str, Any]] = [
         "phone": "+381 63 3456789",
         "accounts": [
             {"number": "3456789/1", "kind": "box", "phone": "011 4567890", "status": "disconnected",
-             "disconnect_reason": "debt", "debt": "5120.00", "currency": "RSD", "tariff": "mts BOX Plus"},
+             "disconnect_reason": "debt", "debt": "5120.00", "currency": "RSD", "tariff": "mts BOX Plus",
+             "bills": [{"period": "2026-11", "amount": "5120.00", "due": "2026-12-15"}]},
             {"number": "3456789/2", "kind": "internet", "status": "disconnected", "disconnect_reason": "debt",
              "debt": "1890.00", "currency": "RSD", "tariff": "Internet 100"},
             {"number": "3456789/3", "kind": "tv", "status": "disconnected", "disconnect_reason": "debt",
@@ -117,6 +120,7 @@ TM: list[dict[str, Any]] = [
         "code_word": "Ýyldyz", "passport": "I-AŞ 654321",
         "accounts": [
             {"number": "8100002/1", "kind": "mobile", "phone": "+993 61 234567", "status": "active", "debt": "12.40",
+             "bills": [{"period": "2026-11", "amount": "12.40", "due": "2026-12-10"}],
              "currency": "TMT", "tariff": "Ýeňil", "services": {**_TM_BASE, "roaming": True, "internet_pkg": True}},
             {"number": "8100002/2", "kind": "mobile", "phone": "+993 61 234568", "status": "suspended",
              "debt": "0.00", "currency": "TMT", "tariff": "Ýeňil", "services": dict(_TM_BASE)},

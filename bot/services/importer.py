@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -31,6 +32,7 @@ from bot.db.models import (
     AccountKind,
     AccountService,
     AccountStatus,
+    Bill,
     DisconnectReason,
     Segment,
     Subscriber,
@@ -60,6 +62,8 @@ _SEEN = Table(_SEEN_TABLE, MetaData(), Column("key", String(40), primary_key=Tru
 _SUBSCRIBERS = cast(Table, Subscriber.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
 _SERVICES = cast(Table, AccountService.__table__)
+_BILLS = cast(Table, Bill.__table__)
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 SEGMENTS = [s.value for s in Segment]
@@ -81,19 +85,20 @@ class ImportReport:
     accounts_updated: int = 0
     accounts_removed: int = 0
     services_changed: int = 0
+    bills_changed: int = 0
 
     @property
     def changed(self) -> bool:
         return any(
             (self.subscribers_created, self.subscribers_updated, self.accounts_created, self.accounts_updated,
-             self.accounts_removed, self.services_changed)
+             self.accounts_removed, self.services_changed, self.bills_changed)
         )  # fmt: skip
 
     def summary(self) -> str:
         return (
             f"{self.records} records: subscribers {self.subscribers_created} new, {self.subscribers_updated} updated; "
             f"accounts {self.accounts_created} new, {self.accounts_updated} updated, {self.accounts_removed} removed; "
-            f"services {self.services_changed} changed"
+            f"services {self.services_changed} changed; bills {self.bills_changed} changed"
         )
 
 
@@ -110,6 +115,7 @@ class _Account:
     tariff: str | None
     services: dict[str, bool]
     puk: str | None = None  # in memory only while importing: stored sealed
+    bills: list[tuple[str, Decimal, date]] = field(default_factory=list)  # (period, amount, due date), unpaid
 
 
 @dataclass
@@ -218,6 +224,7 @@ class Validator:
             if not isinstance(enabled, bool):
                 raise ImportProblem(f"{where}.services.{code}: expected true or false")
             services[code] = enabled
+        bills = self._bills(raw.get("bills", []), f"{where}.bills")
         return _Account(
             number=number.strip(),
             kind=kind,
@@ -230,7 +237,35 @@ class Validator:
             tariff=tariff,
             services=services,
             puk=puk,
+            bills=bills,
         )
+
+    def _bills(self, raw: Any, where: str) -> list[tuple[str, Decimal, date]]:
+        """The account's unpaid bills: [{"period": "2026-11", "amount": "1200.00", "due": "2026-12-15"}, …]."""
+        if not isinstance(raw, list):
+            raise ImportProblem(f"{where}: expected a list of unpaid bills")
+        bills: list[tuple[str, Decimal, date]] = []
+        for position, bill in enumerate(raw):
+            at = f"{where}[{position}]"
+            if not isinstance(bill, dict):
+                raise ImportProblem(f"{at}: expected an object with period, amount and due")
+            period = bill.get("period")
+            if not isinstance(period, str) or not _PERIOD.match(period):
+                raise ImportProblem(f"{at}.period: expected the month billed as YYYY-MM")
+            if any(period == seen for seen, _amount, _due in bills):
+                raise ImportProblem(f"{at}.period: {period} is listed twice")
+            amount = self._debt(bill.get("amount"), f"{at}.amount")
+            if amount <= 0:
+                raise ImportProblem(f"{at}.amount: an unpaid bill is more than 0")
+            due = bill.get("due")
+            try:
+                due_on = date.fromisoformat(due) if isinstance(due, str) else None
+            except ValueError:
+                due_on = None
+            if due_on is None:
+                raise ImportProblem(f"{at}.due: expected the day it is due as YYYY-MM-DD")
+            bills.append((period, amount, due_on))
+        return sorted(bills)
 
     def _phone(self, raw: Any, where: str) -> str | None:
         if raw is None or raw == "":
@@ -324,6 +359,7 @@ class Importer:
         subscriber_ids, known = await self._write_subscribers(batch, now)
         account_ids = await self._write_accounts(batch, subscriber_ids, known, now)
         await self._write_services(batch, account_ids)
+        await self._write_bills(batch, account_ids)
         self._batches += 1
         if self._batches == self._next_analyze:
             await self._analyze()
@@ -494,6 +530,35 @@ class Importer:
         if new_rows:
             await self.db.execute(insert(_SERVICES), new_rows)
         self.report.services_changed += len(stale) + len(flips) + len(new_rows)
+
+    async def _write_bills(self, batch: list[_Record], account_ids: dict[str, int]) -> None:
+        """Each account's unpaid bills are what the file lists: paid ones (gone from the file) are removed."""
+        wanted = {
+            (account_ids[a.number], period): (amount, due_on)
+            for r in batch
+            for a in r.accounts
+            for period, amount, due_on in a.bills
+        }
+        have = {
+            (row.account_id, row.period): (row.id, Decimal(row.amount), row.due_on)
+            for row in await self.db.execute(
+                select(Bill.id, Bill.account_id, Bill.period, Bill.amount, Bill.due_on).where(
+                    Bill.account_id.in_(list(account_ids.values()))
+                )
+            )
+        }
+        differ = {key for key, row in have.items() if wanted.get(key) != row[1:]} | (wanted.keys() - have.keys())
+        stale = [row[0] for key, row in have.items() if key in differ]
+        if stale:
+            await self.db.execute(delete(Bill).where(Bill.id.in_(stale)))
+        new_rows = [
+            {"account_id": account_id, "period": period, "amount": amount, "due_on": due_on}
+            for (account_id, period), (amount, due_on) in wanted.items()
+            if (account_id, period) in differ
+        ]
+        if new_rows:
+            await self.db.execute(insert(_BILLS), new_rows)
+        self.report.bills_changed += len(differ)
 
 
 async def import_records(

@@ -8,7 +8,7 @@ of CPU, so callers run it in a thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import fontpkg_noto_sans
 from fpdf import FPDF
@@ -30,6 +30,8 @@ class InvoiceText:
     rows: list[tuple[str, str]]  # label, value
     total: tuple[str, str]
     notes: list[str]
+    payment_heading: str = ""
+    payment: list[tuple[str, str]] = field(default_factory=list)  # what a payment slip needs: payee, account, …
 
 
 def render_invoice(text: InvoiceText) -> bytes:
@@ -60,6 +62,12 @@ def render_invoice(text: InvoiceText) -> bytes:
         pdf.cell(width * 0.6, 8, label, border="B")
         pdf.cell(width * 0.4, 8, value, border="B", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
+    if text.payment:
+        line(text.payment_heading, 11)
+        for label, value in text.payment:
+            pdf.cell(width * 0.4, 7, label)
+            pdf.cell(width * 0.6, 7, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(4)
     for note in text.notes:
         line(note, 9, 5)
     return bytes(pdf.output())

@@ -142,7 +142,13 @@ class ServiceChanges:
         return int(count or 0)
 
     async def order(
-        self, account: AccountInfo, code: str, turn_on: bool, round_: int, requested_by: UserRef
+        self,
+        account: AccountInfo,
+        code: str,
+        turn_on: bool,
+        round_: int,
+        requested_by: UserRef,
+        number: str | None = None,
     ) -> tuple[Change, PlacedOrder | None]:
         """Check again (the line and its waiting orders may have changed since the question) and place the order
         once."""
@@ -159,7 +165,7 @@ class ServiceChanges:
                 account_id=account.id,
                 idempotency_key=key,
                 requested_by=requested_by,
-                payload={"service": code},
+                payload={"service": code, **({"number": number} if number else {})},
             )
         )
         return change, placed

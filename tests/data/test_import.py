@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
 from bot.db.base import make_engine, make_sessionmaker
-from bot.db.models import Account, AccountService, Subscriber
+from bot.db.models import Account, AccountService, Bill, Subscriber
 from bot.profiles import Profile
 from bot.services.importer import Importer, ImportProblem, import_file
 from bot.services.personal_data import open_sim_code
@@ -234,3 +234,59 @@ async def test_memory_does_not_grow_with_the_file(sqlite_url: str, rs: Profile, 
         assert importer_report.records == n
     await engine.dispose()
     assert peaks[1] < peaks[0] * 1.5, peaks
+
+
+async def _bills(sessionmaker: Sessions) -> list[tuple[str, str, str, str]]:
+    async with sessionmaker() as db:
+        rows = await db.execute(
+            select(Account.number, Bill.period, Bill.amount, Bill.due_on).join(Account).order_by(Bill.period)
+        )
+        return [(number, period, f"{amount:.2f}", due.isoformat()) for number, period, amount, due in rows]
+
+
+async def test_unpaid_bills_load_refresh_and_a_second_run_changes_nothing(
+    sessionmaker: Sessions, rs: Profile, tmp_path: Path
+) -> None:
+    record = petar()
+    record["accounts"][0]["bills"] = [
+        {"period": "2026-11", "amount": "1170.25", "due": "2026-12-15"},
+        {"period": "2026-10", "amount": "1170.25", "due": "2026-11-15"},
+    ]
+    path = write(tmp_path / "bills.json", [record])
+    report = await _import(sessionmaker, path, rs)
+    assert report.bills_changed == 2 and "bills 2 changed" in report.summary()
+    assert await _bills(sessionmaker) == [
+        ("1234567/1", "2026-10", "1170.25", "2026-11-15"),
+        ("1234567/1", "2026-11", "1170.25", "2026-12-15"),
+    ]
+    again = await _import(sessionmaker, path, rs)
+    assert not again.changed and again.bills_changed == 0
+    # October paid (gone from the export), November's amount corrected.
+    record["accounts"][0]["bills"] = [{"period": "2026-11", "amount": "1000.00", "due": "2026-12-15"}]
+    report = await _import(sessionmaker, write(tmp_path / "paid.json", [record]), rs)
+    assert report.bills_changed == 2
+    assert await _bills(sessionmaker) == [("1234567/1", "2026-11", "1000.00", "2026-12-15")]
+
+
+@pytest.mark.parametrize(
+    ("bills", "message"),
+    [
+        ({"period": "2026-11"}, "accounts[0].bills: expected a list of unpaid bills"),
+        ([{"period": "11/2026", "amount": "1", "due": "2026-12-15"}], "accounts[0].bills[0].period: expected"),
+        ([{"period": "2026-13", "amount": "1", "due": "2026-12-15"}], "accounts[0].bills[0].period: expected"),
+        ([{"period": "2026-11", "amount": "0", "due": "2026-12-15"}], "bills[0].amount: an unpaid bill is more"),
+        ([{"period": "2026-11", "amount": "-5", "due": "2026-12-15"}], "bills[0].amount: negative"),
+        ([{"period": "2026-11", "amount": "5", "due": "15.12.2026"}], "bills[0].due: expected the day it is due"),
+        ([{"period": "2026-11", "amount": "5", "due": "2026-12-15"},
+          {"period": "2026-11", "amount": "6", "due": "2026-12-15"}], "bills[1].period: 2026-11 is listed twice"),
+    ],
+)  # fmt: skip
+async def test_a_bad_bill_stops_the_import_and_says_where(
+    sessionmaker: Sessions, rs: Profile, tmp_path: Path, bills: Any, message: str
+) -> None:
+    record = petar()
+    record["accounts"][0]["bills"] = bills
+    with pytest.raises(ImportProblem) as caught:
+        await _import(sessionmaker, write(tmp_path / "bad.json", [record]), rs)
+    assert message in str(caught.value)
+    assert await _counts(sessionmaker) == (0, 0, 0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import App
 from bot.config import ProvisioningSettings
@@ -77,7 +77,17 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
         assert audit.order_id == order.id and audit.detail == {"kind": "reconnect_on_promise"}
         assert (await db.execute(select(OutboxMessage.idempotency_key))).scalar_one() == order.idempotency_key
 
-    # a second promise in the same period: refused, with the day it is possible again
+    # while the order waits, the line shows it and is not offered again; its old button answers with the order
+    await chat.say("uključi me")
+    chat.expect(f"1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · nalog {order.number} (uključenje na reč) "
+                "čeka izvršenje")  # fmt: skip
+    assert not any("1234567/1" in label for label in chat.labels)
+    await chat.press_payload(f"rcacc:{order.account_id}")
+    chat.expect(f"Nalog {order.number} (uključenje na reč, 1234567/1) je već izdat i čeka izvršenje.")
+    # carried out: a second promise in the same period is refused, with the day it is possible again
+    async with app.deps.sessionmaker() as db:
+        await db.execute(update(Order).where(Order.id == order.id).values(status="done"))
+        await db.commit()
     await chat.say("uključi me")
     await chat.press("1234567/1")
     chat.expect("Uključenje na reč za račun 1234567/1 već je dato u poslednjih 30 dana.", "Sledeće je moguće od")
@@ -143,7 +153,15 @@ async def test_not_disconnected_for_debt(make_app: AppFactory) -> None:
     await chat.first_contact("Srpski")
     await chat.press("Uključenje na reč")
     await identify_by_customer_code(chat, app, "6789012", method_label=SR_CODE)
-    await chat.press("6789012/2")
+    # Named with its reason, not offered as a button that can only say no.
+    chat.expect(
+        "Nijedna vaša linija nije isključena zbog duga, pa nema šta da se uključi na reč.",
+        "• 6789012/2 je isključen na vaš zahtev, pa ne može da se uključi na reč.",
+        "Kako da se ponovo uključi, reći će vam naš kontakt centar:",
+        "0800 100 100",
+    )
+    assert not any("6789012/2" in label for label in chat.labels)
+    await chat.press_payload(f"rcacc:{(await account_ids(app))['6789012/2']}")  # an old or forged button
     chat.expect("Račun 6789012/2 nije isključen zbog duga, pa ne može da se uključi na reč.", "0800 100 100")
     # a forged "DA" for it gets the same answer, and no order
     await chat.press_payload(f"rcyes:{(await account_ids(app))['6789012/2']}")

@@ -88,10 +88,18 @@ async def test_the_list_is_paged_and_a_service_is_turned_on(make_app: AppFactory
     chat.expect("(strana 1 od 2)")
 
     await chat.press("Preusmeravanje poziva")
-    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1?", "Pozivi se preusmeravaju na drugi broj.")
+    chat.expect("Na koji broj da se preusmeravaju pozivi sa 2345678/1? Upišite ga sa pozivnim brojem.")
+    await chat.say("moj posao")
+    chat.expect("To nije ispravan broj telefona. Upišite ga sa pozivnim brojem.")
+    assert await orders(app) == []
+    await chat.say("011 3456789")
+    chat.expect(
+        "Da uključim uslugu Preusmeravanje poziva na 2345678/1, na broj +381113456789?",
+        "Pozivi se preusmeravaju na drugi broj.",
+    )
     await chat.press("Da, uključi")
     [order] = await orders(app)
-    assert order.kind == "service_on" and order.payload == {"service": "forwarding"}
+    assert order.kind == "service_on" and order.payload == {"service": "forwarding", "number": "+381113456789"}
     chat.expect(f"Gotovo: izdat je nalog za uključenje usluge Preusmeravanje poziva na 2345678/1. Broj naloga: "
                 f"{order.number}.")  # fmt: skip
 
@@ -299,3 +307,22 @@ async def test_a_forged_payload_naming_another_subscribers_line(make_app: AppFac
         chat.expect("To dugme pripada ranijem razgovoru i više ne radi.")
         chat.expect_not("1234567")
     assert await orders(app) == []
+
+
+async def test_tm_call_forwarding_carries_the_number_and_a_forged_one_is_refused(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await turkmen_services(app, "+993 65 123456", "Gülälek")
+    await chat.press("Täzeçe salgylamak")
+    chat.expect("8100001/1 belgisine gelýän jaňlar haýsy belgä geçirilsin? Belgini kody bilen ýazyň.")
+    await chat.say("+993 12 345678")
+    chat.expect(
+        "8100001/1 belgide Täzeçe salgylamak (başga salga ibermek) hyzmatyny +99312345678 belgä birikdireýinmi?"
+    )
+    yes = next(b.payload for b in chat.buttons_shown() if b.label == "Hawa, birikdir")
+    assert yes is not None
+    for forged in (yes.rsplit(":", 1)[0], yes.rsplit(":", 1)[0] + ":not-a-number"):
+        await chat.press_payload(forged)
+        assert await orders(app) == []
+    await chat.press_payload(yes)
+    [order] = await orders(app)
+    assert order.payload == {"service": "forwarding", "number": "+99312345678"}

@@ -49,13 +49,14 @@ async def test_rs_da_confirms_and_a_word_the_bot_cannot_use_keeps_the_question(m
     chat.expect("(strana 1 od 2)")
 
     await chat.say("preusmeravanje poziva")
-    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1?")
+    await chat.say("064 111 2233")  # where the calls go
+    chat.expect("Da uključim uslugu Preusmeravanje poziva na 2345678/1, na broj +381641112233?")
     await chat.say("hmm")
     chat.expect("Nisam razumela.")
     chat.expect_buttons("Da, uključi")
     await chat.say("da")
     [order] = await orders(app)
-    assert order.kind == "service_on" and order.payload == {"service": "forwarding"}
+    assert order.kind == "service_on" and order.payload == {"service": "forwarding", "number": "+381641112233"}
     chat.expect("Gotovo: izdat je nalog za uključenje usluge Preusmeravanje poziva na 2345678/1.")
 
 
@@ -97,6 +98,8 @@ async def test_rs_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.press("Privremeno isključenje ili uključenje")
     await chat.press("2345678/1")
     await chat.say("7 dana")
+    chat.expect("Da li da izdam nalog za privremeno isključenje broja 2345678/1 na 7 dana?")
+    await chat.say("može")
     chat.expect("Izdala sam nalog za privremeno isključenje 2345678/1.")
     [order] = await orders(app)
     assert order.kind == "suspend"
@@ -173,4 +176,5 @@ async def test_tm_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
     await chat.press("8100001/1")
     await chat.say("14 gün")  # the words of "14 günlük"
+    await chat.say("bolýar")
     chat.expect("8100001/1 wagtlaýyn togtatmak sargydyny berdim.")
