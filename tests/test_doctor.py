@@ -126,7 +126,7 @@ async def test_every_check_passes_against_working_services(
     shown = said(lines)
     assert len(shown) == len(expected) and all(line.startswith(e) for line, e in zip(shown, expected, strict=True)), (
         "\n".join(shown))  # fmt: skip
-    assert "at the newest revision 0007" in shown[0]
+    assert "at the newest revision 0008" in shown[0]
     # Nothing reached anyone: only reading calls to Telegram and Viber, no e-mail, no SMS, no order.
     assert {call.method for call in world.telegram.calls} == READING
     assert {call.endpoint for call in world.viber.calls} == {"get_account_info"}
@@ -228,7 +228,7 @@ async def test_a_database_one_migration_behind_or_not_migrated(
     await asyncio.to_thread(upgrade, behind, "0006")
     code, lines = await doctor(world, monkeypatch, capsys, DATABASE_URL=behind)
     assert code == 1
-    assert errors(lines) == [("database", f"{behind}: at revision 0006, 1 migration(s) behind the newest 0007 — run "
+    assert errors(lines) == [("database", f"{behind}: at revision 0006, 2 migration(s) behind the newest 0008 — run "
                                           "`mila db upgrade`")]  # fmt: skip
     empty = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
     code, lines = await doctor(world, monkeypatch, capsys, DATABASE_URL=empty)
@@ -303,7 +303,7 @@ async def test_mila_run_refuses_a_database_one_migration_behind(
     code, logs = await run_until_exit(env, tmp_path / "mila.log")
     assert code == 2
     assert "mila: configuration error: DATABASE_URL: " in logs
-    assert "at revision 0006, 1 migration(s) behind the newest 0007: run `mila db upgrade`" in logs
+    assert "at revision 0006, 2 migration(s) behind the newest 0008: run `mila db upgrade`" in logs
     assert not [c for c in fake_telegram.calls if c.method not in READING]  # nothing was started
 
 

@@ -334,6 +334,7 @@ class SupportTicket(Base):
         Index("ix_support_tickets_status_created", "status", "created_at"),
         Index("ix_support_tickets_user", "channel", "external_id"),
         Index("ix_support_tickets_topic", "group_chat_id", "thread_id"),
+        Index("ix_support_tickets_created_at", "created_at"),  # the console's queue figures over a period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -355,6 +356,8 @@ class SupportTicket(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(16))  # operator, user, silence
+    # The first message an operator wrote to the user: the queue's "first response" (taking a ticket is not one).
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     rating: Mapped[int | None] = mapped_column(Integer)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -476,3 +479,51 @@ class UnderstandingEvent(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     text_masked: Mapped[str] = mapped_column(String(200))
+
+
+class Conversation(Base):
+    """One conversation with the bot (one session, from its first message until it expires), for the analytics.
+
+    Only what the console counts: where (profile, channel, the language spoken last), when, and what happened as
+    numbers and flags: handed to a human, identified, failed identification tries, lockouts. Never a text, number,
+    name or code. The row goes with the chat user on erasure (`channel_user_id` cascades) and after
+    `MILA_RETENTION_DAYS`; the hourly counts in `conversation_stats` are anonymous and follow retention only.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="CASCADE"), index=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_failures: Mapped[int] = mapped_column(Integer, default=0)
+    id_lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConversationStats(Base):
+    """Hourly counts of `conversations` per profile, channel and language, kept as they are recorded.
+
+    The console's figures over a month read a few thousand of these instead of a million conversations; an hour
+    (UTC) is fine enough for days in any of the profiles' time zones. `bot.services.analytics.rebuild_stats`
+    recomputes them from the conversations.
+    """
+
+    __tablename__ = "conversation_stats"
+    __table_args__ = (UniqueConstraint("hour", "profile", "channel", "language", name="uq_conversation_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    handed_off: Mapped[int] = mapped_column(Integer, default=0)
+    identified: Mapped[int] = mapped_column(Integer, default=0)
+    id_failures: Mapped[int] = mapped_column(Integer, default=0)
+    id_lockouts: Mapped[int] = mapped_column(Integer, default=0)
