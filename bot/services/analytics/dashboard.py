@@ -300,7 +300,8 @@ class Dashboard:
 def _seconds(db: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
     if db.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+    # Julian days are floats: a difference is exact to about a millisecond, so it is rounded to one.
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
 
 def _by_user(query: Any, user_column: Any, channel: str | None, language: str | None) -> Any:

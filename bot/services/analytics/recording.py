@@ -33,6 +33,7 @@ class Mark(StrEnum):
     IDENTIFIED = "identified"  # the subscriber proved who they are
     ID_FAILURE = "id_failure"  # a wrong code word, passport or one-time code
     ID_LOCKOUT = "id_lockout"  # identification was refused for a while: too many failures
+    FORGOTTEN = "forgotten"  # the chat user was erased in this turn: nothing more is recorded of it
 
 
 COUNTERS = ("conversations", "handed_off", "identified", "id_failures", "id_lockouts")

@@ -288,6 +288,7 @@ class Support:
                 await self._to_desk(ticket, self.desk.gettext(DESK_TAKEN).format(name=name))
                 joined = True
             ticket.last_activity_at = self.clock()
+            ticket.first_response_at = ticket.first_response_at or ticket.last_activity_at
             uow.session.add(self._message(ticket, "out", name, text, attachment, self.clock()))
         if joined:
             await self._hold(ticket)
