@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -199,6 +200,8 @@ class Order(Base):
     account_number: Mapped[str] = mapped_column(String(32))
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
+    # The messenger it was asked on, copied like the account number (the console counts orders per channel).
+    channel: Mapped[str | None] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # e.g. the day a promise to pay falls due
@@ -467,7 +470,17 @@ class UnderstandingEvent(Base):
     """
 
     __tablename__ = "understanding_events"
-    __table_args__ = (CheckConstraint(f"outcome IN ({_values(UnderstandingOutcome)})", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint(f"outcome IN ({_values(UnderstandingOutcome)})", name="outcome"),
+        # The console's "not understood, most frequent first", read from the index alone.
+        Index(
+            "ix_understanding_events_not_understood",
+            "at",
+            "text_masked",
+            postgresql_where=text("outcome = 'not_understood'"),
+            sqlite_where=text("outcome = 'not_understood'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
@@ -527,3 +540,46 @@ class ConversationStats(Base):
     identified: Mapped[int] = mapped_column(Integer, default=0)
     id_failures: Mapped[int] = mapped_column(Integer, default=0)
     id_lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnderstandingStats(Base):
+    """Hourly counts of `understanding_events` per profile, channel, language, outcome and intent ('' for none).
+
+    Kept by the database itself (a trigger on each insert, see migration 0008), so every writer of typed messages
+    is counted without knowing of it; anonymous, removed with their hours by retention.
+    """
+
+    __tablename__ = "understanding_stats"
+    __table_args__ = (
+        UniqueConstraint(
+            "hour", "profile", "channel", "language", "outcome", "intent", name="uq_understanding_stats_hour"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str] = mapped_column(String(64), default="")
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderStats(Base):
+    """Hourly counts of `orders` per channel ('' when unknown), kind and delivery state, as they are now.
+
+    Kept by the database itself (triggers on insert, update and delete, see migration 0008): an order moves from
+    `pending` to `sent` to `done` in the outbox worker, and the count moves with it. Orders are kept as the law
+    requires, and so are these anonymous counts.
+    """
+
+    __tablename__ = "order_stats"
+    __table_args__ = (UniqueConstraint("hour", "channel", "kind", "status", name="uq_order_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    orders: Mapped[int] = mapped_column(Integer, default=0)

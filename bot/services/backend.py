@@ -271,6 +271,7 @@ class TableBackend:
                 account_number=account.number,
                 subscriber_id=account.subscriber_id,
                 requested_by_id=requester,
+                channel=request.requested_by.channel if request.requested_by else None,
                 payload=dict(request.payload),
                 created_at=now,
                 due_at=request.due_at,

@@ -20,6 +20,7 @@ from bot.db.models import (
     Conversation,
     ConversationStats,
     Order,
+    OrderKind,
     SupportTicket,
     UnderstandingEvent,
 )
@@ -94,7 +95,8 @@ async def history(db: AsyncSession) -> None:
     # Orders, and promises refused by rule.
     def order(n: int, when: datetime, kind: str, status: str, user: ChannelUser | None) -> None:
         db.add(Order(number=f"N-{n}", kind=kind, status=status, idempotency_key=f"k{n}", account_number="1/1",
-                     requested_by_id=user.id if user else None, created_at=when, payload={}))  # fmt: skip
+                     requested_by_id=user.id if user else None, channel=user.channel if user else "telegram",
+                     created_at=when, payload={}))  # fmt: skip
 
     order(1, at(10, 8), "reconnect_on_promise", "done", anna)
     order(2, at(10, 9), "reconnect_on_promise", "pending", anna)
@@ -212,23 +214,49 @@ async def test_an_empty_period_has_every_day_and_no_shares(sessionmaker: async_s
         await dashboard(db, since=SINCE.replace(tzinfo=None), until=UNTIL)
 
 
-async def test_the_hourly_counts_equal_the_conversations(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Kept as each change is recorded, or rebuilt from the rows: the same counts."""
-    query = text(
+async def test_the_hourly_counts_equal_what_they_count(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Kept as each change is recorded (conversations) or by the database's trigger (typed messages), or rebuilt
+    from the rows: the same counts."""
+    conversations = text(
         "SELECT hour, profile, channel, language, conversations, handed_off, identified, id_failures, id_lockouts "
         "FROM conversation_stats WHERE conversations <> 0 OR handed_off <> 0 OR identified <> 0 "
         "OR id_failures <> 0 OR id_lockouts <> 0 ORDER BY hour, profile, channel, language"
     )
+    typed = text(
+        "SELECT hour, profile, channel, language, outcome, intent, messages FROM understanding_stats "
+        "ORDER BY hour, profile, channel, language, outcome, intent"
+    )
+    orders = text("SELECT hour, channel, kind, status, orders FROM order_stats WHERE orders <> 0 "
+                  "ORDER BY hour, channel, kind, status")  # fmt: skip
+
+    async def counts(db: AsyncSession) -> list[list[object]]:
+        return [list((await db.execute(query)).all()) for query in (conversations, typed, orders)]
+
     async with sessionmaker() as db:
         await history(db)
-        kept = (await db.execute(query)).all()
+        kept = await counts(db)
         board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
-        assert await rebuild_stats(db) == 6
+        assert await rebuild_stats(db) == 6 + 8 + 6
         await db.commit()
-        rebuilt = (await db.execute(query)).all()
+        rebuilt = await counts(db)
         again = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
-    assert kept == rebuilt and len(kept) == 6
-    assert again == board
+    assert kept == rebuilt and [len(k) for k in kept] == [6, 8, 6]
+    assert ("vratite" not in str(kept[1])) and again == board
+
+
+async def test_an_order_moves_between_delivery_states(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The outbox worker changes an order's state after it was counted: the counts follow (a database trigger)."""
+    async with sessionmaker() as db:
+        await history(db)
+        await db.execute(text("UPDATE orders SET status = 'sent' WHERE number = 'N-2'"))
+        await db.execute(text("UPDATE orders SET status = 'done' WHERE number = 'N-2'"))
+        await db.execute(text("DELETE FROM orders WHERE number = 'N-3'"))
+        await db.commit()
+        board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
+        turkmen = await dashboard(db, since=SINCE, until=UNTIL, language="tk", zone=BELGRADE)
+    assert board.orders.of(OrderKind.RECONNECT_ON_PROMISE).states["done"] == 2
+    assert board.orders.of(OrderKind.RECONNECT_ON_PROMISE).states["pending"] == 0
+    assert board.orders.total == 4 and turkmen.orders.total == 0
 
 
 def test_every_table_exports_as_csv() -> None:

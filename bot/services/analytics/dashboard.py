@@ -7,10 +7,13 @@ from:
 - conversations, containment, handoffs and identification: the hourly counts of `conversation_stats` (kept as
   the engine records each conversation), so a month is a few thousand rows however many conversations it had;
   the period is taken in whole UTC hours and the days are the profile's local days;
-- intents and what was not understood: `understanding_events` (typed messages, masked);
-- orders per kind and their delivery state: `orders`; promises refused by rule: the `audit_log` (`promise`,
-  `refused`). Orders carry no channel or language of their own: those filters go through the chat user who asked,
-  so an order whose user was forgotten counts only when no channel or language is chosen;
+- intents: the hourly counts of `understanding_stats` (kept by a trigger on `understanding_events`); what was not
+  understood, most frequent first: `understanding_events` themselves (masked), through a partial index;
+- orders per kind and their delivery state: the hourly counts of `order_stats` (kept by triggers on `orders`, per
+  the channel the order was asked on); for one language, the orders themselves through the chat user who asked
+  (an order keeps no language), so an order whose user was forgotten counts only when no language is chosen;
+  promises refused by rule: the `audit_log` (`promise`, `refused`), per channel and language through the chat
+  user likewise;
 - the operators' queue and ratings: `support_tickets` opened in the period.
 
 A database serves one profile, so the profile filter applies to what records it (conversations, typed messages)
@@ -35,11 +38,13 @@ from bot.db.models import (
     ConversationStats,
     Order,
     OrderKind,
+    OrderStats,
     OrderStatus,
     SupportStatus,
     SupportTicket,
     UnderstandingEvent,
     UnderstandingOutcome,
+    UnderstandingStats,
 )
 from bot.services.analytics.recording import COUNTERS, hour_of
 
@@ -348,33 +353,32 @@ def _days(first: date, last: date) -> list[date]:
 
 
 async def _understanding(
-    db: AsyncSession, since: datetime, until: datetime, filters: list[ColumnElement[bool]]
-) -> Understanding:
-    period = [UnderstandingEvent.at >= since, UnderstandingEvent.at < until, *filters]
+    db: AsyncSession, since: datetime, until: datetime, stats: list[ColumnElement[bool]],
+    typed: list[ColumnElement[bool]],
+) -> Understanding:  # fmt: skip
     outcomes = dict.fromkeys((o.value for o in UnderstandingOutcome), 0)
     asked = (
-        select(
-            UnderstandingEvent.outcome,
-            UnderstandingEvent.intent,
-            func.count(),
-        )
-        .where(*period)
-        .group_by(UnderstandingEvent.outcome, UnderstandingEvent.intent)
+        select(UnderstandingStats.outcome, UnderstandingStats.intent, func.sum(UnderstandingStats.messages))
+        .where(UnderstandingStats.hour >= hour_of(since), UnderstandingStats.hour < until, *stats)
+        .group_by(UnderstandingStats.outcome, UnderstandingStats.intent)
     )
     intents: dict[str, list[int]] = {}
     for outcome, intent, count in (await db.execute(asked)).all():
-        outcomes[outcome] = outcomes.get(outcome, 0) + int(count)
+        outcomes[outcome] = outcomes.get(outcome, 0) + int(count or 0)
         if intent and outcome in (UnderstandingOutcome.ROUTED.value, UnderstandingOutcome.CLARIFIED.value):
             counts = intents.setdefault(intent, [0, 0])
-            counts[0] += int(count)
-            counts[1] += int(count) if outcome == UnderstandingOutcome.CLARIFIED.value else 0
+            counts[0] += int(count or 0)
+            counts[1] += int(count or 0) if outcome == UnderstandingOutcome.CLARIFIED.value else 0
     top = (
         select(UnderstandingEvent.text_masked, func.count().label("n"))
-        .where(UnderstandingEvent.outcome == UnderstandingOutcome.NOT_UNDERSTOOD.value, *period)
+        .where(
+            UnderstandingEvent.outcome == UnderstandingOutcome.NOT_UNDERSTOOD.value,
+            UnderstandingEvent.at >= hour_of(since), UnderstandingEvent.at < until, *typed,
+        )
         .group_by(UnderstandingEvent.text_masked)
         .order_by(func.count().desc(), UnderstandingEvent.text_masked)
         .limit(TOP_NOT_UNDERSTOOD)
-    )
+    )  # fmt: skip
     not_understood = tuple(MessageCount(text, int(n)) for text, n in (await db.execute(top)).all())
     ranked = sorted(intents.items(), key=lambda item: (-item[1][0], item[0]))
     return Understanding(
@@ -387,15 +391,27 @@ async def _understanding(
 async def _orders(
     db: AsyncSession, since: datetime, until: datetime, channel: str | None, language: str | None
 ) -> Orders:
-    counted = _by_user(
-        select(Order.kind, Order.status, func.count())
-        .where(Order.created_at >= since, Order.created_at < until)
-        .group_by(Order.kind, Order.status),
-        Order.requested_by_id, channel, language,
-    )  # fmt: skip
+    counted: Any
+    if language is None:  # the hourly counts
+        counted = (
+            select(OrderStats.kind, OrderStats.status, func.sum(OrderStats.orders))
+            .where(OrderStats.hour >= hour_of(since), OrderStats.hour < until)
+            .group_by(OrderStats.kind, OrderStats.status)
+        )
+        if channel is not None:
+            counted = counted.where(OrderStats.channel == channel)
+    else:  # the rows, through the chat users who asked
+        counted = _by_user(
+            select(Order.kind, Order.status, func.count())
+            .where(Order.created_at >= hour_of(since), Order.created_at < until)
+            .group_by(Order.kind, Order.status),
+            Order.requested_by_id, None, language,
+        )  # fmt: skip
+        if channel is not None:
+            counted = counted.where(Order.channel == channel)
     table = {kind.value: dict.fromkeys((s.value for s in OrderStatus), 0) for kind in OrderKind}
     for kind, status, count in (await db.execute(counted)).all():
-        table.setdefault(kind, dict.fromkeys((s.value for s in OrderStatus), 0))[status] = int(count)
+        table.setdefault(kind, dict.fromkeys((s.value for s in OrderStatus), 0))[status] = int(count or 0)
     reason = AuditEntry.detail["reason"].as_string()
     refused = _by_user(
         select(reason, func.count())
@@ -417,6 +433,8 @@ async def _queue(
     if language is not None:
         where.append(SupportTicket.language == language)
     created = SupportTicket.created_at
+    statuses = [s.value for s in SupportStatus]
+    # One pass over the period's tickets for every figure.
     figures = select(
         func.count(),
         func.count(case((SupportTicket.after_hours.is_(True), 1))),
@@ -426,20 +444,13 @@ async def _queue(
         func.avg(_seconds(db, created, SupportTicket.taken_at)),
         func.avg(_seconds(db, created, SupportTicket.first_response_at)),
         func.avg(_seconds(db, created, SupportTicket.closed_at)),
+        *(func.count(case((SupportTicket.status == status, 1))) for status in statuses),
+        *(func.count(case((SupportTicket.rating == value, 1))) for value in range(1, 6)),
     ).where(*where)
-    total, after_hours, taken, answered, closed, wait, first, close = (await db.execute(figures)).one()
-    by_status = select(SupportTicket.status, func.count()).where(*where).group_by(SupportTicket.status)
-    states = dict.fromkeys((s.value for s in SupportStatus), 0)
-    for status, count in (await db.execute(by_status)).all():
-        states[status] = int(count)
-    by_rating = (
-        select(SupportTicket.rating, func.count())
-        .where(*where, SupportTicket.rating.is_not(None))
-        .group_by(SupportTicket.rating)
-    )
-    ratings = dict.fromkeys(range(1, 6), 0)
-    for rating, count in (await db.execute(by_rating)).all():
-        ratings[int(rating or 0)] = int(count)
+    row = (await db.execute(figures)).one()
+    total, after_hours, taken, answered, closed, wait, first, close = row[:8]
+    states = {status: int(n) for status, n in zip(statuses, row[8 : 8 + len(statuses)], strict=True)}
+    ratings = {value: int(n) for value, n in zip(range(1, 6), row[8 + len(statuses) :], strict=True)}
 
     def number(value: Any) -> float | None:
         return None if value is None else float(value)
@@ -470,17 +481,15 @@ async def dashboard(
     if until <= since:
         raise ValueError("until must be after since")
     stats: list[ColumnElement[bool]] = []
+    typed_stats: list[ColumnElement[bool]] = []
     typed: list[ColumnElement[bool]] = []
-    for value, stat_column, typed_column in (
-        (channel, ConversationStats.channel, UnderstandingEvent.channel),
-        (language, ConversationStats.language, UnderstandingEvent.language),
-        (profile, ConversationStats.profile, UnderstandingEvent.profile),
-    ):
+    for value, name in ((channel, "channel"), (language, "language"), (profile, "profile")):
         if value is not None:
-            stats.append(stat_column == value)
-            typed.append(typed_column == value)
+            stats.append(getattr(ConversationStats, name) == value)
+            typed_stats.append(getattr(UnderstandingStats, name) == value)
+            typed.append(getattr(UnderstandingEvent, name) == value)
     conversations, identification = await _conversations(db, since, until, zone, stats)
-    understanding = await _understanding(db, since, until, typed)
+    understanding = await _understanding(db, since, until, typed_stats, typed)
     orders = await _orders(db, since, until, channel, language)
     queue, ratings = await _queue(db, since, until, channel, language)
     return Dashboard(

@@ -23,7 +23,15 @@ from sqlalchemy import Integer, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ChannelUser, Conversation, ConversationStats
+from bot.db.models import (
+    ChannelUser,
+    Conversation,
+    ConversationStats,
+    Order,
+    OrderStats,
+    UnderstandingEvent,
+    UnderstandingStats,
+)
 
 
 class Mark(StrEnum):
@@ -134,15 +142,18 @@ async def update_conversation(
     return True
 
 
+def _hour(db: AsyncSession, column: Any) -> Any:
+    """The UTC hour of a time column, as the hourly counts store it."""
+    if db.get_bind().dialect.name == "postgresql":  # truncated in UTC, whatever the connection's time zone
+        return func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", column)))
+    return func.strftime("%Y-%m-%d %H:00:00.000000", column)  # SQLite keeps UTC times as text, in this form
+
+
 async def rebuild_stats(db: AsyncSession) -> int:
-    """Recompute every hourly count from the conversations (after a bulk load or to repair); returns the rows."""
+    """Recompute every hourly count from the conversations, the typed messages and the orders (after a bulk load,
+    or to repair); returns how many hourly rows there are now."""
     await db.execute(delete(ConversationStats))
-    dialect = db.get_bind().dialect.name
-    started = Conversation.started_at
-    if dialect == "postgresql":  # truncated in UTC, whatever the connection's time zone
-        hour: Any = func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", started)))
-    else:  # SQLite keeps the UTC time as text, in SQLAlchemy's format
-        hour = func.strftime("%Y-%m-%d %H:00:00.000000", started)
+    hour = _hour(db, Conversation.started_at)
     grouped = select(
         hour.label("hour"), Conversation.profile, Conversation.channel, Conversation.language,
         func.count().label("conversations"),
@@ -153,12 +164,35 @@ async def rebuild_stats(db: AsyncSession) -> int:
     ).group_by(hour, Conversation.profile, Conversation.channel, Conversation.language)  # fmt: skip
     columns = ["hour", "profile", "channel", "language", *COUNTERS]
     result = await db.execute(insert(ConversationStats).from_select(columns, grouped))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    total = int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    await db.execute(delete(UnderstandingStats))
+    hour = _hour(db, UnderstandingEvent.at)
+    intent = func.coalesce(UnderstandingEvent.intent, "")
+    typed = select(
+        hour, UnderstandingEvent.profile, UnderstandingEvent.channel, UnderstandingEvent.language,
+        UnderstandingEvent.outcome, intent, func.count(),
+    ).group_by(hour, UnderstandingEvent.profile, UnderstandingEvent.channel, UnderstandingEvent.language,
+               UnderstandingEvent.outcome, intent)  # fmt: skip
+    columns = ["hour", "profile", "channel", "language", "outcome", "intent", "messages"]
+    result = await db.execute(insert(UnderstandingStats).from_select(columns, typed))
+    total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    await db.execute(delete(OrderStats))
+    hour = _hour(db, Order.created_at)
+    channel = func.coalesce(Order.channel, "")
+    placed = select(hour, channel, Order.kind, Order.status, func.count()).group_by(
+        hour, channel, Order.kind, Order.status
+    )
+    result = await db.execute(insert(OrderStats).from_select(["hour", "channel", "kind", "status", "orders"], placed))
+    return total + int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def retain_stats(db: AsyncSession, cutoff: datetime) -> tuple[int, int]:
-    """Delete conversations and their hourly counts from before `cutoff`, in whole hours so both stay equal."""
+    """Delete conversations and the hourly counts (theirs, the typed messages') from before `cutoff`, in whole
+    hours so rows and counts stay equal."""
     hour = hour_of(cutoff)
     rows = await db.execute(delete(Conversation).where(Conversation.started_at < hour))
     stats = await db.execute(delete(ConversationStats).where(ConversationStats.hour < hour))
-    return int(rows.rowcount or 0), int(stats.rowcount or 0)  # type: ignore[attr-defined]
+    typed = await db.execute(delete(UnderstandingStats).where(UnderstandingStats.hour < hour))
+    return int(rows.rowcount or 0), int(stats.rowcount or 0) + int(typed.rowcount or 0)  # type: ignore[attr-defined]

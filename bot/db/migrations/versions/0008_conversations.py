@@ -1,10 +1,12 @@
-"""conversations and their hourly counts for the console's analytics; the first response of a support ticket
+"""conversations and their hourly counts, hourly counts of typed messages kept by a trigger, for the console's
+analytics; the first response of a support ticket
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 
-New tables, a new nullable column and an index, so it runs the same on SQLite (batch mode) and PostgreSQL.
+New tables, a new nullable column and indexes run the same on SQLite (batch mode) and PostgreSQL; the trigger that
+counts typed messages is written for each (PL/pgSQL on PostgreSQL, a trigger body on SQLite).
 """
 
 from __future__ import annotations
@@ -18,6 +20,80 @@ revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
+
+
+_COLUMNS = 'hour, profile, channel, language, outcome, intent, messages'
+_KEY = 'hour, profile, channel, language, outcome, intent'
+_PG_HOUR = "date_trunc('hour', {at} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"  # the UTC hour, whatever the session's zone
+_SQLITE_HOUR = "strftime('%Y-%m-%d %H:00:00.000000', {at})"  # SQLAlchemy's text form of a UTC time
+
+_PG_FUNCTION = f"""
+CREATE FUNCTION understanding_stats_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO understanding_stats AS s ({_COLUMNS})
+  VALUES ({_PG_HOUR.format(at='NEW.at')}, NEW.profile, NEW.channel, NEW.language, NEW.outcome,
+          coalesce(NEW.intent, ''), 1)
+  ON CONFLICT ({_KEY}) DO UPDATE SET messages = s.messages + 1;
+  RETURN NULL;
+END $$
+"""
+_PG_TRIGGER = """
+CREATE TRIGGER understanding_events_counted AFTER INSERT ON understanding_events
+FOR EACH ROW EXECUTE FUNCTION understanding_stats_count()
+"""
+_SQLITE_TRIGGER = f"""
+CREATE TRIGGER understanding_events_counted AFTER INSERT ON understanding_events
+BEGIN
+  INSERT INTO understanding_stats ({_COLUMNS})
+  VALUES ({_SQLITE_HOUR.format(at='NEW.at')}, NEW.profile, NEW.channel, NEW.language, NEW.outcome,
+          coalesce(NEW.intent, ''), 1)
+  ON CONFLICT ({_KEY}) DO UPDATE SET messages = messages + 1;
+END
+"""
+_COUNT_EXISTING = """
+INSERT INTO understanding_stats ({columns})
+SELECT {hour}, profile, channel, language, outcome, coalesce(intent, ''), count(*) FROM understanding_events
+GROUP BY {hour}, profile, channel, language, outcome, coalesce(intent, '')
+"""
+_ORDER_KEY = 'hour, channel, kind, status'
+
+
+def _order_change(hour: str, row: str, sign: str) -> str:
+    """The upsert that adds `sign` (1 or -1) to the count of `row` (NEW or OLD) in its hour."""
+    return (f"INSERT INTO order_stats ({_ORDER_KEY}, orders) VALUES ({hour.format(at=row + '.created_at')}, "
+            f"coalesce({row}.channel, ''), {row}.kind, {row}.status, {sign}) "
+            f"ON CONFLICT ({_ORDER_KEY}) DO UPDATE SET orders = order_stats.orders + {sign};")
+
+
+_PG_ORDER_FUNCTION = f"""
+CREATE FUNCTION order_stats_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    {_order_change(_PG_HOUR, 'OLD', '-1')}
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    {_order_change(_PG_HOUR, 'NEW', '1')}
+  END IF;
+  RETURN NULL;
+END $$
+"""
+_PG_ORDER_TRIGGER = """
+CREATE TRIGGER orders_counted AFTER INSERT OR DELETE OR UPDATE OF created_at, channel, kind, status ON orders
+FOR EACH ROW EXECUTE FUNCTION order_stats_count()
+"""
+_SQLITE_ORDER_TRIGGERS = [
+    f"CREATE TRIGGER orders_counted_insert AFTER INSERT ON orders BEGIN {_order_change(_SQLITE_HOUR, 'NEW', '1')} END",
+    f"CREATE TRIGGER orders_counted_delete AFTER DELETE ON orders BEGIN {_order_change(_SQLITE_HOUR, 'OLD', '-1')} END",
+    f"CREATE TRIGGER orders_counted_update AFTER UPDATE OF created_at, channel, kind, status ON orders BEGIN "
+    f"{_order_change(_SQLITE_HOUR, 'OLD', '-1')} {_order_change(_SQLITE_HOUR, 'NEW', '1')} END",
+]
+_COUNT_EXISTING_ORDERS = """
+INSERT INTO order_stats (hour, channel, kind, status, orders)
+SELECT {hour}, coalesce(channel, ''), kind, status, count(*) FROM orders
+GROUP BY {hour}, coalesce(channel, ''), kind, status
+"""
+_COUNT_EXISTING_PG = _COUNT_EXISTING.format(columns=_COLUMNS, hour=_PG_HOUR.format(at='at'))
+_COUNT_EXISTING_SQLITE = _COUNT_EXISTING.format(columns=_COLUMNS, hour=_SQLITE_HOUR.format(at='at'))
 
 
 def upgrade() -> None:
@@ -55,12 +131,77 @@ def upgrade() -> None:
     sa.UniqueConstraint('hour', 'profile', 'channel', 'language', name='uq_conversation_stats_hour')
     )
 
+    op.create_table('understanding_stats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hour', bot.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('profile', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('intent', sa.String(length=64), nullable=False),
+    sa.Column('messages', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_understanding_stats')),
+    sa.UniqueConstraint('hour', 'profile', 'channel', 'language', 'outcome', 'intent', name='uq_understanding_stats_hour')
+    )
+    with op.batch_alter_table('understanding_events', schema=None) as batch_op:
+        batch_op.create_index('ix_understanding_events_not_understood', ['at', 'text_masked'], unique=False,
+                              postgresql_where=sa.text("outcome = 'not_understood'"),
+                              sqlite_where=sa.text("outcome = 'not_understood'"))
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(_PG_FUNCTION)
+        op.execute(_PG_TRIGGER)
+    else:
+        op.execute(_SQLITE_TRIGGER)
+    # Typed messages recorded before this revision are counted once.
+    op.execute(_COUNT_EXISTING_PG if op.get_bind().dialect.name == 'postgresql' else _COUNT_EXISTING_SQLITE)
+
+    # Orders: the channel they were asked on (for those already placed: their chat user's), counted per hour.
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('channel', sa.String(length=16), nullable=True))
+    op.execute('UPDATE orders SET channel = (SELECT channel FROM channel_users WHERE channel_users.id = '
+               'orders.requested_by_id)')
+    op.create_table('order_stats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hour', bot.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('orders', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_stats')),
+    sa.UniqueConstraint('hour', 'channel', 'kind', 'status', name='uq_order_stats_hour')
+    )
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(_COUNT_EXISTING_ORDERS.format(hour=_PG_HOUR.format(at='created_at')))
+        op.execute(_PG_ORDER_FUNCTION)
+        op.execute(_PG_ORDER_TRIGGER)
+    else:
+        op.execute(_COUNT_EXISTING_ORDERS.format(hour=_SQLITE_HOUR.format(at='created_at')))
+        for trigger in _SQLITE_ORDER_TRIGGERS:
+            op.execute(trigger)
+
     with op.batch_alter_table('support_tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_response_at', bot.db.base.UtcDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_support_tickets_created_at', ['created_at'], unique=False)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP TRIGGER IF EXISTS orders_counted ON orders')
+        op.execute('DROP FUNCTION IF EXISTS order_stats_count()')
+    else:
+        for name in ('insert', 'delete', 'update'):
+            op.execute(f'DROP TRIGGER IF EXISTS orders_counted_{name}')
+    op.drop_table('order_stats')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('channel')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP TRIGGER IF EXISTS understanding_events_counted ON understanding_events')
+        op.execute('DROP FUNCTION IF EXISTS understanding_stats_count()')
+    else:
+        op.execute('DROP TRIGGER IF EXISTS understanding_events_counted')
+    with op.batch_alter_table('understanding_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_understanding_events_not_understood')
+    op.drop_table('understanding_stats')
     with op.batch_alter_table('support_tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_support_tickets_created_at')
         batch_op.drop_column('first_response_at')
