@@ -300,6 +300,8 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_log"
+    # The console's refused promises over a period, without reading every identification attempt.
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "outcome", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)

@@ -10,12 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.incoming import UserRef
 from bot.db.models import (
     AuditEntry,
+    Campaign,
+    CampaignDelivery,
     ChannelUser,
     Conversation,
     ConversationStats,
@@ -24,7 +26,9 @@ from bot.db.models import (
     SupportTicket,
     UnderstandingEvent,
 )
+from bot.profiles import Profile
 from bot.services.analytics import (
+    Dashboard,
     Mark,
     dashboard,
     rebuild_stats,
@@ -33,8 +37,11 @@ from bot.services.analytics import (
     to_csv,
     update_conversation,
 )
+from bot.services.demo import seed_demo
+from bot.services.demo_history import seed_history
 from bot.services.privacy import forget, run_retention
 from tests.conftest import AppFactory
+from tests.data.conftest import KEY
 from tests.helpers import new_chat, seeded
 
 BELGRADE = ZoneInfo("Europe/Belgrade")  # UTC+1 in November
@@ -143,6 +150,8 @@ async def test_every_figure_of_the_period(sessionmaker: async_sessionmaker[Async
     async with sessionmaker() as db:
         await history(db)
         board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
+    # Its parts asked at once, each on a connection of its own: the same figures.
+    assert await dashboard(sessionmaker, since=SINCE, until=UNTIL, zone=BELGRADE) == board
 
     c = board.conversations
     assert [(p.day, p.conversations, p.handed_off, p.contained) for p in c.days] == [
@@ -351,3 +360,58 @@ async def test_retention_removes_conversations_and_their_counts(
         assert [p.conversations for p in board.conversations.days] == [0, 1, 1]
         assert (board.identification.failures, board.conversations.handed_off) == (2, 0)
         assert "3 conversations" in report.summary()
+
+
+# --- the demo history -------------------------------------------------------------------------------------------
+DEMO_NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+
+
+async def _demo_board(db: AsyncSession) -> Dashboard:
+    return await dashboard(db, since=DEMO_NOW - timedelta(days=30), until=DEMO_NOW, zone=BELGRADE)
+
+
+async def test_the_demo_history_fills_every_chart_the_same_way_each_time(
+    sessionmaker: async_sessionmaker[AsyncSession], rs: Profile
+) -> None:
+    async with sessionmaker() as db:
+        await seed_demo(db, rs, KEY)
+        first = await seed_history(db, rs, now=DEMO_NOW)
+        await db.commit()
+        board = await _demo_board(db)
+        again = await seed_history(db, rs, now=DEMO_NOW)  # replaces the first: nothing piles up
+        await db.commit()
+        second = await _demo_board(db)
+        campaigns = (await db.execute(select(Campaign.status))).scalars().all()
+        deliveries = (await db.execute(select(func.count()).select_from(CampaignDelivery))).scalar_one()
+
+    assert first == again and board == second
+    c = board.conversations
+    # 30 days from noon to noon touch 31 local dates: every one has conversations.
+    assert c.total == first.conversations > 1000 and len(c.days) == 31 and all(p.conversations for p in c.days)
+    assert 0.8 < (c.containment or 0) < 0.95 and c.handed_off == first.tickets
+    assert board.identification.identified and board.identification.failures and board.identification.lockouts
+    assert board.understanding.messages == first.typed_messages and board.understanding.not_understood
+    assert {i.intent for i in board.understanding.intents} >= {"account", "reconnect", "services"}
+    assert board.orders.total == first.orders and all(k.total for k in board.orders.kinds)
+    assert sum(k.states["pending"] for k in board.orders.kinds) < board.orders.total / 10
+    assert board.orders.promises_refused and board.orders.promises_given
+    q = board.queue
+    assert q.tickets == first.tickets and q.closed and q.wait_seconds and q.first_response_seconds and q.close_seconds
+    assert board.ratings.rated and all(board.ratings.counts.values()) and 3.5 < (board.ratings.average or 0) < 4.8
+    assert campaigns == ["done"] and deliveries == first.campaign_recipients > 0
+    async with sessionmaker() as db:
+        viber = await dashboard(db, since=DEMO_NOW - timedelta(days=30), until=DEMO_NOW, channel="viber")
+        latin = await dashboard(db, since=DEMO_NOW - timedelta(days=30), until=DEMO_NOW, language="sr")
+    assert 0 < viber.conversations.total < c.total and 0 < latin.conversations.total < c.total
+    assert 0 < viber.queue.tickets < q.tickets and 0 < latin.orders.total < board.orders.total
+
+
+def test_seed_demo_with_history_on_the_command_line(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert main(["db", "seed-demo", "--profile", "tm", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "demo data for tm: 6 records" in out and "demo history: " in out and "a finished campaign" in out

@@ -4,7 +4,7 @@
 and `to_csv`). Nothing here holds personal data: see bot.db.models.Conversation.
 """
 
-from bot.services.analytics.dashboard import (
+from bot.services.analytics.queries import (
     Conversations,
     Dashboard,
     DayPoint,

@@ -179,12 +179,17 @@ def upgrade() -> None:
         for trigger in _SQLITE_ORDER_TRIGGERS:
             op.execute(trigger)
 
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_action_at', ['action', 'outcome', 'at'], unique=False)
+
     with op.batch_alter_table('support_tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_response_at', bot.db.base.UtcDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_support_tickets_created_at', ['created_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_action_at')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER IF EXISTS orders_counted ON orders')
         op.execute('DROP FUNCTION IF EXISTS order_stats_count()')
