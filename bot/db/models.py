@@ -200,8 +200,9 @@ class Order(Base):
     account_number: Mapped[str] = mapped_column(String(32))
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
-    # The messenger it was asked on, copied like the account number (the console counts orders per channel).
+    # The messenger and the language it was asked in, copied like the account number (the console's counts).
     channel: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # e.g. the day a promise to pay falls due
@@ -300,8 +301,6 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_log"
-    # The console's refused promises over a period, without reading every identification attempt.
-    __table_args__ = (Index("ix_audit_log_action_at", "action", "outcome", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
@@ -569,7 +568,7 @@ class UnderstandingStats(Base):
 
 
 class OrderStats(Base):
-    """Hourly counts of `orders` per channel ('' when unknown), kind and delivery state, as they are now.
+    """Hourly counts of `orders` per channel and language ('' when unknown), kind and delivery state, as they are now.
 
     Kept by the database itself (triggers on insert, update and delete, see migration 0008): an order moves from
     `pending` to `sent` to `done` in the outbox worker, and the count moves with it. Orders are kept as the law
@@ -577,11 +576,31 @@ class OrderStats(Base):
     """
 
     __tablename__ = "order_stats"
-    __table_args__ = (UniqueConstraint("hour", "channel", "kind", "status", name="uq_order_stats_hour"),)
+    __table_args__ = (UniqueConstraint("hour", "channel", "language", "kind", "status", name="uq_order_stats_hour"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hour: Mapped[datetime] = mapped_column(UtcDateTime())
     channel: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     orders: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RefusalStats(Base):
+    """Hourly counts of reconnection promises refused by rule (`audit_log`: `promise`, `refused`) per channel,
+    language (of the chat user when it happened, '' when unknown) and reason.
+
+    Kept by the database (a trigger on each audit entry, see migration 0008); removed with their hours by retention,
+    like the audit entries they count.
+    """
+
+    __tablename__ = "refusal_stats"
+    __table_args__ = (UniqueConstraint("hour", "channel", "language", "reason", name="uq_refusal_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    reason: Mapped[str] = mapped_column(String(32))
+    refusals: Mapped[int] = mapped_column(Integer, default=0)

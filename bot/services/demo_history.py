@@ -174,7 +174,8 @@ def _order(
     account_id, number = rng.choice(accounts)
     db.add(Order(
         number=f"D-{n:07d}", kind=kind.value, status=status.value, idempotency_key=f"{PREFIX}order-{n}",
-        account_id=account_id, account_number=number, requested_by_id=user.id, payload={}, created_at=at,
+        account_id=account_id, account_number=number, requested_by_id=user.id, channel=user.channel,
+        language=user.language, payload={}, created_at=at,
         due_at=at + timedelta(days=7) if kind is OrderKind.RECONNECT_ON_PROMISE else None,
         sent_at=None if status is OrderStatus.PENDING else at + timedelta(seconds=rng.randrange(1, 90)),
     ))  # fmt: skip

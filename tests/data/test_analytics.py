@@ -4,6 +4,7 @@ data) and lets go (erasure, retention)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
@@ -103,7 +104,7 @@ async def history(db: AsyncSession) -> None:
     def order(n: int, when: datetime, kind: str, status: str, user: ChannelUser | None) -> None:
         db.add(Order(number=f"N-{n}", kind=kind, status=status, idempotency_key=f"k{n}", account_number="1/1",
                      requested_by_id=user.id if user else None, channel=user.channel if user else "telegram",
-                     created_at=when, payload={}))  # fmt: skip
+                     language=user.language if user else None, created_at=when, payload={}))  # fmt: skip
 
     order(1, at(10, 8), "reconnect_on_promise", "done", anna)
     order(2, at(10, 9), "reconnect_on_promise", "pending", anna)
@@ -235,21 +236,23 @@ async def test_the_hourly_counts_equal_what_they_count(sessionmaker: async_sessi
         "SELECT hour, profile, channel, language, outcome, intent, messages FROM understanding_stats "
         "ORDER BY hour, profile, channel, language, outcome, intent"
     )
-    orders = text("SELECT hour, channel, kind, status, orders FROM order_stats WHERE orders <> 0 "
-                  "ORDER BY hour, channel, kind, status")  # fmt: skip
+    orders = text("SELECT hour, channel, language, kind, status, orders FROM order_stats WHERE orders <> 0 "
+                  "ORDER BY hour, channel, language, kind, status")  # fmt: skip
+    refusals = text("SELECT hour, channel, language, reason, refusals FROM refusal_stats "
+                    "ORDER BY hour, channel, language, reason")  # fmt: skip
 
     async def counts(db: AsyncSession) -> list[list[object]]:
-        return [list((await db.execute(query)).all()) for query in (conversations, typed, orders)]
+        return [list((await db.execute(query)).all()) for query in (conversations, typed, orders, refusals)]
 
     async with sessionmaker() as db:
         await history(db)
         kept = await counts(db)
         board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
-        assert await rebuild_stats(db) == 6 + 8 + 6
+        assert await rebuild_stats(db) == 6 + 8 + 6 + 4
         await db.commit()
         rebuilt = await counts(db)
         again = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
-    assert kept == rebuilt and [len(k) for k in kept] == [6, 8, 6]
+    assert kept == rebuilt and [len(k) for k in kept] == [6, 8, 6, 4]
     assert ("vratite" not in str(kept[1])) and again == board
 
 
@@ -415,3 +418,22 @@ def test_seed_demo_with_history_on_the_command_line(
     assert main(["db", "seed-demo", "--profile", "tm", "--history"]) == 0
     out = capsys.readouterr().out
     assert "demo data for tm: 6 records" in out and "demo history: " in out and "a finished campaign" in out
+
+
+async def test_guesses_at_once_count_as_failures_and_lockouts(make_app: AppFactory, database_url: str) -> None:
+    """Forty chats guessing a code word at the same moment: five guesses are compared (failures), every chat is
+    told identification is paused (lockouts), each in its own conversation; the counts take them all."""
+    app = await seeded(make_app, "tm", database_url=database_url)
+    chats = []
+    for _ in range(40):
+        chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
+        await chat.say("+993 65 123456")
+        chats.append(chat)
+    await asyncio.gather(*(chat.say(f"guess{n}") for n, chat in enumerate(chats)))
+    now = datetime.now(UTC)
+    async with app.deps.sessionmaker() as db:
+        board = await dashboard(db, since=now - timedelta(hours=1), until=now + timedelta(hours=1), profile="tm")
+        rows = (await db.execute(select(Conversation.id_failures, Conversation.id_lockouts))).all()
+    assert len(rows) == 40 and sum(r[0] for r in rows) == 5 and all(r[1] == 1 for r in rows)
+    i = board.identification
+    assert (board.conversations.total, i.identified, i.failures, i.lockouts) == (40, 0, 5, 40)

@@ -10,10 +10,8 @@ from:
 - intents: the hourly counts of `understanding_stats` (kept by a trigger on `understanding_events`); what was not
   understood, most frequent first: `understanding_events` themselves (masked), through a partial index;
 - orders per kind and their delivery state: the hourly counts of `order_stats` (kept by triggers on `orders`, per
-  the channel the order was asked on); for one language, the orders themselves through the chat user who asked
-  (an order keeps no language), so an order whose user was forgotten counts only when no language is chosen;
-  promises refused by rule: the `audit_log` (`promise`, `refused`), per channel and language through the chat
-  user likewise;
+  the channel and language the order was asked in); promises refused by rule: `refusal_stats` (kept by a trigger
+  on the `audit_log`'s `promise`/`refused` entries, per the chat user's channel and language at that moment);
 - the operators' queue and ratings: `support_tickets` opened in the period.
 
 A database serves one profile, so the profile filter applies to what records it (conversations, typed messages)
@@ -34,13 +32,12 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import (
-    AuditEntry,
     ChannelUser,
     ConversationStats,
-    Order,
     OrderKind,
     OrderStats,
     OrderStatus,
+    RefusalStats,
     SupportStatus,
     SupportTicket,
     UnderstandingEvent,
@@ -392,36 +389,26 @@ async def _understanding(
 async def _orders(
     db: AsyncSession, since: datetime, until: datetime, channel: str | None, language: str | None
 ) -> Orders:
-    counted: Any
-    if language is None:  # the hourly counts
-        counted = (
-            select(OrderStats.kind, OrderStats.status, func.sum(OrderStats.orders))
-            .where(OrderStats.hour >= hour_of(since), OrderStats.hour < until)
-            .group_by(OrderStats.kind, OrderStats.status)
-        )
-        if channel is not None:
-            counted = counted.where(OrderStats.channel == channel)
-    else:  # the rows, through the chat users who asked
-        counted = _by_user(
-            select(Order.kind, Order.status, func.count())
-            .where(Order.created_at >= hour_of(since), Order.created_at < until)
-            .group_by(Order.kind, Order.status),
-            Order.requested_by_id, None, language,
-        )  # fmt: skip
-        if channel is not None:
-            counted = counted.where(Order.channel == channel)
+    where = [OrderStats.hour >= hour_of(since), OrderStats.hour < until]
+    refused_where = [RefusalStats.hour >= hour_of(since), RefusalStats.hour < until]
+    if channel is not None:
+        where.append(OrderStats.channel == channel)
+        refused_where.append(RefusalStats.channel == channel)
+    if language is not None:
+        where.append(OrderStats.language == language)
+        refused_where.append(RefusalStats.language == language)
+    counted = (
+        select(OrderStats.kind, OrderStats.status, func.sum(OrderStats.orders))
+        .where(*where)
+        .group_by(OrderStats.kind, OrderStats.status)
+    )
     table = {kind.value: dict.fromkeys((s.value for s in OrderStatus), 0) for kind in OrderKind}
     for kind, status, count in (await db.execute(counted)).all():
         table.setdefault(kind, dict.fromkeys((s.value for s in OrderStatus), 0))[status] = int(count or 0)
-    reason = AuditEntry.detail["reason"].as_string()
-    refused = _by_user(
-        select(reason, func.count())
-        .where(AuditEntry.action == "promise", AuditEntry.outcome == "refused", AuditEntry.at >= since,
-               AuditEntry.at < until)
-        .group_by(reason),
-        AuditEntry.channel_user_id, channel, language,
-    )  # fmt: skip
-    refusals = {str(r or "unknown"): int(n) for r, n in (await db.execute(refused)).all()}
+    refused = (
+        select(RefusalStats.reason, func.sum(RefusalStats.refusals)).where(*refused_where).group_by(RefusalStats.reason)
+    )
+    refusals = {str(r): int(n or 0) for r, n in (await db.execute(refused)).all() if n}
     return Orders(kinds=tuple(OrderCount(kind, states) for kind, states in table.items()), promises_refused=refusals)
 
 

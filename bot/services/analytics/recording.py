@@ -24,11 +24,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    AuditEntry,
     ChannelUser,
     Conversation,
     ConversationStats,
     Order,
     OrderStats,
+    RefusalStats,
     UnderstandingEvent,
     UnderstandingStats,
 )
@@ -150,8 +152,8 @@ def _hour(db: AsyncSession, column: Any) -> Any:
 
 
 async def rebuild_stats(db: AsyncSession) -> int:
-    """Recompute every hourly count from the conversations, the typed messages and the orders (after a bulk load,
-    or to repair); returns how many hourly rows there are now."""
+    """Recompute every hourly count from the conversations, typed messages, orders and refused promises (after a
+    bulk load, or to repair); returns how many hourly rows there are now."""
     await db.execute(delete(ConversationStats))
     hour = _hour(db, Conversation.started_at)
     grouped = select(
@@ -180,19 +182,37 @@ async def rebuild_stats(db: AsyncSession) -> int:
 
     await db.execute(delete(OrderStats))
     hour = _hour(db, Order.created_at)
-    channel = func.coalesce(Order.channel, "")
-    placed = select(hour, channel, Order.kind, Order.status, func.count()).group_by(
-        hour, channel, Order.kind, Order.status
+    channel, language = func.coalesce(Order.channel, ""), func.coalesce(Order.language, "")
+    placed = select(hour, channel, language, Order.kind, Order.status, func.count()).group_by(
+        hour, channel, language, Order.kind, Order.status
     )
-    result = await db.execute(insert(OrderStats).from_select(["hour", "channel", "kind", "status", "orders"], placed))
+    columns = ["hour", "channel", "language", "kind", "status", "orders"]
+    result = await db.execute(insert(OrderStats).from_select(columns, placed))
+    total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    await db.execute(delete(RefusalStats))
+    hour = _hour(db, AuditEntry.at)
+    channel, language = func.coalesce(ChannelUser.channel, ""), func.coalesce(ChannelUser.language, "")
+    reason = func.coalesce(AuditEntry.detail["reason"].as_string(), "unknown")
+    refused = (
+        select(hour, channel, language, reason, func.count())
+        .select_from(AuditEntry)
+        .outerjoin(ChannelUser, ChannelUser.id == AuditEntry.channel_user_id)
+        .where(AuditEntry.action == "promise", AuditEntry.outcome == "refused")
+        .group_by(hour, channel, language, reason)
+    )
+    columns = ["hour", "channel", "language", "reason", "refusals"]
+    result = await db.execute(insert(RefusalStats).from_select(columns, refused))
     return total + int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def retain_stats(db: AsyncSession, cutoff: datetime) -> tuple[int, int]:
-    """Delete conversations and the hourly counts (theirs, the typed messages') from before `cutoff`, in whole
-    hours so rows and counts stay equal."""
+    """Delete conversations and the hourly counts from before `cutoff` (in whole hours, so rows and counts stay
+    equal), but the counts of orders: orders are kept, and so are their counts."""
     hour = hour_of(cutoff)
-    rows = await db.execute(delete(Conversation).where(Conversation.started_at < hour))
-    stats = await db.execute(delete(ConversationStats).where(ConversationStats.hour < hour))
-    typed = await db.execute(delete(UnderstandingStats).where(UnderstandingStats.hour < hour))
-    return int(rows.rowcount or 0), int(stats.rowcount or 0) + int(typed.rowcount or 0)  # type: ignore[attr-defined]
+    rows: Any = await db.execute(delete(Conversation).where(Conversation.started_at < hour))
+    counts = 0
+    for table in (ConversationStats, UnderstandingStats, RefusalStats):
+        result: Any = await db.execute(delete(table).where(table.hour < hour))
+        counts += int(result.rowcount or 0)
+    return int(rows.rowcount or 0), counts

@@ -6,7 +6,8 @@ Revises: 0007
 Create Date: 2026-12-03
 
 New tables, a new nullable column and indexes run the same on SQLite (batch mode) and PostgreSQL; the trigger that
-counts typed messages is written for each (PL/pgSQL on PostgreSQL, a trigger body on SQLite).
+count typed messages, orders and refused promises are written for each (PL/pgSQL on PostgreSQL, trigger bodies on
+SQLite). A later revision that rebuilds one of these tables in SQLite's batch mode must create its triggers again.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ INSERT INTO understanding_stats ({columns})
 SELECT {hour}, profile, channel, language, outcome, coalesce(intent, ''), count(*) FROM understanding_events
 GROUP BY {hour}, profile, channel, language, outcome, coalesce(intent, '')
 """
-_ORDER_KEY = 'hour, channel, kind, status'
+_ORDER_KEY = 'hour, channel, language, kind, status'
 
 
 def _order_change(hour: str, row: str, sign: str) -> str:
     """The upsert that adds `sign` (1 or -1) to the count of `row` (NEW or OLD) in its hour."""
     return (f"INSERT INTO order_stats ({_ORDER_KEY}, orders) VALUES ({hour.format(at=row + '.created_at')}, "
-            f"coalesce({row}.channel, ''), {row}.kind, {row}.status, {sign}) "
+            f"coalesce({row}.channel, ''), coalesce({row}.language, ''), {row}.kind, {row}.status, {sign}) "
             f"ON CONFLICT ({_ORDER_KEY}) DO UPDATE SET orders = order_stats.orders + {sign};")
 
 
@@ -78,19 +79,53 @@ BEGIN
 END $$
 """
 _PG_ORDER_TRIGGER = """
-CREATE TRIGGER orders_counted AFTER INSERT OR DELETE OR UPDATE OF created_at, channel, kind, status ON orders
+CREATE TRIGGER orders_counted AFTER INSERT OR DELETE OR UPDATE OF created_at, channel, language, kind, status ON orders
 FOR EACH ROW EXECUTE FUNCTION order_stats_count()
 """
 _SQLITE_ORDER_TRIGGERS = [
     f"CREATE TRIGGER orders_counted_insert AFTER INSERT ON orders BEGIN {_order_change(_SQLITE_HOUR, 'NEW', '1')} END",
     f"CREATE TRIGGER orders_counted_delete AFTER DELETE ON orders BEGIN {_order_change(_SQLITE_HOUR, 'OLD', '-1')} END",
-    f"CREATE TRIGGER orders_counted_update AFTER UPDATE OF created_at, channel, kind, status ON orders BEGIN "
+    f"CREATE TRIGGER orders_counted_update AFTER UPDATE OF created_at, channel, language, kind, status ON orders BEGIN "
     f"{_order_change(_SQLITE_HOUR, 'OLD', '-1')} {_order_change(_SQLITE_HOUR, 'NEW', '1')} END",
 ]
 _COUNT_EXISTING_ORDERS = """
-INSERT INTO order_stats (hour, channel, kind, status, orders)
-SELECT {hour}, coalesce(channel, ''), kind, status, count(*) FROM orders
-GROUP BY {hour}, coalesce(channel, ''), kind, status
+INSERT INTO order_stats (hour, channel, language, kind, status, orders)
+SELECT {hour}, coalesce(channel, ''), coalesce(language, ''), kind, status, count(*) FROM orders
+GROUP BY {hour}, coalesce(channel, ''), coalesce(language, ''), kind, status
+"""
+
+# A refused promise is counted under its chat user's channel and language as they are when it is refused.
+_REFUSAL_CHANGE = """
+INSERT INTO refusal_stats (hour, channel, language, reason, refusals)
+VALUES ({hour}, coalesce((SELECT channel FROM channel_users WHERE id = NEW.channel_user_id), ''),
+        coalesce((SELECT language FROM channel_users WHERE id = NEW.channel_user_id), ''),
+        coalesce({reason}, 'unknown'), 1)
+ON CONFLICT (hour, channel, language, reason) DO UPDATE SET refusals = refusal_stats.refusals + 1;
+"""
+_PG_REFUSAL_FUNCTION = f"""
+CREATE FUNCTION refusal_stats_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  {_REFUSAL_CHANGE.format(hour=_PG_HOUR.format(at='NEW.at'), reason="NEW.detail::jsonb ->> 'reason'")}
+  RETURN NULL;
+END $$
+"""
+_PG_REFUSAL_TRIGGER = """
+CREATE TRIGGER refusals_counted AFTER INSERT ON audit_log
+FOR EACH ROW WHEN (NEW.action = 'promise' AND NEW.outcome = 'refused') EXECUTE FUNCTION refusal_stats_count()
+"""
+_SQLITE_REFUSAL_TRIGGER = f"""
+CREATE TRIGGER refusals_counted AFTER INSERT ON audit_log
+WHEN NEW.action = 'promise' AND NEW.outcome = 'refused'
+BEGIN
+  {_REFUSAL_CHANGE.format(hour=_SQLITE_HOUR.format(at='NEW.at'), reason="json_extract(NEW.detail, '$.reason')")}
+END
+"""
+_COUNT_EXISTING_REFUSALS = """
+INSERT INTO refusal_stats (hour, channel, language, reason, refusals)
+SELECT {hour}, coalesce(u.channel, ''), coalesce(u.language, ''), coalesce({reason}, 'unknown'), count(*)
+FROM audit_log AS a LEFT JOIN channel_users AS u ON u.id = a.channel_user_id
+WHERE a.action = 'promise' AND a.outcome = 'refused'
+GROUP BY {hour}, coalesce(u.channel, ''), coalesce(u.language, ''), coalesce({reason}, 'unknown')
 """
 _COUNT_EXISTING_PG = _COUNT_EXISTING.format(columns=_COLUMNS, hour=_PG_HOUR.format(at='at'))
 _COUNT_EXISTING_SQLITE = _COUNT_EXISTING.format(columns=_COLUMNS, hour=_SQLITE_HOUR.format(at='at'))
@@ -158,17 +193,20 @@ def upgrade() -> None:
     # Orders: the channel they were asked on (for those already placed: their chat user's), counted per hour.
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel', sa.String(length=16), nullable=True))
-    op.execute('UPDATE orders SET channel = (SELECT channel FROM channel_users WHERE channel_users.id = '
-               'orders.requested_by_id)')
+        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
+    for column in ('channel', 'language'):
+        op.execute(f'UPDATE orders SET {column} = (SELECT {column} FROM channel_users '
+                   'WHERE channel_users.id = orders.requested_by_id)')
     op.create_table('order_stats',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hour', bot.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('orders', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_stats')),
-    sa.UniqueConstraint('hour', 'channel', 'kind', 'status', name='uq_order_stats_hour')
+    sa.UniqueConstraint('hour', 'channel', 'language', 'kind', 'status', name='uq_order_stats_hour')
     )
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(_COUNT_EXISTING_ORDERS.format(hour=_PG_HOUR.format(at='created_at')))
@@ -179,8 +217,24 @@ def upgrade() -> None:
         for trigger in _SQLITE_ORDER_TRIGGERS:
             op.execute(trigger)
 
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_log_action_at', ['action', 'outcome', 'at'], unique=False)
+    op.create_table('refusal_stats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hour', bot.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('refusals', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refusal_stats')),
+    sa.UniqueConstraint('hour', 'channel', 'language', 'reason', name='uq_refusal_stats_hour')
+    )
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(_COUNT_EXISTING_REFUSALS.format(hour=_PG_HOUR.format(at='a.at'), reason="a.detail::jsonb ->> 'reason'"))
+        op.execute(_PG_REFUSAL_FUNCTION)
+        op.execute(_PG_REFUSAL_TRIGGER)
+    else:
+        op.execute(_COUNT_EXISTING_REFUSALS.format(hour=_SQLITE_HOUR.format(at='a.at'),
+                                                   reason="json_extract(a.detail, '$.reason')"))
+        op.execute(_SQLITE_REFUSAL_TRIGGER)
 
     with op.batch_alter_table('support_tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_response_at', bot.db.base.UtcDateTime(timezone=True), nullable=True))
@@ -188,16 +242,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_log_action_at')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER IF EXISTS orders_counted ON orders')
         op.execute('DROP FUNCTION IF EXISTS order_stats_count()')
     else:
         for name in ('insert', 'delete', 'update'):
             op.execute(f'DROP TRIGGER IF EXISTS orders_counted_{name}')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP TRIGGER IF EXISTS refusals_counted ON audit_log')
+        op.execute('DROP FUNCTION IF EXISTS refusal_stats_count()')
+    else:
+        op.execute('DROP TRIGGER IF EXISTS refusals_counted')
+    op.drop_table('refusal_stats')
     op.drop_table('order_stats')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('language')
         batch_op.drop_column('channel')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER IF EXISTS understanding_events_counted ON understanding_events')
