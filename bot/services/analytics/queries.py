@@ -32,7 +32,6 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import (
-    ChannelUser,
     ConversationStats,
     OrderKind,
     OrderStats,
@@ -305,18 +304,6 @@ def _seconds(db: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
         return func.extract("epoch", end - start)
     # Julian days are floats: a difference is exact to about a millisecond, so it is rounded to one.
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
-
-
-def _by_user(query: Any, user_column: Any, channel: str | None, language: str | None) -> Any:
-    """Channel and language of a row that has neither, through the chat user it belongs to."""
-    if channel is None and language is None:
-        return query
-    query = query.join(ChannelUser, ChannelUser.id == user_column)
-    if channel is not None:
-        query = query.where(ChannelUser.channel == channel)
-    if language is not None:
-        query = query.where(ChannelUser.language == language)
-    return query
 
 
 async def _conversations(
