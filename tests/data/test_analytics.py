@@ -7,14 +7,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.core.incoming import UserRef
+from bot.db.base import make_engine, make_sessionmaker
+from bot.db.migrate import alembic_config, upgrade
 from bot.db.models import (
     AuditEntry,
     Campaign,
@@ -437,3 +443,76 @@ async def test_guesses_at_once_count_as_failures_and_lockouts(make_app: AppFacto
     assert len(rows) == 40 and sum(r[0] for r in rows) == 5 and all(r[1] == 1 for r in rows)
     i = board.identification
     assert (board.conversations.total, i.identified, i.failures, i.lockouts) == (40, 0, 5, 40)
+
+
+# --- migration 0008 on a database that already has data -------------------------------------------------------
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, not migrated: SQLite, or one created on the PostgreSQL server and dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"mila_test_0008_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_the_migration_counts_what_was_recorded_before_and_goes_back(empty_database: str) -> None:
+    upgrade(empty_database, "0007")
+
+    async def before() -> None:
+        engine = make_engine(empty_database)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO channel_users (id, channel, external_id, language, unreachable, first_seen, "
+                    "last_seen) "
+                    "VALUES (1, 'viber', 'v1', 'tk', false, '2026-11-10 08:00:00', '2026-11-10 08:00:00')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO orders (number, kind, status, idempotency_key, account_number, requested_by_id, "
+                    "payload, created_at) "
+                    "VALUES ('N-1', 'suspend', 'done', 'k1', '1/1', 1, '{}', '2026-11-10 08:10:00')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, action, outcome, channel_user_id, detail) VALUES "
+                    "('2026-11-10 08:20:00', 'promise', 'refused', 1, '{\"reason\": \"over_limit\"}')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO understanding_events (at, profile, channel, language, outcome, intent, text_masked) "
+                    "VALUES ('2026-11-10 08:30:00', 'tm', 'viber', 'tk', 'routed', 'puk', 'puk')"
+                )
+            )
+        await engine.dispose()
+
+    async def figures() -> Dashboard:
+        engine = make_engine(empty_database)
+        async with make_sessionmaker(engine)() as db:
+            board = await dashboard(db, since=at(10, 0), until=at(11, 0), channel="viber", language="tk")
+        await engine.dispose()
+        return board
+
+    asyncio.run(before())
+    upgrade(empty_database, "head")
+    board = asyncio.run(figures())
+    assert board.orders.of(OrderKind.SUSPEND).states["done"] == 1
+    assert board.orders.promises_refused == {"over_limit": 1}
+    assert [(i.intent, i.asked) for i in board.understanding.intents] == [("puk", 1)]
+    command.downgrade(alembic_config(empty_database), "0007")
+    upgrade(empty_database, "head")
+    assert asyncio.run(figures()) == board
