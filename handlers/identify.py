@@ -29,6 +29,7 @@ from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.services import identity
+from bot.services.analytics import Mark
 from bot.services.backend import SubscriberInfo
 from bot.services.code_quota import CodeQuota
 from bot.services.lockout import Lockout
@@ -382,6 +383,7 @@ async def code_given(turn: Turn) -> None:
             await _identified(turn, found, "one_time_code", tag)
             return
     await _lockout(turn).failed(turn.user, tag)
+    turn.mark(Mark.ID_FAILURE)
     if await _locked_out(turn, tag):
         return
     if result.status is CodeCheck.WRONG:
@@ -445,6 +447,7 @@ async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, me
             await _identified(turn, found, method, tag)
             return
     await _lockout(turn).failed(turn.user, tag)
+    turn.mark(Mark.ID_FAILURE)
     if await _locked_out(turn, tag):
         return
     turn.say(
@@ -456,6 +459,7 @@ async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, me
 # --- outcomes ------------------------------------------------------------------------------------------------------
 async def _identified(turn: Turn, found: SubscriberInfo, method: str, tag: str) -> None:
     await _lockout(turn).succeeded(turn.user, tag)
+    turn.mark(Mark.IDENTIFIED)
     resume = turn.session.extra.pop(RESUME, None)
     turn.finish()
     if found.segment == "corporate":
@@ -494,6 +498,7 @@ async def _reserved(turn: Turn, tag: str) -> bool:
 
 def _paused(turn: Turn, seconds: int) -> None:
     until = turn.now + timedelta(seconds=seconds)
+    turn.mark(Mark.ID_LOCKOUT)
     turn.finish()
     turn.session.extra.pop(RESUME, None)
     turn.say(

@@ -11,6 +11,7 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.services.analytics import Mark
 from bot.services.privacy import forget
 from handlers.menu import show_menu
 
@@ -59,3 +60,4 @@ async def forget_this_chat(turn: Turn) -> None:
     """
     turn.finish()
     await forget(turn.db, turn.deps.sessions, turn.user)
+    turn.mark(Mark.FORGOTTEN)

@@ -24,6 +24,7 @@ from bot.core.text import fold
 from bot.core.turn import Turn
 from bot.db.models import SupportStatus, SupportTicket
 from bot.services import identity
+from bot.services.analytics import Mark
 from bot.services.support import tickets
 from bot.services.support.service import HANDOFF_SLOT, RATE_PAYLOAD, Support
 from bot.services.users import UserDirectory
@@ -168,6 +169,7 @@ async def _open(turn: Turn, support: Support, *, after_hours: bool) -> SupportTi
         subscriber_id=who.subscriber_id if who else None, channel_user_id=row.id,
     )  # fmt: skip
     log.info("support ticket opened", extra={"user": pseudonym(turn.user.key), "ticket": ticket.id})
+    turn.mark(Mark.HANDED_OFF)
     return ticket
 
 

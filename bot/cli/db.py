@@ -10,6 +10,7 @@ from bot.config import load_settings
 from bot.db.migrate import upgrade
 from bot.profiles import load_profile
 from bot.services.demo import seed_demo
+from bot.services.demo_history import seed_history
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +21,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up.set_defaults(func=_upgrade)
     seed = actions.add_parser("seed-demo", help="load the demo subscribers of a profile (see the README)")
     add_profile_option(seed)
+    seed.add_argument(
+        "--history",
+        action="store_true",
+        help="also fill the last 30 days with invented conversations, orders, tickets and a finished campaign "
+        "(for the console's analytics; replaces the history an earlier --history made)",
+    )
     seed.set_defaults(func=_seed_demo)
 
 
@@ -37,8 +44,11 @@ def _seed_demo(args: argparse.Namespace) -> int:
     async def run() -> str:
         async with database(settings) as db:
             report = await seed_demo(db, profile, settings.security.key())
+            summary = report.summary()
+            if args.history:
+                summary += "; " + (await seed_history(db, profile)).summary()
             await db.commit()
-            return report.summary()
+            return summary
 
     print(f"demo data for {profile.id}: {asyncio.run(run())}")
     return 0

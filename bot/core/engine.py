@@ -26,6 +26,7 @@ from bot.core.session import DatabaseDown, Session
 from bot.core.text import fold
 from bot.core.turn import CONFIRM_SLOT, Deps, Turn
 from bot.db.uow import UnitOfWork
+from bot.services.analytics.recording import Mark, start_conversation, update_conversation
 from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.engine")
@@ -39,6 +40,7 @@ MIN_WORDS_CHOICE = 2  # letters typed before words can pick a button: one letter
 TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
 TRAIL_LENGTH = 5
 TRACEBACK_INTERVAL = 60.0  # seconds between two tracebacks of database errors in the log
+CONVERSATION_SLOT = "conv"  # session.extra: {"id": the analytics' conversation row, "l": its language}
 
 
 class StalePayload(Exception):
@@ -108,6 +110,7 @@ class Engine:
                     await self._follow_redirects(turn)
             except StalePayload:
                 turn.outbox.items.clear()
+                turn.marks.clear()  # rolled back: it did not happen
                 turn.finish()
                 await self._notice_and_menu(turn, STALE_BUTTON)
             except (SQLAlchemyError, OSError, TimeoutError) as exc:
@@ -117,8 +120,10 @@ class Engine:
             except Exception:
                 log.exception("turn failed", extra={"user": pseudonym(incoming.user.key), "state": session.state})
                 turn.outbox.items.clear()
+                turn.marks.clear()  # rolled back: it did not happen
                 turn.finish()
                 await self._notice_and_menu(turn, SOMETHING_WRONG)
+            await self._record(turn)
             session.last_active = time.time()
             session.buttons = self._shown_buttons(turn.outbox.items)
             return list(turn.outbox.items)
@@ -133,6 +138,41 @@ class Engine:
             # The frames, not the message: a driver's message carries the SQL statement and its parameters.
             extra["where"] = "".join(traceback.format_tb(exc.__traceback__))[-4000:]
         log.error("database error in a turn: not run", extra=extra)
+
+    async def _record(self, turn: Turn) -> None:
+        """The analytics' conversation row: started on the first turn of a session that says something, changed
+        only in turns that changed it (the language, a mark), in a short transaction after the turn's own.
+
+        A failure costs a figure, never the turn: it is logged and the reply goes out."""
+        slot = turn.session.extra.get(CONVERSATION_SLOT)
+        slot = slot if isinstance(slot, dict) and isinstance(slot.get("id"), int) else None
+        language = turn.t.code
+        if Mark.FORGOTTEN in turn.marks:
+            return
+        if slot is None and turn.incoming.kind in (Kind.SUBSCRIBED, Kind.UNSUBSCRIBED):
+            return
+        if slot is not None and slot.get("l") == language and not turn.marks:
+            return
+        marks = [Mark(m) for m in turn.marks]
+        try:
+            async with self.deps.sessionmaker() as db:
+                if slot is not None:
+                    conversation: int = slot["id"]
+                    if not await update_conversation(db, conversation, at=turn.now, language=language, marks=marks):
+                        turn.session.extra.pop(CONVERSATION_SLOT, None)
+                        return
+                else:
+                    conversation = await start_conversation(
+                        db, at=turn.now, profile=turn.profile.id, channel=turn.user.channel, language=language,
+                        external_id=turn.user.external_id,
+                    )  # fmt: skip
+                    if marks:
+                        await update_conversation(db, conversation, at=turn.now, marks=marks)
+                await db.commit()
+        except (SQLAlchemyError, OSError, TimeoutError):
+            log.warning("conversation not recorded: database unavailable", extra={"user": pseudonym(turn.user.key)})
+            return
+        turn.session.extra[CONVERSATION_SLOT] = {"id": conversation, "l": language}
 
     # --- before dispatch ---------------------------------------------------------------------------------------
     async def _prepare(self, turn: Turn) -> None:

@@ -50,6 +50,7 @@ class Turn:
         self.payload = incoming.payload  # the payload being handled (also when chosen by typing)
         self.redirect_to: str | None = None
         self.t: Translator = deps.i18n.get(session.lang or deps.profile.default_language)
+        self.marks: list[str] = []  # what this turn did that the analytics count (bot.services.analytics.Mark)
 
     # --- who and where -------------------------------------------------------------------------------------
     @property
@@ -102,6 +103,10 @@ class Turn:
 
     def send(self, reply: Reply) -> None:
         self.outbox.add(reply)
+
+    def mark(self, what: str) -> None:
+        """Count something this turn did in the conversation's analytics (recorded once the turn succeeded)."""
+        self.marks.append(what)
 
     # --- moving through a flow ----------------------------------------------------------------------------------
     def goto(self, state: str, **data: Any) -> None:

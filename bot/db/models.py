@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -216,6 +217,9 @@ class Order(Base):
     account_number: Mapped[str] = mapped_column(String(32))
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="SET NULL"), index=True)
+    # The messenger and the language it was asked in, copied like the account number (the console's counts).
+    channel: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # e.g. the day a promise to pay falls due
@@ -351,6 +355,7 @@ class SupportTicket(Base):
         Index("ix_support_tickets_status_created", "status", "created_at"),
         Index("ix_support_tickets_user", "channel", "external_id"),
         Index("ix_support_tickets_topic", "group_chat_id", "thread_id"),
+        Index("ix_support_tickets_created_at", "created_at"),  # the console's queue figures over a period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -372,6 +377,8 @@ class SupportTicket(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(16))  # operator, user, silence
+    # The first message an operator wrote to the user: the queue's "first response" (taking a ticket is not one).
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     rating: Mapped[int | None] = mapped_column(Integer)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -481,7 +488,17 @@ class UnderstandingEvent(Base):
     """
 
     __tablename__ = "understanding_events"
-    __table_args__ = (CheckConstraint(f"outcome IN ({_values(UnderstandingOutcome)})", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint(f"outcome IN ({_values(UnderstandingOutcome)})", name="outcome"),
+        # The console's "not understood, most frequent first", read from the index alone.
+        Index(
+            "ix_understanding_events_not_understood",
+            "at",
+            "text_masked",
+            postgresql_where=text("outcome = 'not_understood'"),
+            sqlite_where=text("outcome = 'not_understood'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
@@ -493,3 +510,114 @@ class UnderstandingEvent(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     text_masked: Mapped[str] = mapped_column(String(200))
+
+
+class Conversation(Base):
+    """One conversation with the bot (one session, from its first message until it expires), for the analytics.
+
+    Only what the console counts: where (profile, channel, the language spoken last), when, and what happened as
+    numbers and flags: handed to a human, identified, failed identification tries, lockouts. Never a text, number,
+    name or code. The row goes with the chat user on erasure (`channel_user_id` cascades) and after
+    `MILA_RETENTION_DAYS`; the hourly counts in `conversation_stats` are anonymous and follow retention only.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    channel_user_id: Mapped[int | None] = mapped_column(ForeignKey("channel_users.id", ondelete="CASCADE"), index=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_failures: Mapped[int] = mapped_column(Integer, default=0)
+    id_lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConversationStats(Base):
+    """Hourly counts of `conversations` per profile, channel and language, kept as they are recorded.
+
+    The console's figures over a month read a few thousand of these instead of a million conversations; an hour
+    (UTC) is fine enough for days in any of the profiles' time zones. `bot.services.analytics.rebuild_stats`
+    recomputes them from the conversations.
+    """
+
+    __tablename__ = "conversation_stats"
+    __table_args__ = (UniqueConstraint("hour", "profile", "channel", "language", name="uq_conversation_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    handed_off: Mapped[int] = mapped_column(Integer, default=0)
+    identified: Mapped[int] = mapped_column(Integer, default=0)
+    id_failures: Mapped[int] = mapped_column(Integer, default=0)
+    id_lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnderstandingStats(Base):
+    """Hourly counts of `understanding_events` per profile, channel, language, outcome and intent ('' for none).
+
+    Kept by the database itself (a trigger on each insert, see migration 0008), so every writer of typed messages
+    is counted without knowing of it; anonymous, removed with their hours by retention.
+    """
+
+    __tablename__ = "understanding_stats"
+    __table_args__ = (
+        UniqueConstraint(
+            "hour", "profile", "channel", "language", "outcome", "intent", name="uq_understanding_stats_hour"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    profile: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str] = mapped_column(String(64), default="")
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderStats(Base):
+    """Hourly counts of `orders` per channel and language ('' when unknown), kind and delivery state, as they are now.
+
+    Kept by the database itself (triggers on insert, update and delete, see migration 0008): an order moves from
+    `pending` to `sent` to `done` in the outbox worker, and the count moves with it. Orders are kept as the law
+    requires, and so are these anonymous counts.
+    """
+
+    __tablename__ = "order_stats"
+    __table_args__ = (UniqueConstraint("hour", "channel", "language", "kind", "status", name="uq_order_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RefusalStats(Base):
+    """Hourly counts of reconnection promises refused by rule (`audit_log`: `promise`, `refused`) per channel,
+    language (of the chat user when it happened, '' when unknown) and reason.
+
+    Kept by the database (a trigger on each audit entry, see migration 0008); removed with their hours by retention,
+    like the audit entries they count.
+    """
+
+    __tablename__ = "refusal_stats"
+    __table_args__ = (UniqueConstraint("hour", "channel", "language", "reason", name="uq_refusal_stats_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    reason: Mapped[str] = mapped_column(String(32))
+    refusals: Mapped[int] = mapped_column(Integer, default=0)

@@ -345,7 +345,7 @@ class TableBackend:
         account = await self.db.get(Account, request.account_id)
         if account is None:
             raise UnknownAccount(request.account_id)
-        requester = await self._channel_user_id(request.requested_by)
+        requester, language = await self._requester(request.requested_by)
         now = utcnow()
         for _ in range(5):
             order = Order(
@@ -356,6 +356,8 @@ class TableBackend:
                 account_number=account.number,
                 subscriber_id=account.subscriber_id,
                 requested_by_id=requester,
+                channel=request.requested_by.channel if request.requested_by else None,
+                language=language,
                 payload=dict(request.payload),
                 created_at=now,
                 due_at=request.due_at,
@@ -406,6 +408,16 @@ class TableBackend:
 
     async def _order_by_key(self, key: str) -> Order | None:
         return (await self.db.execute(select(Order).where(Order.idempotency_key == key))).scalar_one_or_none()
+
+    async def _requester(self, user: UserRef | None) -> tuple[int | None, str | None]:
+        """The chat user asking, and the language they speak (an order keeps it for the console's counts)."""
+        if user is None:
+            return None, None
+        query = select(ChannelUser.id, ChannelUser.language).where(
+            ChannelUser.channel == user.channel, ChannelUser.external_id == user.external_id
+        )
+        found = (await self.db.execute(query)).one_or_none()
+        return (found[0], found[1]) if found else (None, None)
 
     async def _channel_user_id(self, user: UserRef | None) -> int | None:
         if user is None:

@@ -6,8 +6,8 @@ chat; audit entries are kept unlinked too, so that failed identification attempt
 subscriber they targeted (forgetting must not reset a brute-force counter) until retention removes them.
 
 `run_retention` deletes what is older than `MILA_RETENTION_DAYS`: audit entries, masked typed messages kept for the
-learning loop, delivered outbox messages (they carry a copy of the order's data), and chat users silent for that
-long (forgotten as above).
+learning loop, the analytics' conversation rows and hourly counts, delivered outbox messages (they carry a copy of
+the order's data), and chat users silent for that long (forgotten as above).
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.incoming import UserRef
 from bot.core.session import SessionStore
-from bot.db.models import AuditEntry, ChannelUser, Order, OutboxMessage, SupportTicket, UnderstandingEvent
+from bot.db.models import (
+    AuditEntry,
+    ChannelUser,
+    Conversation,
+    Order,
+    OutboxMessage,
+    SupportTicket,
+    UnderstandingEvent,
+)
+from bot.services.analytics.recording import retain_stats
 
 log = logging.getLogger("mila.privacy")
 
@@ -36,6 +45,8 @@ async def forget_rows(db: AsyncSession, user_ids: list[int]) -> int:
     await db.execute(delete(SupportTicket).where(SupportTicket.channel_user_id.in_(user_ids)))
     # What they typed, even masked, is theirs too.
     await db.execute(delete(UnderstandingEvent).where(UnderstandingEvent.channel_user_id.in_(user_ids)))
+    # Their conversations' rows (times and flags) too; the anonymous hourly counts stay.
+    await db.execute(delete(Conversation).where(Conversation.channel_user_id.in_(user_ids)))
     result = await db.execute(delete(ChannelUser).where(ChannelUser.id.in_(user_ids)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -73,11 +84,12 @@ class RetentionReport:
     audit_entries: int
     outbox_messages: int
     channel_users: int
+    conversations: int = 0
 
     def summary(self) -> str:
         return (
             f"deleted {self.audit_entries} audit entries, {self.outbox_messages} delivered outbox messages, "
-            f"{self.channel_users} inactive chat users"
+            f"{self.channel_users} inactive chat users, {self.conversations} conversations"
         )
 
 
@@ -86,6 +98,7 @@ async def run_retention(db: AsyncSession, days: int, now: datetime) -> Retention
     cutoff = now - timedelta(days=days)
     audit = await db.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     await db.execute(delete(UnderstandingEvent).where(UnderstandingEvent.at < cutoff))
+    conversations, _hours = await retain_stats(db, cutoff)
     outbox = await db.execute(
         delete(OutboxMessage).where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
     )
@@ -95,4 +108,5 @@ async def run_retention(db: AsyncSession, days: int, now: datetime) -> Retention
         audit_entries=int(audit.rowcount or 0),  # type: ignore[attr-defined]
         outbox_messages=int(outbox.rowcount or 0),  # type: ignore[attr-defined]
         channel_users=users,
+        conversations=conversations,
     )

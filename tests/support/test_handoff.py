@@ -11,6 +11,7 @@ from bot.app import App
 from bot.core.incoming import Incoming, Kind
 from bot.db.base import utcnow
 from bot.db.models import SupportMessage, SupportStatus, SupportTicket
+from bot.services.analytics import dashboard
 from bot.services.support.relay import Item
 from bot.services.support.service import Support
 from tests.chat import Chat
@@ -270,3 +271,32 @@ async def test_a_user_who_leaves_the_chat_closes_their_ticket(make_support_app: 
     ticket = await ticket_of(support, chat)
     assert (ticket.status, ticket.closed_by) == ("closed", "user")
     assert "Korisnik je napustio čet" in (await queued(support))[-2].text
+
+
+async def test_a_handoff_is_counted_and_the_first_answer_dated(make_support_app: SupportAppFactory) -> None:
+    app, support, _ = await make_support_app()
+    chat = await asked_an_operator(app, "Ne radi mi internet")
+    other = await new_chat(app, "Srpski")  # a conversation the bot handles alone
+    await other.say("pomoć")
+    ticket = await ticket_of(support, chat)
+    assert (await support.take(ticket.id, "501", "Ana", group=GROUP)).ok
+    await support.operator_said(
+        ticket.id, "501", "Ana", "Evo me.", None, [support.operator_text(ticket, "Ana", "Evo me.")]
+    )
+    await support.operator_said(
+        ticket.id, "501", "Ana", "Još nešto?", None, [support.operator_text(ticket, "Ana", "x")]
+    )
+    ticket = await ticket_of(support, chat)
+    async with support.sessionmaker() as db:
+        first = (await db.execute(
+            select(SupportMessage.created_at).where(SupportMessage.direction == "out").order_by(SupportMessage.id)
+        )).scalars().first()  # fmt: skip
+        board = await dashboard(db, since=ticket.created_at - timedelta(hours=1), until=utcnow() + timedelta(hours=1))
+    assert (
+        ticket.taken_at is not None
+        and ticket.first_response_at == first
+        and ticket.first_response_at >= ticket.taken_at
+    )
+    c = board.conversations
+    assert (c.total, c.handed_off, c.containment) == (2, 1, 0.5)
+    assert (board.queue.tickets, board.queue.taken, board.queue.answered) == (1, 1, 1)

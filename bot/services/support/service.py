@@ -287,8 +287,10 @@ class Support:
                 self._taken(ticket, operator_id, name)
                 await self._to_desk(ticket, self.desk.gettext(DESK_TAKEN).format(name=name))
                 joined = True
-            ticket.last_activity_at = self.clock()
-            uow.session.add(self._message(ticket, "out", name, text, attachment, self.clock()))
+            now = self.clock()
+            ticket.last_activity_at = now
+            ticket.first_response_at = ticket.first_response_at or now  # the queue's "first response"
+            uow.session.add(self._message(ticket, "out", name, text, attachment, now))
         if joined:
             await self._hold(ticket)
             await self.positions_changed()
