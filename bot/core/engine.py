@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
-from bot.core.replies import Button, Reply, Text
+from bot.core.replies import Button, Reply, Text, TurnReplies
 from bot.core.router import Handler, Router
 from bot.core.session import Session
 from bot.core.text import fold
@@ -92,7 +92,7 @@ class Engine:
             return self.keywords.get(folded)
         return self.keywords.forgiving(folded)
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming) -> TurnReplies:
         """Process one event of one user; raises `SessionBusy`/`SessionStoreDown` when it could not be processed."""
         async with self.deps.sessions.locked(incoming.user) as session:
             uow = UnitOfWork(self.deps.sessionmaker)
@@ -120,7 +120,8 @@ class Engine:
                 await self._notice_and_menu(turn, SOMETHING_WRONG)
             session.last_active = time.time()
             session.buttons = self._shown_buttons(turn.outbox.items)
-            return list(turn.outbox.items)
+            session.turns += 1  # saved with the session: the replies' place in the user's order
+            return TurnReplies(list(turn.outbox.items), session.turns)
 
     # --- before dispatch ---------------------------------------------------------------------------------------
     async def _prepare(self, turn: Turn) -> None:

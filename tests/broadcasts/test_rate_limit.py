@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from bot.services.campaigns.limiter import RateLimiter
+from bot.core.outbound.limiter import RateLimiter
 from tests.conftest import REDIS_URL
 
 

@@ -52,11 +52,12 @@ from bot.channels.telegram.dedupe import Claim, UpdateDedupe
 from bot.channels.telegram.desk import Desk
 from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
-from bot.channels.telegram.sender import PAUSE_KEY, Blocked, ChatPacer, GlobalPause, Sender
+from bot.channels.telegram.sender import PAUSE_KEY, Blocked, GlobalPause, Sender
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
 from bot.config import ConfigError
 from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
+from bot.core.outbound import Outbound, RateLimiter
 from bot.core.replies import Reply
 from bot.core.session import SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
@@ -112,12 +113,12 @@ class TelegramChannel:
         self.bot = make_bot(settings)
         prefix = app.settings.redis.prefix
         self.dedupe = UpdateDedupe(app.redis, prefix)
-        self.sender = Sender(
-            self.bot,
-            GlobalPause(app.redis, prefix + PAUSE_KEY),
-            ChatPacer(settings.chat_rate, settings.chat_burst),
-            metrics,
-        )
+        self.outbound = Outbound(
+            app.redis, prefix, CHANNEL, rate=settings.send_rate / (1 + app.settings.broadcast.margin),
+            chat_rate=settings.chat_rate, chat_burst=settings.chat_burst, pause_key=prefix + PAUSE_KEY,
+            order_ttl_seconds=app.settings.bot.session_ttl_seconds,
+        )  # fmt: skip
+        self.sender = Sender(self.bot, GlobalPause(app.redis, prefix + PAUSE_KEY), self.outbound, metrics)
         self.eraser = Eraser(app.redis, prefix + "telegram:erase", self.sender)
         self._lease_key = prefix + "telegram:poller"
         self._lease_token = secrets.token_hex(8)
@@ -165,6 +166,7 @@ class TelegramChannel:
             await self._poller
 
     async def close(self) -> None:
+        await self.outbound.close()
         await self.bot.session.close()
 
     async def _set_commands(self) -> None:
@@ -222,7 +224,8 @@ class TelegramChannel:
         if parsed.callback_id is not None:
             await self._answer_callback(parsed.callback_id)
         edit = parsed.keyboard_message_id if parsed.callback_id is not None else None
-        await self.deliver(incoming.user, parsed.chat_id, render(replies, parsed.chat_id, edit_message_id=edit))
+        calls = render(replies, parsed.chat_id, edit_message_id=edit)
+        await self.deliver(incoming.user, parsed.chat_id, calls, turn=replies.turn)
         self.metrics.updates.labels(CHANNEL, HANDLED).inc()
         self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
         return HANDLED
@@ -274,15 +277,30 @@ class TelegramChannel:
             log.info("callback query not answered", extra={"error": type(exc).__name__})
 
     async def deliver(
-        self, user: UserRef, chat_id: int, calls: list[Call], *, retry_unanswered: bool = True
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        *,
+        retry_unanswered: bool = True,
+        turn: int | None = None,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
-        """Send a turn's replies in order; stop at the first call that cannot be delivered (order matters)."""
+        """Send a turn's replies in order, after those of the user's turn before (`turn`, in whichever process);
+        stop at the first call that cannot be delivered (order matters)."""
+        async with self.outbound.order.turn(user.key, turn):
+            return await self._deliver(user, chat_id, calls, retry_unanswered=retry_unanswered, bulk=bulk)
+
+    async def _deliver(
+        self, user: UserRef, chat_id: int, calls: list[Call], *, retry_unanswered: bool, bulk: RateLimiter | None
+    ) -> PushResult:
         sent: list[str] = []
         for call in calls:
             try:
                 result = await self.sender.call(
-                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered
+                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered, bulk=bulk
                 )
+                bulk = None  # the broadcast's slot was the first message's; any more take a reply's
             except Blocked:
                 await self.mark_unreachable(user)
                 return PushResult(Delivery.UNREACHABLE, tuple(sent))
@@ -310,7 +328,13 @@ class TelegramChannel:
         return PushResult(Delivery.SENT, tuple(sent))
 
     async def push(
-        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
         """A message outside a turn (see `Pusher`). A 429 is waited out inside, shared by every process."""
         try:
@@ -322,7 +346,7 @@ class TelegramChannel:
         if paid_broadcast:
             calls = [paid(call) for call in calls]
         try:
-            return await self.deliver(user, chat_id, calls, retry_unanswered=False)
+            return await self.deliver(user, chat_id, calls, retry_unanswered=False, bulk=bulk)
         except TelegramRetryAfter as exc:  # still limited after the sender's own retries
             return PushResult(Delivery.RETRY_LATER, retry_after=float(exc.retry_after))
         except (TelegramNetworkError, TelegramServerError):
