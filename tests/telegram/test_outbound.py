@@ -7,6 +7,7 @@ the engine ran each user's turns: a user's messages must arrive in exactly that 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -155,7 +156,7 @@ async def test_after_a_429_the_waiting_sends_leave_at_the_rate_not_all_at_once(
     assert len(sent) == 24 and sent[0] >= pause_ends - 0.05
     # At the rate: 24 messages at ~29 a second take ~0.8 s; a herd would send them within a few milliseconds.
     assert sent[-1] - sent[0] > 23 / 30 * 0.9, sent[-1] - sent[0]
-    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert sum(1 for gap in gaps if gap < 0.015) <= 2, gaps
 
 

@@ -1,0 +1,225 @@
+"""Conversation replies and a campaign within Telegram's real limits, on the one outbound path.
+
+The fake Bot API server of the tests enforces what Telegram does: about one message a second per chat after a burst
+of five, 30 a second in all, and 429 with `retry_after` (during which everything is refused). The real Telegram
+channel of `mila run` (aiogram, the engine, real Redis, SQLite) takes a burst of updates — `--users` users sending
+`--per-user` messages each, all at once, as webhook requests would arrive — while a campaign runs: the campaign
+worker's own sending step (a slot of its `BULK` limiter on the channel's shared schedule, then the channel's
+`push`, `in_flight` at a time), started a few seconds before the burst and kept going after it.
+
+Printed:
+- the 429s the bot brought on itself (target 0);
+- users whose replies arrived out of the order of their turns (target 0);
+- conversation reply latency beyond the earliest moment the limits allow (p50, p99, max; target p99 within 2 s).
+  The earliest moments are computed for the same turns, from the moment each turn ran: each user's replies in
+  order, each chat's burst and pace, and the global rate the bot keeps (`TELEGRAM_SEND_RATE` less
+  `BROADCAST_RATE_MARGIN`), given to conversations first. The same figure against Telegram's own 30/s is printed
+  too (it includes the margin the bot keeps on purpose);
+- the campaign's rate alone before the burst (the baseline, against the rate it may use), while conversations were
+  waiting, and after: the rate it achieved against what conversations left of the global rate.
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/limits.py [--users 200] [--per-user 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram.types import Update
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from bot.app import build_app
+from bot.channels.telegram import TelegramChannel
+from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, TelegramSettings
+from bot.core.engine import MENU_INTENT, START_COMMAND
+from bot.core.incoming import UserRef
+from bot.core.outbound import BULK, RateLimiter, rate_key
+from bot.core.replies import Text
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.db.migrate import upgrade_async
+from bot.metrics import Metrics
+from tests.fakes.telegram_api import FakeTelegram
+
+REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+PLATFORM_RATE = 30.0
+CHAT_BURST = 5
+CHAT_RATE = 1.0
+
+
+def echo_router(ran: dict[str, list[tuple[str, float]]]) -> Router:
+    """One reply a turn, carrying the turn's words; the moment each turn ran is noted, in the order they ran."""
+    router = Router()
+
+    @router.command(START_COMMAND)
+    async def echo(turn: Turn) -> None:
+        ran.setdefault(turn.incoming.user.external_id, []).append((turn.incoming.text, time.monotonic()))
+        turn.say(turn.incoming.text)
+
+    @router.intent(MENU_INTENT, "meni")
+    async def menu(turn: Turn) -> None:
+        turn.say("Meni")
+
+    return router
+
+
+def earliest(ran: dict[str, list[tuple[str, float]]], rate: float) -> dict[tuple[str, str], float]:
+    """The earliest moment of every reply under the limits, conversations alone on the global rate: each ready once
+    its turn ran, after the user's previous reply and within the chat's burst and pace; the global slots go to the
+    reply that is ready first."""
+    interval, tolerance = 1 / rate, (CHAT_BURST - 1) / CHAT_RATE
+    tat: dict[str, float] = {}
+    position = dict.fromkeys(ran, 0)
+    heap: list[tuple[float, str]] = []
+
+    def ready(user: str) -> float:
+        _, ran_at = ran[user][position[user]]
+        return max(ran_at, tat.get(user, 0.0) - tolerance)
+
+    for user in ran:
+        heapq.heappush(heap, (ready(user), user))
+    next_slot = 0.0
+    out: dict[tuple[str, str], float] = {}
+    while heap:
+        at, user = heapq.heappop(heap)
+        at = max(at, next_slot)
+        next_slot = at + interval
+        text, _ = ran[user][position[user]]
+        out[(user, text)] = at
+        tat[user] = max(tat.get(user, at), at) + 1 / CHAT_RATE
+        position[user] += 1
+        if position[user] < len(ran[user]):
+            heapq.heappush(heap, (ready(user), user))
+    return out
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--per-user", type=int, default=10)
+    parser.add_argument("--readers", type=int, default=20_000, help="campaign recipients (more than it can reach)")
+    parser.add_argument("--alone", type=float, default=4.0, help="seconds the campaign runs before and after")
+    args = parser.parse_args()
+
+    fake = FakeTelegram(chat_burst=CHAT_BURST, chat_rate=CHAT_RATE, overall_per_second=int(PLATFORM_RATE))
+    await fake.start()
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    redis = Redis.from_url(REDIS_URL)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        await upgrade_async(url)
+        settings = Settings(
+            bot=BotSettings(profile="rs"),
+            database=DatabaseSettings(url=url),
+            redis=RedisSettings(url=REDIS_URL, prefix=prefix),
+            telegram=TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url),  # type: ignore[call-arg]
+        )
+        ran: dict[str, list[tuple[str, float]]] = {}
+        app = build_app(settings, router=echo_router(ran))
+        channel = TelegramChannel(app, Metrics())
+        bot_rate = settings.telegram.send_rate / (1 + settings.broadcast.margin)
+        campaign = RateLimiter(
+            app.redis, rate_key(prefix, "telegram"), settings.broadcast.telegram_rate / (1 + settings.broadcast.margin),
+            priority=BULK,
+        )  # fmt: skip
+        readers = [fake.user(10_000_000 + n) for n in range(args.readers)]
+        users = [fake.user(1_000 + n) for n in range(args.users)]
+        conversation = {str(user.id) for user in users}
+        news_at: list[float] = []
+        stop = asyncio.Event()
+        queue = iter(readers)
+
+        async def campaign_lane() -> None:
+            for reader in queue:
+                if stop.is_set():
+                    return
+                await campaign.acquire()
+                result = await channel.push(
+                    UserRef("telegram", str(reader.id)), [Text("Nova tarifa")], purpose="campaign", bulk=campaign
+                )
+                if result.sent:
+                    news_at.append(time.monotonic())
+
+        lanes = [asyncio.create_task(campaign_lane()) for _ in range(2)]  # the worker's `in_flight` at 30/s
+        await asyncio.sleep(args.alone)
+        updates = [
+            Update.model_validate(fake.send_text(user, f"u{user.id} t{turn}"))
+            for turn in range(args.per_user)
+            for user in users
+        ]
+        burst_at = time.monotonic()
+        await asyncio.gather(*(channel.process(update) for update in updates))
+        burst_done = time.monotonic()
+        await asyncio.sleep(args.alone)
+        stop.set()
+        await asyncio.gather(*lanes)
+        end = time.monotonic()
+
+        sent_at: dict[tuple[str, str], float] = {}
+        out_of_order = 0
+        for user in users:
+            chat = str(user.id)
+            calls = [c for c in fake.calls if c.method == "sendMessage" and c.ok and str(c.params["chat_id"]) == chat]
+            for call in calls:
+                sent_at[(chat, str(call.params["text"]))] = call.at
+            if [str(c.params["text"]) for c in calls] != [text for text, _ in ran.get(chat, [])]:
+                out_of_order += 1
+        ideal = earliest(ran, bot_rate)
+        ideal_platform = earliest(ran, PLATFORM_RATE)
+        late = [sent_at[key] - at for key, at in ideal.items() if key in sent_at]
+        late_platform = [sent_at[key] - at for key, at in ideal_platform.items() if key in sent_at]
+        missing = len(ideal) - len(late)
+        conv_sent = len(late)
+
+        before = [t for t in news_at if t < burst_at]
+        during = [t for t in news_at if burst_at <= t <= burst_done]
+        after = [t for t in news_at if t > burst_done]
+        window = burst_done - burst_at
+        left = max(0.0, bot_rate * window - conv_sent)
+        print(f"burst: {len(updates)} updates from {args.users} users while a campaign runs; limits enforced by the")
+        print(f"  fake Bot API: {CHAT_BURST} a chat at once then {CHAT_RATE:.0f}/s, {PLATFORM_RATE:.0f}/s in all")
+        print(f"429s the bot brought on itself:                 {fake.caused_429:10d}   (target 0)")
+        print(f"users with replies out of turn order:           {out_of_order:10d}   (target 0)")
+        print(f"conversation replies sent / expected:           {conv_sent:10d} / {len(ideal)}  ({missing} missing)")
+        print(f"reply latency beyond the earliest the limits allow (at the bot's rate {bot_rate:.1f}/s):")
+        print(f"  p50 {percentile(late, 0.5):6.2f} s   p99 {percentile(late, 0.99):6.2f} s   max {max(late):6.2f} s"
+              "   (target p99 <= 2 s)")  # fmt: skip
+        print(f"  the same against Telegram's own {PLATFORM_RATE:.0f}/s (includes the margin kept on purpose): "
+              f"p99 {percentile(late_platform, 0.99):.2f} s")  # fmt: skip
+        print(f"burst took {window:.1f} s; conversations alone would need {max(ideal.values()) - burst_at:.1f} s")
+        alone_rate = len(before) / (before[-1] - before[0]) if len(before) > 1 else 0.0
+        print(f"campaign alone (before the burst):  {alone_rate:6.1f}/s of {campaign.rate:.1f}/s   "
+              f"ratio {alone_rate / campaign.rate:5.2f}")  # fmt: skip
+        print(f"campaign while users were waiting:  {len(during):6d} messages; rate left by conversations "
+              f"{left:.0f} messages ({left / window:.1f}/s)"
+              + (f"; achieved/left {len(during) / left:5.2f}" if left >= 10 else ""))  # fmt: skip
+        print(f"reply slots missed by a busy event loop and taken again: {channel.outbound.limiter.dropped}")
+        after_rate = len(after) / (end - burst_done)
+        print(f"campaign after the burst:           {after_rate:6.1f}/s of {campaign.rate:.1f}/s   "
+              f"ratio {after_rate / campaign.rate:5.2f}")  # fmt: skip
+        await channel.close()
+        async for key in app.redis.scan_iter(match=prefix + "*", count=1000):
+            await app.redis.delete(key)
+        await app.close()
+    await redis.aclose()
+    await fake.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
