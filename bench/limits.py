@@ -128,7 +128,7 @@ async def main() -> None:
             bot=BotSettings(profile="rs"),
             database=DatabaseSettings(url=url),
             redis=RedisSettings(url=REDIS_URL, prefix=prefix),
-            telegram=TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url),  # type: ignore[call-arg]
+            telegram=TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url),
         )
         ran: dict[str, list[tuple[str, float]]] = {}
         app = build_app(settings, router=echo_router(ran))
@@ -140,7 +140,6 @@ async def main() -> None:
         )  # fmt: skip
         readers = [fake.user(10_000_000 + n) for n in range(args.readers)]
         users = [fake.user(1_000 + n) for n in range(args.users)]
-        conversation = {str(user.id) for user in users}
         news_at: list[float] = []
         stop = asyncio.Event()
         queue = iter(readers)
