@@ -58,6 +58,7 @@ from bot.config import ConfigError
 from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
 from bot.core.outbound import Outbound, RateLimiter
+from bot.core.outbound.order import TurnGate
 from bot.core.replies import Reply
 from bot.core.session import SessionBusy, SessionStoreDown
 from bot.db.uow import UnitOfWork
@@ -288,19 +289,69 @@ class TelegramChannel:
     ) -> PushResult:
         """Send a turn's replies in order, after those of the user's turn before (`turn`, in whichever process);
         stop at the first call that cannot be delivered (order matters)."""
-        async with self.outbound.order.turn(user.key, turn):
-            return await self._deliver(user, chat_id, calls, retry_unanswered=retry_unanswered, bulk=bulk)
+        async with self.outbound.order.turn(user.key, turn) as gate:
+            return await self._deliver(user, chat_id, calls, gate, retry_unanswered=retry_unanswered, bulk=bulk)
 
     async def _deliver(
-        self, user: UserRef, chat_id: int, calls: list[Call], *, retry_unanswered: bool, bulk: RateLimiter | None
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        gate: TurnGate,
+        *,
+        retry_unanswered: bool,
+        bulk: RateLimiter | None,
+    ) -> PushResult:
+        # Each message's place — a moment the chat's pace allows that is a slot of the global rate — is taken in
+        # order, in the background, while the ones before are being sent; once all are taken the user's next turn
+        # may take its own. So a user's replies queue for the rate as soon as the limits allow, and still go out one
+        # after the other, the first once the previous turn's last message was sent.
+        chat = str(chat_id)
+        loop = asyncio.get_running_loop()
+        ready: list[asyncio.Future[float] | None] = [
+            loop.create_future() if call.sends and not (bulk is not None and index == 0) else None
+            for index, call in enumerate(calls)
+        ]  # a chat action takes no slot; a broadcast's first message has the one its caller took
+
+        async def reserve_all() -> None:
+            try:
+                for future in ready:
+                    if future is not None:
+                        future.set_result(await self.outbound.reserve(chat))
+            finally:
+                for future in ready:  # never left waiting: a place that could not be taken is "now"
+                    if future is not None and not future.done():
+                        future.set_result(time.monotonic())
+                await gate.reserved()
+
+        reserving = asyncio.create_task(reserve_all())
+        try:
+            return await self._send_calls(user, chat_id, calls, ready, gate, retry_unanswered, bulk)
+        finally:
+            if not reserving.done():
+                reserving.cancel()
+            for future in ready:
+                if future is not None and not future.done():
+                    future.cancel()
+
+    async def _send_calls(
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        ready: list[asyncio.Future[float] | None],
+        gate: TurnGate,
+        retry_unanswered: bool,
+        bulk: RateLimiter | None,
     ) -> PushResult:
         sent: list[str] = []
-        for call in calls:
+        for call, slot in zip(calls, ready, strict=True):
             try:
                 result = await self.sender.call(
-                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered, bulk=bulk
-                )
-                bulk = None  # the broadcast's slot was the first message's; any more take a reply's
+                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered, bulk=bulk, ready=slot,
+                    in_order=gate.previous_sent,
+                )  # fmt: skip
+                bulk = None  # the broadcast's slot was the first message's; any more took a reply's
             except Blocked:
                 await self.mark_unreachable(user)
                 return PushResult(Delivery.UNREACHABLE, tuple(sent))

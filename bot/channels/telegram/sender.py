@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -130,21 +131,42 @@ class Sender:
         paced: bool = True,
         retry_unanswered: bool = True,
         bulk: RateLimiter | None = None,
+        ready: Awaitable[float] | None = None,
+        in_order: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """Make one Bot API call within the limits; raises `Blocked`, or the API's error after the retries.
 
         `paced`: a message to a chat — it takes the chat's pace and a slot of the global rate (a reply's, or from
         `bulk`, the broadcast's limiter, whose slot the caller took already for the first attempt).
+        `ready`: the chat's pace and the slot were taken ahead (a turn's messages queue for the rate together);
+        `in_order`: awaited before the first attempt (the user's previous turn sent).
         `retry_unanswered=False`: a network error or a 5xx is raised at once, since Telegram may have taken the
         message (a broadcast sends at most once)."""
         message = paced and chat_id is not None
-        if message:
-            await self.outbound.before_send(str(chat_id), slot=bulk is None)
+        chat = str(chat_id)
+        slot: float | None = None
+        if message and ready is not None:
+            slot = await ready
+            await self.outbound.wait_for(chat, slot)
+        elif message and bulk is None:
+            await self.outbound.before_send(chat)
+        # A broadcast's message goes the moment its slot comes (one a user, and a campaign yields while replies
+        # are queued): a round trip for the chat's pace between the slot and the send would make it late.
+        if in_order is not None:
+            waiting = time.monotonic()
+            await in_order()
+            if message and time.monotonic() - waiting > self.outbound.limiter.late_seconds:
+                # The slot passed while the user's previous message was still going out: sending now could put
+                # two messages into one slot. A new place in the pace and the rate instead.
+                await self.outbound.before_send(chat)
         rate_limited = 0
         failures = 0
         while True:
             wait = await self.pause.remaining()
-            if wait > 0:
+            if wait > 0 and message:
+                # A slot taken before the pause is worthless: a new one, after it, at the rate (no herd).
+                await self._new_slot(chat, bulk)
+            elif wait > 0:
                 await asyncio.sleep(wait)
             try:
                 result = await self.bot(method)
@@ -158,13 +180,7 @@ class Sender:
                     raise
                 await self.pause.pause_for(exc.retry_after)
                 if message:
-                    # A new slot, after the pause: the sends that met it leave one by one at the rate.
-                    self.outbound.rate_limited()
-                    if bulk is not None:
-                        bulk.forget()
-                        await bulk.acquire()
-                    else:
-                        await self.outbound.before_send(str(chat_id), pace=False)
+                    await self._new_slot(chat, bulk)  # after the pause: the sends that met it leave at the rate
                 continue
             except TelegramForbiddenError as exc:
                 raise Blocked(str(exc)) from exc
@@ -176,3 +192,14 @@ class Sender:
                 continue
             self.metrics.sent.labels(CHANNEL, method.__api_method__).inc()
             return result
+
+    async def _new_slot(self, chat: str, bulk: RateLimiter | None) -> None:
+        self.outbound.rate_limited()
+        if bulk is not None:
+            bulk.forget()
+            try:
+                await bulk.acquire()
+            except RedisError:
+                log.warning("sending without the shared limits: Redis unavailable")
+        else:
+            await self.outbound.before_send(chat)

@@ -486,7 +486,8 @@ class ViberChannel:
         tokens: list[str] = []
         async with self._user_lock(user.external_id):
             for index, message in enumerate(messages):
-                await self.outbound.before_send(None, slot=bulk is None or index > 0)  # the first: the caller's
+                if bulk is None or index > 0:  # a broadcast's first message has the slot its caller took
+                    await self.outbound.before_send(None)
                 try:
                     token = await self.client.send_message(message, purpose=f"{purpose} {index + 1}/{len(messages)}")
                 except ViberUnreachable as exc:

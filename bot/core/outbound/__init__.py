@@ -15,7 +15,9 @@ Channels keep what is their own (the SDK, the error mapping); the limits and the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -57,16 +59,40 @@ class Outbound:
         self.pace = ChatPace(redis, f"{prefix}outbound:{channel}:chat:", chat_rate, chat_burst) if chat_rate else None
         self.order = TurnOrder(redis, f"{prefix}outbound:{channel}:order:", ttl_seconds=order_ttl_seconds)
 
-    async def before_send(self, chat: str | None, *, pace: bool = True, slot: bool = True) -> None:
-        """Wait for the chat's pace, then for a slot of the global rate. Without Redis the message goes at once:
-        a reply late by a 429 is better than a reply lost."""
+    async def reserve(self, chat: str | None) -> float:
+        """A moment this chat may get its next message that is also a slot of the global rate (`time.monotonic()`),
+        taken now. The chat's pace is counted from the slot, when the message really goes: a pace counted from an
+        earlier moment would let a queue of slots bunch the chat's messages together. A slot that comes before the
+        chat allows is left unused and the next one after the chat's moment is taken. Without Redis: now."""
         try:
-            if pace and chat is not None and self.pace is not None:
-                await self.pace.wait(chat)
-            if slot:
-                await self.limiter.acquire()
+            if chat is None or self.pace is None:
+                return await self.limiter.reserve()
+            earliest = await self.pace.earliest(chat)
+            slot = await self.limiter.reserve()
+            if slot < earliest:
+                await asyncio.sleep(earliest - time.monotonic())
+                slot = await self.limiter.reserve()
+            await self.pace.commit(chat, slot)
+            return slot
         except RedisError:
             log.warning("sending without the shared limits: Redis unavailable", extra={"channel": self.channel})
+            return time.monotonic()
+
+    async def wait_for(self, chat: str | None, slot: float) -> None:
+        """Sleep until `slot`; one that has passed by more than a few milliseconds (a busy event loop) is replaced
+        by a new one, so no message ever goes in another's slot."""
+        while True:
+            delay = slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if time.monotonic() - slot <= self.limiter.late_seconds:
+                return
+            self.limiter.dropped += 1
+            slot = await self.reserve(chat)
+
+    async def before_send(self, chat: str | None) -> None:
+        """Wait for the chat's pace and a slot of the global rate, taken now."""
+        await self.wait_for(chat, await self.reserve(chat))
 
     def rate_limited(self) -> None:
         """The platform said 429: slots reserved before the pause was known are not used."""

@@ -95,18 +95,22 @@ class RateLimiter:
         """Wait for one of this process's slots; returns the seconds waited (paused time included)."""
         started = time.monotonic()
         while True:
-            while not self._slots:
-                async with self._refill:
-                    if self._slots:
-                        break
-                    await self._reserve_chunk()
-            slot = self._slots.popleft()
+            slot = await self.reserve()
             delay = slot - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             if time.monotonic() - slot <= self.late_seconds:  # a sleep that overran is as late as a missed slot
                 return time.monotonic() - started
             self.dropped += 1
+
+    async def reserve(self) -> float:
+        """Take the next slot without waiting for it; returns it in `time.monotonic()`."""
+        while not self._slots:
+            async with self._refill:
+                if self._slots:
+                    break
+                await self._reserve_chunk()
+        return self._slots.popleft()
 
     def forget(self) -> None:
         """Drop the slots reserved ahead: after a 429 they would fire into the pause."""
