@@ -11,10 +11,16 @@ Printed:
 - the 429s the bot brought on itself (target 0);
 - users whose replies arrived out of the order of their turns (target 0);
 - conversation reply latency beyond the earliest moment the limits allow (p50, p99, max; target p99 within 2 s).
-  The earliest moments are computed for the same turns, from the moment each turn ran: each user's replies in
+  The earliest moments are computed for the same turns, from the moment each turn handed its reply to the channel
+  (the turns' own work, thousands at once on a shared CPU, is printed apart, not counted against the path):
+  each user's replies in
   order, each chat's burst and pace, and the global rate the bot keeps (`TELEGRAM_SEND_RATE` less
-  `BROADCAST_RATE_MARGIN`), given to conversations first. The same figure against Telegram's own 30/s is printed
-  too (it includes the margin the bot keeps on purpose);
+  `BROADCAST_RATE_MARGIN`), given to conversations first. With 2,000 replies and 30 a second, the limits decide
+  how many replies can be out by each moment, not which: the k-th reply sent is compared with the k-th earliest
+  moment (a schedule serving users round-robin and one serving each user's burst first are equally fast). The
+  same figure against Telegram's own 30/s is printed too (it includes the margin the bot keeps on purpose), and,
+  for information, the excess of each reply over its own earliest moment in the greedy schedule (which depends on
+  who is served first);
 - the campaign's rate alone before the burst (the baseline, against the rate it may use), while conversations were
   waiting, and after: the rate it achieved against what conversations left of the global rate.
 
@@ -43,9 +49,9 @@ from bot.app import build_app
 from bot.channels.telegram import TelegramChannel
 from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, TelegramSettings
 from bot.core.engine import MENU_INTENT, START_COMMAND
-from bot.core.incoming import UserRef
+from bot.core.incoming import Incoming, UserRef
 from bot.core.outbound import BULK, RateLimiter, rate_key
-from bot.core.replies import Text
+from bot.core.replies import Text, TurnReplies
 from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.db.migrate import upgrade_async
@@ -133,6 +139,15 @@ async def main() -> None:
         ran: dict[str, list[tuple[str, float]]] = {}
         app = build_app(settings, router=echo_router(ran))
         channel = TelegramChannel(app, Metrics())
+        finished: dict[tuple[str, str], float] = {}  # the moment each turn's replies were handed to the channel
+        handle = app.engine.handle
+
+        async def timed_handle(incoming: Incoming) -> TurnReplies:
+            replies = await handle(incoming)
+            finished[(incoming.user.external_id, incoming.text)] = time.monotonic()
+            return replies
+
+        setattr(app.engine, "handle", timed_handle)  # noqa: B010 - the bench's own probe
         bot_rate = settings.telegram.send_rate / (1 + settings.broadcast.margin)
         campaign = RateLimiter(
             app.redis, rate_key(prefix, "telegram"), settings.broadcast.telegram_rate / (1 + settings.broadcast.margin),
@@ -179,12 +194,15 @@ async def main() -> None:
                 sent_at[(chat, str(call.params["text"]))] = call.at
             if [str(c.params["text"]) for c in calls] != [text for text, _ in ran.get(chat, [])]:
                 out_of_order += 1
-        ideal = earliest(ran, bot_rate)
-        ideal_platform = earliest(ran, PLATFORM_RATE)
-        late = [sent_at[key] - at for key, at in ideal.items() if key in sent_at]
-        late_platform = [sent_at[key] - at for key, at in ideal_platform.items() if key in sent_at]
-        missing = len(ideal) - len(late)
-        conv_sent = len(late)
+        handed = {user: [(text, finished[(user, text)]) for text, _ in turns] for user, turns in ran.items()}
+        ideal = earliest(handed, bot_rate)
+        ideal_platform = earliest(handed, PLATFORM_RATE)
+        actual = sorted(sent_at[key] for key in ideal if key in sent_at)
+        late = [a - b for a, b in zip(actual, sorted(ideal.values()), strict=False)]
+        late_platform = [a - b for a, b in zip(actual, sorted(ideal_platform.values()), strict=False)]
+        own = [sent_at[key] - at for key, at in ideal.items() if key in sent_at]
+        missing = len(ideal) - len(actual)
+        conv_sent = len(actual)
 
         before = [t for t in news_at if t < burst_at]
         during = [t for t in news_at if burst_at <= t <= burst_done]
@@ -201,6 +219,9 @@ async def main() -> None:
               "   (target p99 <= 2 s)")  # fmt: skip
         print(f"  the same against Telegram's own {PLATFORM_RATE:.0f}/s (includes the margin kept on purpose): "
               f"p99 {percentile(late_platform, 0.99):.2f} s")  # fmt: skip
+        print(f"  each reply against its own moment in the greedy schedule (who goes first differs): "
+              f"p50 {percentile(own, 0.5):.2f} s, p99 {percentile(own, 0.99):.2f} s")  # fmt: skip
+        print(f"turns: the last handed its reply {max(finished.values()) - burst_at:.1f} s after the burst began")
         print(f"burst took {window:.1f} s; conversations alone would need {max(ideal.values()) - burst_at:.1f} s")
         alone_rate = len(before) / (before[-1] - before[0]) if len(before) > 1 else 0.0
         print(f"campaign alone (before the burst):  {alone_rate:6.1f}/s of {campaign.rate:.1f}/s   "
