@@ -1,6 +1,7 @@
 """Conversation replies and a campaign within Telegram's real limits, on the one outbound path.
 
-The fake Bot API server of the tests enforces what Telegram does: about one message a second per chat after a burst
+The fake Bot API server of the tests, in a process of its own (so its work does not slow the bot's), enforces what
+Telegram does: about one message a second per chat after a burst
 of five, 30 a second in all, and 429 with `retry_after` (during which everything is refused). The real Telegram
 channel of `mila run` (aiogram, the engine, real Redis, SQLite) takes a burst of updates — `--users` users sending
 `--per-user` messages each, all at once, as webhook requests would arrive — while a campaign runs: the campaign
@@ -32,11 +33,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import json
 import os
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,10 +61,42 @@ from bot.db.migrate import upgrade_async
 from bot.metrics import Metrics
 from tests.fakes.telegram_api import FakeTelegram
 
+ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 PLATFORM_RATE = 30.0
 CHAT_BURST = 5
 CHAT_RATE = 1.0
+
+
+FAKE_SERVER = """
+import asyncio, gc, json, sys
+sys.path.insert(0, sys.argv[1])
+from tests.fakes.telegram_api import FakeTelegram
+
+async def main():
+    fake = FakeTelegram(chat_burst=int(sys.argv[2]), chat_rate=float(sys.argv[3]), overall_per_second=int(sys.argv[4]))
+    for spec in sys.argv[5:]:
+        first, count = (int(part) for part in spec.split(":"))
+        for n in range(count):
+            fake.user(first + n)
+    gc.freeze()  # the fake's own collections would stall it and bunch up the arrivals it counts
+    print(await fake.start(), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    calls = [[c.params.get("chat_id"), c.params.get("text"), c.at, c.status] for c in fake.calls
+             if c.method == "sendMessage"]
+    print(json.dumps({"calls": calls, "caused_429": fake.caused_429, "too_many": fake.too_many}), flush=True)
+    await fake.close()
+
+asyncio.run(main())
+"""
+
+
+@dataclass
+class Sent:
+    chat_id: str
+    text: str
+    at: float
+    ok: bool
 
 
 def echo_router(ran: dict[str, list[tuple[str, float]]]) -> Router:
@@ -123,8 +158,15 @@ async def main() -> None:
     parser.add_argument("--alone", type=float, default=4.0, help="seconds the campaign runs before and after")
     args = parser.parse_args()
 
-    fake = FakeTelegram(chat_burst=CHAT_BURST, chat_rate=CHAT_RATE, overall_per_second=int(PLATFORM_RATE))
-    await fake.start()
+    users_from, readers_from = 1_000, 10_000_000
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FAKE_SERVER, str(ROOT), str(CHAT_BURST), str(CHAT_RATE), str(int(PLATFORM_RATE)),
+        f"{users_from}:{args.users}", f"{readers_from}:{args.readers}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 28,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stdin is not None
+    base_url = (await server.stdout.readline()).decode().strip()
+    fake = FakeTelegram()  # here only to write the updates: the server is the child's
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     redis = Redis.from_url(REDIS_URL)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,7 +176,7 @@ async def main() -> None:
             bot=BotSettings(profile="rs"),
             database=DatabaseSettings(url=url),
             redis=RedisSettings(url=REDIS_URL, prefix=prefix),
-            telegram=TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url),
+            telegram=TelegramSettings(bot_token=SecretStr(fake.token), api_base=base_url),
         )
         ran: dict[str, list[tuple[str, float]]] = {}
         app = build_app(settings, router=echo_router(ran))
@@ -153,8 +195,8 @@ async def main() -> None:
             app.redis, rate_key(prefix, "telegram"), settings.broadcast.telegram_rate / (1 + settings.broadcast.margin),
             priority=BULK,
         )  # fmt: skip
-        readers = [fake.user(10_000_000 + n) for n in range(args.readers)]
-        users = [fake.user(1_000 + n) for n in range(args.users)]
+        readers = [fake.user(readers_from + n) for n in range(args.readers)]
+        users = [fake.user(users_from + n) for n in range(args.users)]
         news_at: list[float] = []
         stop = asyncio.Event()
         queue = iter(readers)
@@ -185,14 +227,22 @@ async def main() -> None:
         await asyncio.gather(*lanes)
         end = time.monotonic()
 
+        server.stdin.write(b"stats\n")
+        await server.stdin.drain()
+        stats = json.loads(await server.stdout.readline())
+        await server.wait()
+        by_chat: dict[str, list[Sent]] = {}
+        for chat_id, text, at, status in stats["calls"]:
+            if status == 200:
+                by_chat.setdefault(str(chat_id), []).append(Sent(str(chat_id), str(text), float(at), True))
         sent_at: dict[tuple[str, str], float] = {}
         out_of_order = 0
         for user in users:
             chat = str(user.id)
-            calls = [c for c in fake.calls if c.method == "sendMessage" and c.ok and str(c.params["chat_id"]) == chat]
+            calls = sorted(by_chat.get(chat, []), key=lambda sent: sent.at)
             for call in calls:
-                sent_at[(chat, str(call.params["text"]))] = call.at
-            if [str(c.params["text"]) for c in calls] != [text for text, _ in ran.get(chat, [])]:
+                sent_at[(chat, call.text)] = call.at
+            if [c.text for c in calls] != [text for text, _ in ran.get(chat, [])]:
                 out_of_order += 1
         handed = {user: [(text, finished[(user, text)]) for text, _ in turns] for user, turns in ran.items()}
         ideal = earliest(handed, bot_rate)
@@ -211,7 +261,7 @@ async def main() -> None:
         left = max(0.0, bot_rate * window - conv_sent)
         print(f"burst: {len(updates)} updates from {args.users} users while a campaign runs; limits enforced by the")
         print(f"  fake Bot API: {CHAT_BURST} a chat at once then {CHAT_RATE:.0f}/s, {PLATFORM_RATE:.0f}/s in all")
-        print(f"429s the bot brought on itself:                 {fake.caused_429:10d}   (target 0)")
+        print(f"429s the bot brought on itself:                 {stats['caused_429']:10d}   (target 0)")
         print(f"users with replies out of turn order:           {out_of_order:10d}   (target 0)")
         print(f"conversation replies sent / expected:           {conv_sent:10d} / {len(ideal)}  ({missing} missing)")
         print(f"reply latency beyond the earliest the limits allow (at the bot's rate {bot_rate:.1f}/s):")
@@ -238,7 +288,6 @@ async def main() -> None:
             await app.redis.delete(key)
         await app.close()
     await redis.aclose()
-    await fake.close()
 
 
 if __name__ == "__main__":
