@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from bot.core.capabilities import capabilities
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.replies import Button, Document
 from bot.core.router import Router
 from bot.core.turn import Turn
@@ -241,9 +242,10 @@ async def suspend(turn: Turn) -> None:
             [*rows, [menu_button(turn)]],
         )
         return
-    if not raw_days.isdigit() or int(raw_days) not in SUSPEND_DAYS:
+    days = parse_id(raw_days)
+    if days is None or days not in SUSPEND_DAYS:
         raise StalePayload(turn.payload)
-    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=int(raw_days))
+    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=days)
     resume_at = datetime.combine(local, time(0, 0), tzinfo=turn.profile.zone)
     # One suspension a day per line, whatever its length: a second tap on another period must not place a second
     # order that would switch the line back on at a different date. The user is told the date already ordered.
@@ -390,7 +392,7 @@ async def puk(turn: Turn) -> None:
     shown = turn._("PUK of {account}: {puk}").format(account=account.number, puk=code)
     if capabilities(turn.user.channel).can_delete:
         # Its own message, without buttons: a button on it would let the next press edit it into something else.
-        turn.say(shown, erase_after=PUK_VISIBLE_SECONDS)
+        turn.say(shown, erase_after=PUK_VISIBLE_SECONDS, sensitive=True, again=f"apuk:{account.id}")
         turn.say(
             turn._("I keep the PUK nowhere, and its message disappears from this chat in a minute."),
             [[menu_button(turn)]],
@@ -401,6 +403,8 @@ async def puk(turn: Turn) -> None:
         + "\n"
         + turn._("I show it only this once and keep it nowhere. Delete this message when you have used it."),
         [[menu_button(turn)]],
+        sensitive=True,
+        again=f"apuk:{account.id}",
     )
 
 

@@ -9,6 +9,7 @@ recipients (a forged id counts nothing, and opting out is never refused).
 from __future__ import annotations
 
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
@@ -47,8 +48,9 @@ def ask_consent(turn: Turn) -> None:
 async def news_settings(turn: Turn) -> None:
     choice, _, campaign = turn.arg.partition(":")
     if choice in ("on", "off") and (not campaign or choice == "off"):
-        if campaign.isdigit() and len(campaign) <= 12:
-            await record_opt_out(turn.db, turn.user, int(campaign), turn.now)
+        campaign_id = parse_id(campaign)
+        if campaign_id is not None:
+            await record_opt_out(turn.db, turn.user, campaign_id, turn.now)
         await _set(turn, choice == "on")
         return
     turn.finish()

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from bot.core.engine import NOT_UNDERSTOOD, pseudonym
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.incoming import Kind
 from bot.core.replies import Button
 from bot.core.router import Router
@@ -372,7 +373,7 @@ async def code_given(turn: Turn) -> None:
     if not await _reserved(turn, tag):
         return
     result = await codes.check(turn.user, turn.incoming.text)
-    subject = int(result.subject) if result.subject.isdigit() else None
+    subject = parse_id(result.subject)
     await identity.backend(turn).audit("verify_one_time_code", result.status.value, actor=turn.user,
                                        subscriber_id=subject)  # fmt: skip
     if result.status is CodeCheck.OK and result.subject:

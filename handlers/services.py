@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bot.core.engine import StalePayload
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
@@ -87,10 +88,11 @@ async def list_page(turn: Turn) -> None:
         return
     raw_id, _, raw_page = turn.arg.partition(":")
     account = await identity.owned_account(turn, who, raw_id)
-    if not raw_page.isdigit():
+    page = parse_id(raw_page)
+    if page is None:
         raise StalePayload(turn.payload)
     turn.finish()
-    await show_list(turn, account, int(raw_page))
+    await show_list(turn, account, page)
 
 
 def line_services(turn: Turn, account: AccountInfo) -> list[Service]:
@@ -162,7 +164,7 @@ async def do(turn: Turn) -> None:
     if who is None:
         return
     parts = turn.arg.split(":")
-    if len(parts) != 4 or parts[2] not in ("0", "1") or not parts[3].isdigit():
+    if len(parts) != 4 or parts[2] not in ("0", "1") or parse_id(parts[3]) is None:
         raise StalePayload(turn.payload)
     raw_id, code, on, round_ = parts
     account = await identity.owned_account(turn, who, raw_id)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.engine import StalePayload, pseudonym
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.incoming import Kind
 from bot.core.replies import Button
 from bot.core.router import Router
@@ -191,9 +192,10 @@ async def support_button(turn: Turn) -> None:
 
 async def _rate(turn: Turn, support: Support, rest: str) -> None:
     ticket_id, _, value = rest.partition(":")
-    if not (ticket_id.isdigit() and value in {"1", "2", "3", "4", "5"}):
+    number = parse_id(ticket_id)
+    if number is None or value not in {"1", "2", "3", "4", "5"}:
         raise StalePayload(turn.payload)
-    ticket = await turn.db.get(SupportTicket, int(ticket_id))
+    ticket = await turn.db.get(SupportTicket, number)
     if (ticket is None or (ticket.channel, ticket.external_id) != (turn.user.channel, turn.user.external_id)
             or ticket.status != SupportStatus.CLOSED.value):  # fmt: skip
         log.warning("refused a rating of another user's or an open ticket", extra={"user": pseudonym(turn.user.key)})

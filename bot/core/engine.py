@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import traceback
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +21,7 @@ from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
 from bot.core.replies import Button, Reply, Text, TurnReplies
 from bot.core.router import Handler, Router
-from bot.core.session import Session
+from bot.core.session import DatabaseDown, Session
 from bot.core.text import fold
 from bot.core.turn import Deps, Turn
 from bot.db.uow import UnitOfWork
@@ -36,6 +37,7 @@ MAX_CHOICE_DIGITS = 2
 MIN_WORDS_CHOICE = 2  # letters typed before words can pick a button: one letter is in too many labels
 TRAIL_SLOT = "trail"  # session.extra: the user's last steps (button labels, commands), shown to an operator
 TRAIL_LENGTH = 5
+TRACEBACK_INTERVAL = 60.0  # seconds between two tracebacks of database errors in the log
 
 
 class StalePayload(Exception):
@@ -49,9 +51,6 @@ EMPTY_TEXT = N_("Your message is empty. Write a few words or choose one of the o
 UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your question in words.")
 NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
 PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
-TECHNICAL_PROBLEM = N_(
-    "I can't do that right now because of a technical problem on our side. Please try again in a few minutes."
-)
 MENU_BUTTON = N_("⬅ Main menu")
 SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
 
@@ -74,6 +73,7 @@ class Engine:
         # A typed keyword or command runs the same handler as a button; with the button's payload, a flow that asks
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
+        self._last_traceback = -TRACEBACK_INTERVAL
 
     def _keyword_table(self) -> Keywords:
         """Typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
@@ -93,7 +93,8 @@ class Engine:
         return self.keywords.forgiving(folded)
 
     async def handle(self, incoming: Incoming) -> TurnReplies:
-        """Process one event of one user; raises `SessionBusy`/`SessionStoreDown` when it could not be processed."""
+        """Process one event of one user; raises `TurnNotRun` (`SessionBusy`, `SessionStoreDown`, `DatabaseDown`)
+        when it could not be processed, so that the channel answers non-2xx and the platform delivers it again."""
         async with self.deps.sessions.locked(incoming.user) as session:
             uow = UnitOfWork(self.deps.sessionmaker)
             turn = Turn(incoming, session, self.deps, uow)
@@ -108,11 +109,10 @@ class Engine:
                 turn.outbox.items.clear()
                 turn.finish()
                 await self._notice_and_menu(turn, STALE_BUTTON)
-            except (SQLAlchemyError, OSError, TimeoutError):
-                log.exception("database error in a turn", extra={"user": pseudonym(incoming.user.key)})
-                turn.outbox.items.clear()
-                turn.finish()
-                await self._notice_and_menu(turn, TECHNICAL_PROBLEM)
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:
+                # Raised out of the session lock, which then drops the session: nothing of this turn is kept.
+                self._log_database_error(exc, incoming)
+                raise DatabaseDown(type(exc).__name__) from None
             except Exception:
                 log.exception("turn failed", extra={"user": pseudonym(incoming.user.key), "state": session.state})
                 turn.outbox.items.clear()
@@ -122,6 +122,17 @@ class Engine:
             session.buttons = self._shown_buttons(turn.outbox.items)
             session.turns += 1  # saved with the session: the replies' place in the user's order
             return TurnReplies(list(turn.outbox.items), session.turns)
+
+    def _log_database_error(self, exc: BaseException, incoming: Incoming) -> None:
+        """One line per failed turn with the error's class; a traceback at most once a minute, because during an
+        outage every turn fails the same way and a traceback each (with its SQL) would flood the log."""
+        now = time.monotonic()
+        extra = {"user": pseudonym(incoming.user.key), "error": type(exc).__name__}
+        if now - self._last_traceback >= TRACEBACK_INTERVAL:
+            self._last_traceback = now
+            # The frames, not the message: a driver's message carries the SQL statement and its parameters.
+            extra["where"] = "".join(traceback.format_tb(exc.__traceback__))[-4000:]
+        log.error("database error in a turn: not run", extra=extra)
 
     # --- before dispatch ---------------------------------------------------------------------------------------
     async def _prepare(self, turn: Turn) -> None:

@@ -33,6 +33,10 @@ class Text:
     # A secret shown once (a PUK): the channel removes the message from the chat this many seconds after sending it,
     # where it can (`capabilities(channel).can_delete`); elsewhere the text asks the user to delete it.
     erase_after: int | None = None
+    # A secret (a PUK): never stored anywhere for a later re-delivery. Where it could not be delivered, the user is
+    # told so instead and offered `again` (the payload of the button that shows it once more, after its checks).
+    sensitive: bool = False
+    again: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

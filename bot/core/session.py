@@ -65,12 +65,21 @@ return 1
 _WAITER_STALE_MS = 2000  # a waiter polls at least every 50 ms; silent this long, it is gone
 
 
-class SessionBusy(Exception):
+class TurnNotRun(Exception):
+    """Nothing of the turn was kept: the channel answers non-2xx so that the platform brings the update back."""
+
+
+class SessionBusy(TurnNotRun):
     """The user's lock could not be had in time: the update must come back later (answer non-2xx)."""
 
 
-class SessionStoreDown(Exception):
+class SessionStoreDown(TurnNotRun):
     """Redis did not answer: nothing was processed."""
+
+
+class DatabaseDown(TurnNotRun):
+    """The database did not answer during the turn: its changes were rolled back and the session left as it was,
+    so the platform's re-delivery runs the same turn again instead of the user's action being lost."""
 
 
 @dataclass(slots=True)

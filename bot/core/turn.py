@@ -84,9 +84,12 @@ class Turn:
         *,
         share_phone: str | None = None,
         erase_after: int | None = None,
+        sensitive: bool = False,
+        again: str | None = None,
     ) -> None:
         rows = tuple(tuple(row) for row in buttons)
-        self.outbox.add(Text(text=text, buttons=rows, share_phone=share_phone, erase_after=erase_after))
+        self.outbox.add(Text(text=text, buttons=rows, share_phone=share_phone, erase_after=erase_after,
+                             sensitive=sensitive, again=again))  # fmt: skip
 
     def send(self, reply: Reply) -> None:
         self.outbox.add(reply)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from bot.core.engine import StalePayload, pseudonym
+from bot.core.ids import parse_id
 from bot.core.turn import Turn
 from bot.services.backend import AccountInfo, OperatorBackend, backend_for
 from bot.services.lockout import Lockout
@@ -90,7 +91,8 @@ def backend(turn: Turn) -> OperatorBackend:
 async def owned_account(turn: Turn, identity: Identity, raw_id: str) -> AccountInfo:
     """The account a payload names, only if it belongs to the identified subscriber; otherwise the payload is
     refused as stale (the user sees the stale-button notice), logged, and nothing changes."""
-    account = await backend(turn).account(int(raw_id)) if raw_id.isdigit() else None
+    account_id = parse_id(raw_id)
+    account = await backend(turn).account(account_id) if account_id is not None else None
     if account is None or account.subscriber_id != identity.subscriber_id:
         log.warning(
             "refused a payload naming an account of another subscriber", extra={"user": pseudonym(turn.user.key)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.core.session import DatabaseDown
 from bot.db.base import make_engine
 from tests.chat import Chat
 from tests.conftest import AppFactory
+from tests.helpers import rs_identified, seeded
 
 
 async def _ready(chat: Chat, language: str) -> None:
@@ -79,10 +83,13 @@ async def test_a_contact_nobody_asked_for(rs_chat: Chat) -> None:
 
 
 async def test_database_outage_still_answers_the_menu(make_app: AppFactory) -> None:
-    """The menu needs no database: with the database gone, navigation still answers."""
+    """The menu needs no database: with the database gone, navigation still answers. A turn that needs it is not
+    run at all — the channel answers the platform non-2xx, and the platform's re-delivery runs it once the
+    database is back, from the same state."""
     app = await make_app("rs")
     chat = Chat(app.engine)
     await chat.first_contact("Srpski")
+    working = app.deps.sessionmaker.kw["bind"]
     # The database server goes away: every later connection is refused.
     app.deps.sessionmaker.configure(bind=make_engine("postgresql+asyncpg://mila@127.0.0.1:9/gone"))
     await chat.say("pomoć")
@@ -90,5 +97,19 @@ async def test_database_outage_still_answers_the_menu(make_app: AppFactory) -> N
     await chat.press("Glavni meni")
     chat.expect("Kako mogu da vam pomognem?")
     await chat.press("🌐 Jezik")
-    await chat.press("Türkmençe")  # saving the language needs the database
-    chat.expect("tehničkog problema")
+    with pytest.raises(DatabaseDown):
+        await chat.press("Türkmençe")  # saving the language needs the database
+    app.deps.sessionmaker.configure(bind=working)  # back: the platform delivers the same press again
+    await chat.press("Türkmençe")
+    chat.expect("Size nähili kömek edip bilerin?")
+
+
+@pytest.mark.parametrize("payload", ["rcacc:²", "apuk:³", "rcacc:99999999999999999999", "asusp:1:³", "svl:٣:1"])
+async def test_forged_numbers_in_a_button_get_the_stale_answer_and_no_sql_in_the_log(
+    make_app: AppFactory, payload: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567")
+    await chat.press_payload(payload)
+    chat.expect("To dugme pripada ranijem razgovoru", "Kako mogu da vam pomognem?")
+    assert "SELECT" not in caplog.text and "Traceback" not in caplog.text

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Document, Picture, Reply, Text, Typing
-from bot.core.session import SessionBusy, SessionStoreDown
+from bot.core.session import DatabaseDown, TurnNotRun
 from bot.services.phones import mask_phone
 from bot.services.sms import OutboxSmsGateway
 
@@ -91,7 +91,10 @@ class ConsoleChat:
     async def send(self, incoming: Incoming) -> None:
         try:
             replies = await self.engine.handle(incoming)
-        except (SessionBusy, SessionStoreDown):
+        except DatabaseDown:
+            self.out.write("⚠ The database is not answering: nothing was done; please try again.\n")
+            return
+        except TurnNotRun:
             self.out.write("⚠ The session store is not answering; please try again.\n")
             return
         for reply in replies:

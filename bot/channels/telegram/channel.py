@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -54,13 +53,14 @@ from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
 from bot.channels.telegram.sender import PAUSE_KEY, Blocked, GlobalPause, Sender
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
+from bot.channels.webhook_body import parse_json, read_body
 from bot.config import ConfigError
 from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
 from bot.core.outbound import Outbound, RateLimiter
 from bot.core.outbound.order import TurnGate
 from bot.core.replies import Reply
-from bot.core.session import SessionBusy, SessionStoreDown
+from bot.core.session import DatabaseDown, SessionBusy, SessionStoreDown, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
 from bot.services.attachments import TelegramFiles
@@ -71,7 +71,6 @@ log = logging.getLogger("mila.telegram")
 
 WEBHOOK_PATH = "/webhook/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-MAX_BODY = 1024 * 1024  # an update is a few KiB; anything near this is not from Telegram
 _SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 _POLLER_LEASE = """
@@ -209,10 +208,11 @@ class TelegramChannel:
             return DUPLICATE
         incoming = parsed.incoming
         try:
-            replies = await self.app.engine.handle(incoming)
-        except (SessionBusy, SessionStoreDown) as exc:
+            async with self.dedupe.held(update.update_id):
+                replies = await self.app.engine.handle(incoming)
+        except TurnNotRun as exc:
             await self.dedupe.release(update.update_id)
-            self._failed("busy" if isinstance(exc, SessionBusy) else "redis")
+            self._failed({SessionBusy: "busy", DatabaseDown: "database"}.get(type(exc), "redis"))
             raise UpdateNotProcessed(type(exc).__name__) from exc
         except BaseException:
             await self.dedupe.release(update.update_id)
@@ -427,19 +427,16 @@ class TelegramChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's POST. 401 without the right secret (nothing runs); non-2xx when the update must come back."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        # aiohttp keeps undecodable header bytes as surrogates: encoded back the same way, they compare unequal.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode()):
             self.metrics.updates.labels(CHANNEL, REJECTED).inc()
             return web.Response(status=401, text="wrong secret token")
-        if request.content_length is not None and request.content_length > MAX_BODY:
+        body = await read_body(request)
+        if body is None:
             self.metrics.updates.labels(CHANNEL, REJECTED).inc()
             return web.Response(status=413, text="request body too large")
-        try:
-            body = await request.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                self.metrics.updates.labels(CHANNEL, REJECTED).inc()
-                return web.Response(status=413, text="request body too large")
-            data = json.loads(body)
-        except ValueError:
+        data = parse_json(body)
+        if data is None:
             self.metrics.updates.labels(CHANNEL, REJECTED).inc()
             return web.Response(status=400, text="not JSON")
         try:

@@ -1,8 +1,9 @@
 """At most one effect per `update_id`, across processes, while letting a failed update come back.
 
-An update is claimed (SET NX, short TTL) before it is handled, marked done (long TTL) once its turn has run, and
-released when it could not be processed — so Telegram's re-delivery of a failed update is handled, and a
-re-delivery of a handled one is not. A claim left by a process that died expires by itself.
+An update is claimed (SET NX, a short lease renewed while its turn runs: `bot.channels.lease`) before it is
+handled, marked done (long TTL) once its turn has run, and released when it could not be processed — so Telegram's
+re-delivery of a failed update is handled, and a re-delivery of a handled one is not. A claim left by a process
+that died lapses within one lease, and the next re-delivery is handled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import enum
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.channels.lease import LEASE_SECONDS, Lease
 from bot.core.session import SessionStoreDown
 
 _CLAIM = """
@@ -29,11 +31,12 @@ class Claim(enum.Enum):
 
 class UpdateDedupe:
     def __init__(
-        self, redis: Redis, prefix: str, *, claim_seconds: int = 300, done_seconds: int = 2 * 24 * 3600
+        self, redis: Redis, prefix: str, *, claim_seconds: int = LEASE_SECONDS, done_seconds: int = 2 * 24 * 3600
     ) -> None:
         self.redis = redis
         self.prefix = prefix + "telegram:update:"
         self.claim_seconds = claim_seconds
+        self.lease = Lease(redis, claim_seconds)
         self.done_seconds = done_seconds
         self._claim = redis.register_script(_CLAIM)
 
@@ -44,6 +47,10 @@ class UpdateDedupe:
             raise SessionStoreDown(str(exc)) from exc
         value = raw.decode() if isinstance(raw, bytes) else str(raw)
         return Claim(value) if value in ("d", "p") else Claim.NEW
+
+    def held(self, update_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Keep a claim of ours alive while its turn runs."""
+        return self.lease.kept(self.prefix + str(update_id), "p")
 
     async def done(self, update_id: int) -> None:
         try:

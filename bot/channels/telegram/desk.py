@@ -41,6 +41,7 @@ from bot.channels.telegram.checks import check_group
 from bot.channels.telegram.sender import Blocked, Sender
 from bot.config import ConfigError
 from bot.core.i18n import N_
+from bot.core.ids import parse_id
 from bot.core.incoming import Attachment
 from bot.core.replies import Picture, Reply, Text
 from bot.health import Finding
@@ -112,13 +113,14 @@ class Desk:
     async def _button(self, query: CallbackQuery) -> None:
         action, _, raw = (query.data or "").removeprefix(DESK_PAYLOAD + ":").partition(":")
         answer = self.support.desk.gettext(DESK_NOT_POSSIBLE)
-        if (query.data or "").startswith(DESK_PAYLOAD + ":") and raw.isdigit() and action in ("take", "close"):
+        ticket_id = parse_id(raw)
+        if (query.data or "").startswith(DESK_PAYLOAD + ":") and ticket_id is not None and action in ("take", "close"):
             operator, name = str(query.from_user.id), query.from_user.first_name
             group = query.message.chat.id if query.message is not None else None
             if action == "take":
-                outcome = await self.support.take(int(raw), operator, name, group=group)
+                outcome = await self.support.take(ticket_id, operator, name, group=group)
             else:
-                outcome = await self.support.close(int(raw), "operator", name, group=group)
+                outcome = await self.support.close(ticket_id, "operator", name, group=group)
             if outcome.ok:
                 answer = self.support.desk.gettext(DESK_DONE)
         try:

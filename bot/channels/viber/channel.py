@@ -7,7 +7,8 @@ in Redis under its event and `message_token`, so a re-delivery is processed once
 becomes "done" only when that worked. When the turn could not run (the session store or the user's lock was not
 available), or its replies could not be handed to Viber (no answer, status 12 after the retries), the callback is
 answered 503 so Viber brings it back — and replies already produced are kept with the claim, so the re-delivery
-sends what is still unsent instead of running the turn a second time.
+sends what is still unsent instead of running the turn a second time (all but a secret, which is never kept).
+The claim is a lease renewed while the callback is handled, so a holder that died frees it within seconds.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ from viberbot.api.viber_requests import (
 )
 
 from bot.channels.base import Delivery, PushResult
+from bot.channels.lease import LEASE_SECONDS, Lease
+from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
 from bot.channels.viber.render import (
     MAX_TEXT,
+    SENSITIVE,
     FilePart,
     Part,
     Sender,
@@ -48,13 +52,14 @@ from bot.channels.viber.render import (
     render_turn,
 )
 from bot.channels.viber.signature import SIGNATURE_HEADER, verify
+from bot.channels.webhook_body import parse_json, read_body
 from bot.config import ConfigError, ViberSettings
-from bot.core.engine import Engine, pseudonym
+from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.outbound import Outbound, RateLimiter
-from bot.core.replies import Document, Picture, Reply, Text, Typing
-from bot.core.session import Session, SessionBusy, SessionStoreDown
+from bot.core.replies import Button, Document, Picture, Reply, Text, Typing
+from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
 from bot.services.phones import BadPhone, normalize_phone
@@ -71,6 +76,11 @@ WEBHOOK_PATH = "/webhook/viber"
 EVENT_TYPES = ("conversation_started", "subscribed", "unsubscribed", "delivered", "seen", "failed")
 RECEIPT_EVENTS = frozenset({"delivered", "seen", "failed"})
 
+SECRET_NOT_DELIVERED = N_(
+    "A message with a secret (your PUK) could not be delivered to you, and I do not keep it anywhere to send later. "
+    "You can ask for it again."
+)
+SHOW_AGAIN = N_("🔑 Show it again")
 DOCUMENT_NOT_SENT = N_(
     "I have prepared the document “{name}” for you, but I can't send files in Viber yet. "
     "Please ask for it in our Telegram chat or at the contact centre."
@@ -139,7 +149,7 @@ class ViberChannel:
         metrics: Metrics | None = None,
         documents: DocumentStore | None = None,
         dedupe_ttl_seconds: int = 24 * 3600,
-        claim_ttl_seconds: int = 120,
+        claim_ttl_seconds: int = LEASE_SECONDS,
     ) -> None:
         if settings.auth_token is None or not self.configured(settings):
             raise ConfigError("configuration error: VIBER_AUTH_TOKEN: required for the Viber channel")
@@ -159,6 +169,7 @@ class ViberChannel:
         self.claim_ttl = claim_ttl_seconds
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._claim = redis.register_script(_CLAIM)
+        self._lease = Lease(redis, claim_ttl_seconds)
         self._release = redis.register_script(_RELEASE)
         self._receipt = redis.register_script(_RECEIPT)
 
@@ -210,16 +221,20 @@ class ViberChannel:
         return response
 
     async def _respond(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await read_body(request)
+        if body is None:
+            log.warning("viber callback refused: the body is too large")
+            return web.Response(status=413)
         if not verify(body, request.headers.get(SIGNATURE_HEADER), self._token):
             log.warning("viber callback refused: missing or wrong signature")
             return web.Response(status=403)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            log.warning("viber callback refused: the body is not JSON")
-            return web.Response(status=400)
+        data = parse_json(body)
         if not isinstance(data, dict):
+            log.warning("viber callback refused: the body is not a JSON object")
+            return web.Response(status=400)
+        wrong = malformed(data)
+        if wrong is not None:
+            log.warning("viber callback refused: a field of the wrong type", extra={"field": wrong})
             return web.Response(status=400)
         event = data.get("event")
         if event not in EVENT_TYPE_TO_CLASS:
@@ -264,18 +279,20 @@ class ViberChannel:
                 return web.json_response(body=stored)
             if state == "pending":
                 pending = json.loads(stored)
+        held = self._lease.kept(key, "busy") if key is not None else contextlib.nullcontext()
         try:
-            if pending is not None:
-                receiver = _receiver(pending)
-                async with self._user_lock(receiver.external_id):
-                    await self._deliver(receiver, pending, key)
-                response = web.Response(status=200)
-            else:
-                response = await self._process(event, data, parsed, key)
+            async with held:  # the claim lives while this holder does: a dead one's lapses within one lease
+                if pending is not None:
+                    receiver = _receiver(pending)
+                    async with self._user_lock(receiver.external_id):
+                        await self._deliver(receiver, pending, key)
+                    response = web.Response(status=200)
+                else:
+                    response = await self._process(event, data, parsed, key)
         except Unprocessed:
             return web.Response(status=503)
-        except (SessionBusy, SessionStoreDown):
-            log.warning("viber %s not processed: the session store is busy or down", event)
+        except TurnNotRun as exc:
+            log.warning("viber %s not processed: %s", event, type(exc).__name__)
             await self._give_back(key)
             return web.Response(status=503)
         except Exception:
@@ -455,19 +472,39 @@ class ViberChannel:
             purpose = f"reply {index + 1}/{len(messages)}"
             await self.outbound.before_send(None)
             try:
-                await self.client.send_message(message, purpose=purpose)
+                await self.client.send_message(_unmarked(message), purpose=purpose)
             except ViberUnreachable as exc:
                 log.info("viber user unreachable (status %s)", exc.status, extra={"user": pseudonym(user.key)})
                 await self._mark_unreachable(user)
                 return
             except (ViberRateLimited, ViberUnavailable):
-                left = messages[index:]
                 if key is None:
                     raise Unprocessed() from None
+                left = await self._storable(user, messages[index:])
                 await self._mark(key, json.dumps(left, ensure_ascii=False, separators=(",", ":")))
                 raise Unprocessed() from None
             except ViberError:
                 continue  # logged by the client with its purpose; a bad message is not made good by retrying
+
+    async def _storable(self, user: UserRef, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What may wait in Redis for the re-delivery: a secret (a PUK) never does. In its place the user is told
+        that it did not arrive and offered the button that shows it again, behind the same checks as before."""
+        kept: list[dict[str, Any]] = []
+        offered: set[str] = set()
+        for message in messages:
+            if SENSITIVE not in message:
+                kept.append(message)
+                continue
+            again = str(message[SENSITIVE])
+            if again in offered:
+                continue
+            offered.add(again)
+            t = await self._translator(user)
+            rows = [(Button(t.gettext(SHOW_AGAIN), again),)] if again else []
+            rows.append((Button(t.gettext(MENU_BUTTON), MENU_INTENT),))
+            notice = Text(t.gettext(SECRET_NOT_DELIVERED), tuple(rows))
+            kept += render_turn([notice], sender=self.sender, receiver=user.external_id)
+        return kept
 
     async def push(
         self,
@@ -553,6 +590,10 @@ def _meta(data: dict[str, Any]) -> dict[str, str]:
 
 def _receiver(messages: list[dict[str, Any]]) -> UserRef:
     return UserRef(CHANNEL, str(messages[0].get("receiver", "")))
+
+
+def _unmarked(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != SENSITIVE} if SENSITIVE in message else message
 
 
 def _compact(value: Any) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.viber.render import dumps
+from bot.core.ids import parse_id
 
 log = logging.getLogger("mila.viber.api")
 
@@ -122,7 +123,7 @@ class ViberClient:
         """Send one message; Viber's token of it (delivered/seen/failed callbacks carry the same token)."""
         answer = await self.call("send_message", message, purpose=purpose)
         token = answer.get("message_token")
-        return int(token) if isinstance(token, int | str) and str(token).isdigit() else None
+        return parse_id(str(token)) if isinstance(token, int | str) else None
 
     async def set_webhook(self, url: str, event_types: Sequence[str]) -> list[str]:
         """Point Viber at our webhook; Viber calls it at once, so the HTTP server must already be listening."""

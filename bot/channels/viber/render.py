@@ -166,9 +166,14 @@ def tracking_data(*, ref: str | None) -> str:
     return json.dumps(data, separators=(",", ":"))[:MAX_TRACKING_DATA]
 
 
+MAX_TRACKING_DATA = 4096
+SENSITIVE = "_sensitive"  # marks a body made from a secret: never sent with the mark, never stored
+
+
 def read_tracking_data(raw: str | None) -> dict[str, Any]:
-    """Our own tracking data, or {} for anything else (older messages, other senders)."""
-    if not raw:
+    """Our own tracking data, or {} for anything else (older messages, other senders, anything longer than what
+    Viber lets a bot send, which cannot be ours)."""
+    if not raw or len(raw) > MAX_TRACKING_DATA:
         return {}
     try:
         data = json.loads(raw)
@@ -197,7 +202,10 @@ def render_turn(
                 bodies.extend(TextMessage(text=chunk).to_dict() for chunk in split_for_viber(part.caption))
             continue
         for chunk in split_for_viber(part.text):
-            bodies.append(TextMessage(text=chunk).to_dict())
+            body = TextMessage(text=chunk).to_dict()
+            if isinstance(part, Text) and part.sensitive:
+                body[SENSITIVE] = part.again or ""  # taken off before it is sent or stored (the channel's `_deliver`)
+            bodies.append(body)
     if not bodies and board is not None:
         bodies.append(TextMessage(text="…").to_dict())
 

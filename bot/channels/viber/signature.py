@@ -22,4 +22,5 @@ def verify(body: bytes, signature: str | None, auth_token: str) -> bool:
     if not signature:
         return False
     expected = sign(body, auth_token)
-    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+    # aiohttp keeps undecodable header bytes as surrogates: encoded back the same way, they compare unequal.
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "surrogateescape"))
