@@ -163,11 +163,12 @@ class Sender:
         failures = 0
         while True:
             wait = await self.pause.remaining()
-            if wait > 0 and message:
-                # A slot taken before the pause is worthless: a new one, after it, at the rate (no herd).
-                await self._new_slot(chat, bulk)
-            elif wait > 0:
+            if wait > 0:
                 await asyncio.sleep(wait)
+                if message:
+                    # A slot taken before the pause is worthless: a new one, taken after it, so the sends that
+                    # waited leave one by one at the rate instead of all at once (no herd).
+                    await self._new_slot(chat, bulk)
             try:
                 result = await self.bot(method)
             except TelegramRetryAfter as exc:
@@ -179,9 +180,7 @@ class Sender:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 await self.pause.pause_for(exc.retry_after)
-                if message:
-                    await self._new_slot(chat, bulk)  # after the pause: the sends that met it leave at the rate
-                continue
+                continue  # waited out above, then a new slot
             except TelegramForbiddenError as exc:
                 raise Blocked(str(exc)) from exc
             except (TelegramNetworkError, TelegramServerError):
