@@ -46,6 +46,7 @@ from bot.channels.base import Delivery, PushResult
 from bot.channels.telegram import TelegramChannel
 from bot.config import BotSettings, BroadcastSettings, DatabaseSettings, RedisSettings, Settings, TelegramSettings
 from bot.core.incoming import UserRef
+from bot.core.outbound import RateLimiter
 from bot.core.replies import Reply
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.db.migrate import upgrade_async
@@ -196,7 +197,13 @@ class InstantPusher:
         self.sent = 0
 
     async def push(
-        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
         self.sent += 1
         return PushResult(Delivery.SENT, (str(self.sent),))

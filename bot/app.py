@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import RedisSettings, Settings
@@ -38,7 +38,12 @@ log = logging.getLogger("mila.app")
 def make_redis(settings: RedisSettings) -> Redis:
     """The real server when REDIS_URL is set; otherwise an in-process Redis-compatible store (demo only)."""
     if settings.url:
-        return Redis.from_url(settings.url, socket_timeout=5, socket_connect_timeout=5)
+        # A burst of updates makes more Redis calls at once than the pool has connections (redis-py's default is
+        # 100, refused beyond): a call waits for a free connection instead, up to the socket timeout.
+        pool = BlockingConnectionPool.from_url(
+            settings.url, socket_timeout=5, socket_connect_timeout=5, max_connections=100, timeout=5
+        )
+        return Redis.from_pool(pool)  # the client owns the pool and closes it
     import fakeredis
 
     log.info("REDIS_URL is not set: using the embedded in-process store (for the demo, not for production)")

@@ -80,6 +80,8 @@ class TelegramSettings(_Section):
     # Per-chat pace: Telegram allows about one message a second in a chat, with short bursts.
     chat_rate: float = Field(1.0, gt=0, validation_alias="TELEGRAM_CHAT_RATE")
     chat_burst: int = Field(5, ge=1, validation_alias="TELEGRAM_CHAT_BURST")
+    # The bot's own rate for every message it sends (replies and broadcasts share it): Telegram's ~30 a second.
+    send_rate: float = Field(30.0, gt=0, le=1000, validation_alias="TELEGRAM_SEND_RATE")
 
     @field_validator("webhook_url", "webhook_secret", mode="before")
     @classmethod
@@ -97,6 +99,8 @@ class ViberSettings(_Section):
     webhook_url: str | None = Field(None, validation_alias="VIBER_WEBHOOK_URL")
     bot_name: str = Field("Mila", max_length=28, validation_alias="VIBER_BOT_NAME")
     bot_avatar: str | None = Field(None, validation_alias="VIBER_BOT_AVATAR")
+    # The bot's own rate for every message it sends on Viber (replies and broadcasts share it; the contract's).
+    send_rate: float = Field(30.0, gt=0, le=1000, validation_alias="VIBER_SEND_RATE")
     # Where a media URL in a callback may point (comma-separated; `*.example.com`: any name under it, `host:port`
     # for a port other than the scheme's): the only hosts the mail worker fetches attachments from.
     media_hosts: str = Field(DEFAULT_VIBER_MEDIA_HOSTS, validation_alias="VIBER_MEDIA_HOSTS")

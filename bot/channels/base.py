@@ -13,6 +13,7 @@ from typing import Literal, Protocol, get_args, runtime_checkable
 from aiohttp import web
 
 from bot.core.incoming import UserRef
+from bot.core.outbound import RateLimiter
 from bot.core.replies import Reply
 
 BroadcastChannel = Literal["telegram", "viber"]
@@ -77,10 +78,19 @@ class Pusher(Protocol):
 
     `paid_broadcast` asks the platform for its paid bulk rate where it has one (Telegram's `allow_paid_broadcast`,
     up to 1000 messages/s, charged in Stars); a platform without one ignores it.
+
+    `bulk`: a broadcast's limiter (`BULK` priority, on the channel's shared schedule), whose slot the caller took for
+    this message; a retry after a 429 takes another from it. Without it the message goes as a reply would.
     """
 
     name: str
 
     async def push(
-        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
     ) -> PushResult: ...

@@ -20,7 +20,7 @@ from bot.core.answers import yes_or_no
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
-from bot.core.replies import Button, Reply, Text
+from bot.core.replies import Button, Reply, Text, TurnReplies
 from bot.core.router import Handler, Router
 from bot.core.session import DatabaseDown, Session
 from bot.core.text import fold
@@ -95,7 +95,7 @@ class Engine:
             return self.keywords.get(folded)
         return self.keywords.forgiving(folded)
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming) -> TurnReplies:
         """Process one event of one user; raises `TurnNotRun` (`SessionBusy`, `SessionStoreDown`, `DatabaseDown`)
         when it could not be processed, so that the channel answers non-2xx and the platform delivers it again."""
         async with self.deps.sessions.locked(incoming.user) as session:
@@ -126,7 +126,8 @@ class Engine:
             await self._record(turn)
             session.last_active = time.time()
             session.buttons = self._shown_buttons(turn.outbox.items)
-            return list(turn.outbox.items)
+            session.turns += 1  # saved with the session: the replies' place in the user's order
+            return TurnReplies(list(turn.outbox.items), session.turns)
 
     def _log_database_error(self, exc: BaseException, incoming: Incoming) -> None:
         """One line per failed turn with the error's class; a traceback at most once a minute, because during an

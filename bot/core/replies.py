@@ -76,3 +76,15 @@ class Outbox:
 
     def add(self, reply: Reply) -> None:
         self.items.append(reply)
+
+
+class TurnReplies(list[Reply]):
+    """A turn's replies with the turn's number in the user's conversation (`Session.turns`).
+
+    The number is given inside the user's session lock, so it follows the order the turns ran in; the channel sends
+    the replies after the lock is released, and the outbound path (`bot.core.outbound.TurnOrder`) uses the number
+    to keep one user's replies in that order whichever process sends them. None: not from a turn."""
+
+    def __init__(self, replies: list[Reply], turn: int | None = None) -> None:
+        super().__init__(replies)
+        self.turn = turn

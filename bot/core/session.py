@@ -93,11 +93,12 @@ class Session:
     last_active: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)  # slots for other concerns (identification, handoff)
     is_new: bool = True
+    turns: int = 0  # turns completed, numbering their replies (see `bot.core.outbound.order`)
 
     def to_json(self) -> str:
         return json.dumps(
             {"s": self.state, "d": self.data, "l": self.lang, "b": self.buttons, "t": self.last_active,
-             "x": self.extra},
+             "x": self.extra, "n": self.turns},
             ensure_ascii=False, separators=(",", ":"),
         )  # fmt: skip
 
@@ -107,7 +108,8 @@ class Session:
             return cls()
         obj = json.loads(raw)
         return cls(state=obj.get("s", ""), data=obj.get("d", {}), lang=obj.get("l"), buttons=obj.get("b", []),
-                   last_active=obj.get("t", 0.0), extra=obj.get("x", {}), is_new=False)  # fmt: skip
+                   last_active=obj.get("t", 0.0), extra=obj.get("x", {}), is_new=False,
+                   turns=obj.get("n", 0))  # fmt: skip
 
     def reset_flow(self) -> None:
         self.state = ""

@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from bot.services.campaigns.limiter import RateLimiter
+from bot.core.outbound.limiter import BULK, REPLY, RateLimiter
 from tests.conftest import REDIS_URL
 
 
@@ -65,3 +65,35 @@ async def test_a_stalled_worker_drops_the_slots_it_missed_instead_of_sending_the
     assert limiter.dropped >= 20, limiter.dropped  # every slot that fell in the stall
     in_any_tenth = max(sum(1 for t in sent if s <= t < s + 0.1) for s in sent)
     assert in_any_tenth <= 12, in_any_tenth  # 10 and a little jitter, not the twenty that were waiting
+
+
+async def test_a_broadcast_yields_while_replies_hold_the_schedule_and_fills_what_they_leave(
+    redis_prefix: str,
+) -> None:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        key = redis_prefix + "outbound:telegram:rate"
+        reply = RateLimiter(client, key, 50.0, priority=REPLY)
+        bulk = RateLimiter(client, key, 50.0, priority=BULK)
+        replies_done: list[float] = []
+        bulk_done: list[float] = []
+
+        async def replies() -> None:
+            await asyncio.gather(*(reply.acquire() for _ in range(25)))  # half a second of the rate, at once
+            replies_done.append(time.monotonic())
+
+        async def broadcast(until: float) -> None:
+            while time.monotonic() < until:
+                await bulk.acquire()
+                bulk_done.append(time.monotonic())
+
+        start = time.monotonic()
+        await asyncio.gather(replies(), broadcast(start + 1.0))
+        assert replies_done[0] - start < 25 / 50 + 0.1  # as fast as if the broadcast were not there
+        during = [t for t in bulk_done if t < replies_done[0]]
+        after = [t for t in bulk_done if t > replies_done[0]]
+        assert len(during) <= 2, len(during)  # the broadcast waited while the replies were queued
+        assert len(after) > 15, len(after)  # then took the rest of the rate
+        assert len(bulk_done) + 25 <= 50 * 1.0 + 2  # together never above the rate
+    finally:
+        await client.aclose()

@@ -155,12 +155,19 @@ class FakeTelegram:
         retry_after: int = 1,
         group_per_window: int = 20,
         group_window: float = 60.0,
+        chat_burst: int | None = None,
+        chat_rate: float = 1.0,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
         self.per_chat_per_second = per_chat_per_second
         self.overall_per_second = overall_per_second
         self.retry_after = retry_after
+        # Telegram's real pace in a chat: `chat_burst` messages at once, then `chat_rate` a second (a token bucket;
+        # None: the older window of `per_chat_per_second`). Chat actions do not count as messages then.
+        self.chat_burst = chat_burst
+        self.chat_rate = chat_rate
+        self._chat_tokens: dict[int, tuple[float, float]] = {}  # chat → (tokens, at)
         self.record = True  # benchmarks switch recording off
         self.succeeded = 0  # calls answered "ok", recorded or not
         self.calls: list[ApiCall] = []
@@ -285,6 +292,8 @@ class FakeTelegram:
                 self._paused_until[chat_id] = now + forced.retry_after
                 self.too_many["injected"] += 1
                 raise ApiError(429, f"Too Many Requests: retry after {forced.retry_after}", forced.retry_after)
+        if self.chat_burst is not None and params.get("action") is not None:
+            return  # with the real limits a chat action (typing…) is not a message
         while self._recent and now - self._recent[0][0] > 1.0:
             self._recent.popleft()
         overall = self._overall_limit(params)
@@ -292,7 +301,15 @@ class FakeTelegram:
             self._paused_until[None] = now + self.retry_after
             self.too_many["rate"] += 1
             raise ApiError(429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after)
-        if self.per_chat_per_second is not None:
+        if self.chat_burst is not None:
+            tokens, at = self._chat_tokens.get(chat_id, (float(self.chat_burst), now))
+            tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_rate)
+            if tokens < 0.95:  # a few tens of milliseconds of network jitter are not held against the bot
+                self._paused_until[chat_id] = now + self.retry_after
+                self.too_many["chat_rate"] += 1
+                raise ApiError(429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after)
+            self._chat_tokens[chat_id] = (tokens - 1.0, now)
+        elif self.per_chat_per_second is not None:
             in_chat = sum(1 for _, chat in self._recent if chat == chat_id)
             if in_chat >= self.per_chat_per_second:
                 self._paused_until[chat_id] = now + self.retry_after

@@ -7,7 +7,8 @@ import time
 from redis.asyncio import Redis
 
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
-from bot.channels.telegram.sender import ChatPacer, GlobalPause
+from bot.channels.telegram.sender import GlobalPause
+from bot.core.outbound import ChatPace
 from tests.conftest import REDIS_URL
 
 
@@ -26,19 +27,25 @@ async def test_a_pause_set_by_one_process_is_respected_by_another(redis_prefix: 
         await second.aclose()
 
 
-def test_pacing_allows_a_burst_then_about_one_message_a_second() -> None:
-    pacer = ChatPacer(rate=1.0, burst=3)
-    assert [pacer.delay(1) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert 0.9 < pacer.delay(1) <= 1.0
-    assert 1.9 < pacer.delay(1) <= 2.0
-    assert pacer.delay(2) == 0.0  # another chat has its own bucket
-
-
-def test_pacing_forgets_idle_chats() -> None:
-    pacer = ChatPacer(rate=1.0, burst=1, remember=10)
-    for chat in range(100):
-        pacer.delay(chat)
-    assert len(pacer._buckets) == 10
+async def test_pacing_allows_a_burst_then_about_one_message_a_second_whichever_process_sends(
+    redis_prefix: str,
+) -> None:
+    first, second = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
+    try:
+        here = ChatPace(first, redis_prefix + "chat:", rate=1.0, burst=3)
+        there = ChatPace(second, redis_prefix + "chat:", rate=1.0, burst=3)
+        waits = [await here._pace(keys=[redis_prefix + "chat:1"], args=[here.interval_us, here.tolerance_us])
+                 for _ in range(2)]  # fmt: skip
+        waits.append(await there._pace(keys=[redis_prefix + "chat:1"], args=[there.interval_us, there.tolerance_us]))
+        assert [int(w) for w in waits] == [0, 0, 0]  # the burst, shared by both processes
+        fourth = int(await there._pace(keys=[redis_prefix + "chat:1"], args=[there.interval_us, there.tolerance_us]))
+        assert 0.9e6 < fourth <= 1.0e6
+        fifth = int(await here._pace(keys=[redis_prefix + "chat:1"], args=[here.interval_us, here.tolerance_us]))
+        assert 1.9e6 < fifth <= 2.0e6
+        assert await here.wait("2") == 0.0  # another chat has its own pace
+    finally:
+        await first.aclose()
+        await second.aclose()
 
 
 async def test_dedupe_claims_once_and_lets_a_failed_update_come_back(redis_prefix: str) -> None:

@@ -17,7 +17,8 @@ from aiogram.methods import SendMessage
 from redis.asyncio import Redis
 
 from bot.channels.telegram.render import render
-from bot.channels.telegram.sender import Blocked, ChatPacer, GlobalPause, Sender
+from bot.channels.telegram.sender import Blocked, GlobalPause, Sender
+from bot.core.outbound import Outbound
 from bot.core.replies import Button, Document, Text
 from bot.metrics import Metrics
 from tests.conftest import REDIS_URL
@@ -34,7 +35,9 @@ async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
 @pytest.fixture
 async def sender(bot: Bot, redis_prefix: str) -> AsyncIterator[Sender]:
     redis = Redis.from_url(REDIS_URL)
-    yield Sender(bot, GlobalPause(redis, redis_prefix + "pause"), ChatPacer(100, 100), Metrics())
+    outbound = Outbound(redis, redis_prefix, "telegram", rate=1000, chat_rate=100, chat_burst=100)
+    yield Sender(bot, GlobalPause(redis, redis_prefix + "pause"), outbound, Metrics())
+    await outbound.close()
     await redis.aclose()
 
 

@@ -51,12 +51,14 @@ from bot.channels.telegram.dedupe import Claim, UpdateDedupe
 from bot.channels.telegram.desk import Desk
 from bot.channels.telegram.eraser import Eraser
 from bot.channels.telegram.render import Call, render
-from bot.channels.telegram.sender import PAUSE_KEY, Blocked, ChatPacer, GlobalPause, Sender
+from bot.channels.telegram.sender import PAUSE_KEY, Blocked, GlobalPause, Sender
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Parsed, parse
 from bot.channels.webhook_body import parse_json, read_body
 from bot.config import ConfigError
 from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
+from bot.core.outbound import Outbound, RateLimiter
+from bot.core.outbound.order import TurnGate
 from bot.core.replies import Reply
 from bot.core.session import DatabaseDown, SessionBusy, SessionStoreDown, TurnNotRun
 from bot.db.uow import UnitOfWork
@@ -111,12 +113,12 @@ class TelegramChannel:
         self.bot = make_bot(settings)
         prefix = app.settings.redis.prefix
         self.dedupe = UpdateDedupe(app.redis, prefix)
-        self.sender = Sender(
-            self.bot,
-            GlobalPause(app.redis, prefix + PAUSE_KEY),
-            ChatPacer(settings.chat_rate, settings.chat_burst),
-            metrics,
-        )
+        self.outbound = Outbound(
+            app.redis, prefix, CHANNEL, rate=settings.send_rate / (1 + app.settings.broadcast.margin),
+            chat_rate=settings.chat_rate, chat_burst=settings.chat_burst, pause_key=prefix + PAUSE_KEY,
+            order_ttl_seconds=app.settings.bot.session_ttl_seconds,
+        )  # fmt: skip
+        self.sender = Sender(self.bot, GlobalPause(app.redis, prefix + PAUSE_KEY), self.outbound, metrics)
         self.eraser = Eraser(app.redis, prefix + "telegram:erase", self.sender)
         self._lease_key = prefix + "telegram:poller"
         self._lease_token = secrets.token_hex(8)
@@ -164,6 +166,7 @@ class TelegramChannel:
             await self._poller
 
     async def close(self) -> None:
+        await self.outbound.close()
         await self.bot.session.close()
 
     async def _set_commands(self) -> None:
@@ -222,7 +225,8 @@ class TelegramChannel:
         if parsed.callback_id is not None:
             await self._answer_callback(parsed.callback_id)
         edit = parsed.keyboard_message_id if parsed.callback_id is not None else None
-        await self.deliver(incoming.user, parsed.chat_id, render(replies, parsed.chat_id, edit_message_id=edit))
+        calls = render(replies, parsed.chat_id, edit_message_id=edit)
+        await self.deliver(incoming.user, parsed.chat_id, calls, turn=replies.turn)
         self.metrics.updates.labels(CHANNEL, HANDLED).inc()
         self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
         return HANDLED
@@ -274,15 +278,80 @@ class TelegramChannel:
             log.info("callback query not answered", extra={"error": type(exc).__name__})
 
     async def deliver(
-        self, user: UserRef, chat_id: int, calls: list[Call], *, retry_unanswered: bool = True
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        *,
+        retry_unanswered: bool = True,
+        turn: int | None = None,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
-        """Send a turn's replies in order; stop at the first call that cannot be delivered (order matters)."""
+        """Send a turn's replies in order, after those of the user's turn before (`turn`, in whichever process);
+        stop at the first call that cannot be delivered (order matters)."""
+        async with self.outbound.order.turn(user.key, turn) as gate:
+            return await self._deliver(user, chat_id, calls, gate, retry_unanswered=retry_unanswered, bulk=bulk)
+
+    async def _deliver(
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        gate: TurnGate,
+        *,
+        retry_unanswered: bool,
+        bulk: RateLimiter | None,
+    ) -> PushResult:
+        # Each message's place — a moment the chat's pace allows that is a slot of the global rate — is taken in
+        # order, in the background, while the ones before are being sent; once all are taken the user's next turn
+        # may take its own. So a user's replies queue for the rate as soon as the limits allow, and still go out one
+        # after the other, the first once the previous turn's last message was sent.
+        chat = str(chat_id)
+        loop = asyncio.get_running_loop()
+        ready: list[asyncio.Future[float] | None] = [
+            loop.create_future() if call.sends and not (bulk is not None and index == 0) else None
+            for index, call in enumerate(calls)
+        ]  # a chat action takes no slot; a broadcast's first message has the one its caller took
+
+        async def reserve_all() -> None:
+            try:
+                for future in ready:
+                    if future is not None:
+                        future.set_result(await self.outbound.reserve(chat))
+            finally:
+                for future in ready:  # never left waiting: a place that could not be taken is "now"
+                    if future is not None and not future.done():
+                        future.set_result(time.monotonic())
+                await gate.reserved()
+
+        reserving = asyncio.create_task(reserve_all())
+        try:
+            return await self._send_calls(user, chat_id, calls, ready, gate, retry_unanswered, bulk)
+        finally:
+            if not reserving.done():
+                reserving.cancel()
+            for future in ready:
+                if future is not None and not future.done():
+                    future.cancel()
+
+    async def _send_calls(
+        self,
+        user: UserRef,
+        chat_id: int,
+        calls: list[Call],
+        ready: list[asyncio.Future[float] | None],
+        gate: TurnGate,
+        retry_unanswered: bool,
+        bulk: RateLimiter | None,
+    ) -> PushResult:
         sent: list[str] = []
-        for call in calls:
+        for call, slot in zip(calls, ready, strict=True):
             try:
                 result = await self.sender.call(
-                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered
-                )
+                    call.method, chat_id, paced=call.sends, retry_unanswered=retry_unanswered, bulk=bulk, ready=slot,
+                    in_order=gate.previous_sent,
+                )  # fmt: skip
+                bulk = None  # the broadcast's slot was the first message's; any more took a reply's
             except Blocked:
                 await self.mark_unreachable(user)
                 return PushResult(Delivery.UNREACHABLE, tuple(sent))
@@ -310,7 +379,13 @@ class TelegramChannel:
         return PushResult(Delivery.SENT, tuple(sent))
 
     async def push(
-        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
         """A message outside a turn (see `Pusher`). A 429 is waited out inside, shared by every process."""
         try:
@@ -322,7 +397,7 @@ class TelegramChannel:
         if paid_broadcast:
             calls = [paid(call) for call in calls]
         try:
-            return await self.deliver(user, chat_id, calls, retry_unanswered=False)
+            return await self.deliver(user, chat_id, calls, retry_unanswered=False, bulk=bulk)
         except TelegramRetryAfter as exc:  # still limited after the sender's own retries
             return PushResult(Delivery.RETRY_LATER, retry_after=float(exc.retry_after))
         except (TelegramNetworkError, TelegramServerError):

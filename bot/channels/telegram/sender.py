@@ -2,7 +2,9 @@
 
 - 429 `retry_after`: Telegram's limit is per bot, not per process, so the pause is written to Redis and every
   process sending for this bot waits it out; then the same call is retried (aiogram never retries by itself).
-- Per-chat pace: about one message a second sustained, with short bursts (a token bucket per chat).
+- Every message takes the chat's pace and a slot of the bot's global rate from the shared outbound path
+  (`bot.core.outbound`): replies before broadcasts; after a 429 the retry takes a new slot, so the sends that
+  waited out the pause leave at the rate instead of all at once.
 - 403 (the user blocked the bot): `Blocked` is raised, the caller marks the user unreachable; never retried.
 - Network errors and 5xx: a few retries with back-off, then the call is given up and logged.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -31,6 +33,7 @@ from aiogram.methods.base import Response
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.core.outbound import Outbound, RateLimiter
 from bot.metrics import Metrics
 
 log = logging.getLogger("mila.telegram.send")
@@ -102,32 +105,12 @@ class GlobalPause:
         return max(0.0, self._until - time.time())
 
 
-class ChatPacer:
-    """A token bucket per chat: `burst` messages at once, then `rate` per second. Forgets idle chats."""
-
-    def __init__(self, rate: float, burst: int, *, remember: int = 50_000) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.remember = remember
-        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()  # chat → (tokens, at)
-
-    def delay(self, chat_id: int) -> float:
-        """Take one token; returns how long to wait before sending (the token is already spent)."""
-        now = time.monotonic()
-        tokens, at = self._buckets.pop(chat_id, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
-        self._buckets[chat_id] = (tokens, now)
-        while len(self._buckets) > self.remember:
-            self._buckets.popitem(last=False)
-        return 0.0 if tokens >= 0 else -tokens / self.rate
-
-
 class Sender:
     def __init__(
         self,
         bot: Bot,
         pause: GlobalPause,
-        pacer: ChatPacer,
+        outbound: Outbound,
         metrics: Metrics,
         *,
         max_rate_limit_retries: int = 20,
@@ -135,28 +118,57 @@ class Sender:
     ) -> None:
         self.bot = bot
         self.pause = pause
-        self.pacer = pacer
+        self.outbound = outbound
         self.metrics = metrics
         self.max_rate_limit_retries = max_rate_limit_retries
         self.network_retries = network_retries
 
     async def call(
-        self, method: TelegramMethod[Any], chat_id: int | None, *, paced: bool = True, retry_unanswered: bool = True
+        self,
+        method: TelegramMethod[Any],
+        chat_id: int | None,
+        *,
+        paced: bool = True,
+        retry_unanswered: bool = True,
+        bulk: RateLimiter | None = None,
+        ready: Awaitable[float] | None = None,
+        in_order: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """Make one Bot API call within the limits; raises `Blocked`, or the API's error after the retries.
 
+        `paced`: a message to a chat — it takes the chat's pace and a slot of the global rate (a reply's, or from
+        `bulk`, the broadcast's limiter, whose slot the caller took already for the first attempt).
+        `ready`: the chat's pace and the slot were taken ahead (a turn's messages queue for the rate together);
+        `in_order`: awaited before the first attempt (the user's previous turn sent).
         `retry_unanswered=False`: a network error or a 5xx is raised at once, since Telegram may have taken the
         message (a broadcast sends at most once)."""
-        if paced and chat_id is not None:
-            delay = self.pacer.delay(chat_id)
-            if delay > 0:
-                await asyncio.sleep(delay)
+        message = paced and chat_id is not None
+        chat = str(chat_id)
+        slot: float | None = None
+        if message and ready is not None:
+            slot = await ready
+            await self.outbound.wait_for(chat, slot)
+        elif message and bulk is None:
+            await self.outbound.before_send(chat)
+        # A broadcast's message goes the moment its slot comes (one a user, and a campaign yields while replies
+        # are queued): a round trip for the chat's pace between the slot and the send would make it late.
+        if in_order is not None:
+            waiting = time.monotonic()
+            await in_order()
+            if message and time.monotonic() - waiting > self.outbound.limiter.late_seconds:
+                # The slot passed while the user's previous message was still going out: sending now could put
+                # two messages into one slot. A new place in the pace and the rate instead.
+                await self.outbound.before_send(chat)
         rate_limited = 0
         failures = 0
         while True:
             wait = await self.pause.remaining()
             if wait > 0:
                 await asyncio.sleep(wait)
+                if message:
+                    # A slot taken before the pause is worthless: a new one, taken after it, so the sends that
+                    # waited leave one by one at the rate instead of all at once (no herd).
+                    await self._new_slot(chat, bulk)
             try:
                 result = await self.bot(method)
             except TelegramRetryAfter as exc:
@@ -168,7 +180,7 @@ class Sender:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 await self.pause.pause_for(exc.retry_after)
-                continue
+                continue  # waited out above, then a new slot
             except TelegramForbiddenError as exc:
                 raise Blocked(str(exc)) from exc
             except (TelegramNetworkError, TelegramServerError):
@@ -179,3 +191,14 @@ class Sender:
                 continue
             self.metrics.sent.labels(CHANNEL, method.__api_method__).inc()
             return result
+
+    async def _new_slot(self, chat: str, bulk: RateLimiter | None) -> None:
+        self.outbound.rate_limited()
+        if bulk is not None:
+            bulk.forget()
+            try:
+                await bulk.acquire()
+            except RedisError:
+                log.warning("sending without the shared limits: Redis unavailable")
+        else:
+            await self.outbound.before_send(chat)

@@ -57,6 +57,7 @@ from bot.config import ConfigError, ViberSettings
 from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
+from bot.core.outbound import Outbound, RateLimiter
 from bot.core.replies import Button, Document, Picture, Reply, Text, Typing
 from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
@@ -159,6 +160,8 @@ class ViberChannel:
         self.prefix = f"{redis_prefix}{CHANNEL}:"
         self.client = client or ViberClient(self._token, settings.api_base)
         self.sender = Sender(settings.bot_name, settings.bot_avatar)
+        # Viber documents no per-chat pace for replies: the global rate (shared with broadcasts) and the order.
+        self.outbound = Outbound(redis, redis_prefix, CHANNEL, rate=settings.send_rate, chat_rate=None)
         self.on_receipt = on_receipt
         self.metrics = metrics
         self.documents = documents
@@ -201,6 +204,7 @@ class ViberChannel:
         """Viber only calls the webhook: once the HTTP server stops listening nothing new comes in."""
 
     async def close(self) -> None:
+        await self.outbound.close()
         await self.client.close()
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -328,7 +332,8 @@ class ViberChannel:
             parts = await self._parts(incoming.user, replies)
             ref = str(data.get("message_token", ""))
             messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
-            await self._deliver(incoming.user, messages, key)
+            async with self.outbound.order.turn(incoming.user.key, replies.turn):
+                await self._deliver(incoming.user, messages, key)
         return web.Response(status=200)
 
     def _user_lock(self, external_id: str) -> asyncio.Lock:
@@ -465,6 +470,7 @@ class ViberChannel:
         """Send in order; keep what is left for a re-delivery when Viber is unavailable or keeps saying 12."""
         for index, message in enumerate(messages):
             purpose = f"reply {index + 1}/{len(messages)}"
+            await self.outbound.before_send(None)
             try:
                 await self.client.send_message(_unmarked(message), purpose=purpose)
             except ViberUnreachable as exc:
@@ -501,7 +507,13 @@ class ViberChannel:
         return kept
 
     async def push(
-        self, user: UserRef, replies: Sequence[Reply], *, purpose: str, paid_broadcast: bool = False
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
     ) -> PushResult:
         """A message outside a turn (see `Pusher`): status 12 gives RETRY_LATER and no usable answer UNKNOWN, with
         what was sent so far; 5/6/7 mark the user unreachable. Held with the user's turn lock so it never lands in the
@@ -511,6 +523,8 @@ class ViberChannel:
         tokens: list[str] = []
         async with self._user_lock(user.external_id):
             for index, message in enumerate(messages):
+                if bulk is None or index > 0:  # a broadcast's first message has the slot its caller took
+                    await self.outbound.before_send(None)
                 try:
                     token = await self.client.send_message(message, purpose=f"{purpose} {index + 1}/{len(messages)}")
                 except ViberUnreachable as exc:

@@ -38,10 +38,10 @@ from bot.channels.base import Delivery, Pusher, PushResult
 from bot.config import BroadcastSettings
 from bot.core.i18n import I18n
 from bot.core.incoming import UserRef
+from bot.core.outbound import BULK, RateLimiter, rate_key
 from bot.core.replies import Reply
 from bot.db.base import utcnow
 from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, ChannelUser, DeliveryStatus
-from bot.services.campaigns.limiter import RateLimiter
 from bot.services.campaigns.message import compose
 from bot.services.campaigns.spec import CampaignSpec, quiet_until
 from bot.services.campaigns.store import spec_of
@@ -101,9 +101,10 @@ class CampaignWorker:
         rates = {"telegram": settings.telegram_rate, "viber": settings.viber_rate}
         pause_keys = pause_keys or {}
         self.limiters = {
+            # The channel's one schedule, shared with its conversation replies, which go first (`BULK` yields).
             name: RateLimiter(
-                redis, f"{prefix}broadcast:{name}", rates.get(name, settings.viber_rate) / (1 + settings.margin),
-                pause_key=pause_keys.get(name),
+                redis, rate_key(prefix, name), rates.get(name, settings.viber_rate) / (1 + settings.margin),
+                pause_key=pause_keys.get(name), priority=BULK,
             )
             for name in self.pushers
         }  # fmt: skip
@@ -302,11 +303,12 @@ class CampaignWorker:
         paid = recipient.channel == "telegram" and self.settings.telegram_paid
         try:
             async with self._semaphore:
-                await self.limiters[recipient.channel].acquire()
+                limiter = self.limiters[recipient.channel]
+                await limiter.acquire()
                 started.add(row.id)
                 result = await pusher.push(
                     UserRef(recipient.channel, recipient.external_id), replies, purpose=f"campaign {campaign_id}",
-                    paid_broadcast=paid,
+                    paid_broadcast=paid, bulk=limiter,
                 )  # fmt: skip
         except Exception as exc:  # push answers for the platform; anything else is a bug here, and not retried
             log.exception("campaign message not sent", extra={"campaign": campaign_id})

@@ -1,17 +1,22 @@
-"""The broadcast rate limit, shared by every `mila run` process through Redis.
+"""The bot's global rate limit on a channel, shared by every `mila run` process through Redis.
 
 The platforms limit a bot, not a process: Telegram about 30 messages a second (1000 with paid broadcasts), Viber
-what the operator's contract says. Each send reserves the next free slot of an evenly spaced schedule (GCRA with
-no burst: slots `interval` apart) in one Lua script, so any number of workers together keep to the rate without
-talking to each other. The schedule is kept in Redis' own clock (`TIME`), so the processes' clocks do not matter.
+what the operator's contract says. Every message the bot sends on a channel — conversation replies and broadcasts —
+takes a slot of one schedule here, so together they keep to the limit. Each send reserves the next free slot of an
+evenly spaced schedule (GCRA with no burst: slots `interval` apart) in one Lua script, so any number of workers
+together keep to the rate without talking to each other. The schedule is kept in Redis' own clock (`TIME`), so the
+processes' clocks do not matter.
+
+Replies first: a reply (`REPLY`) that takes a slot marks the schedule "held by replies" until the end of its slot;
+a broadcast (`BULK`) asking while it is held is told to come back when it is free. Users waiting for an answer go
+first; a campaign fills whatever rate the replies leave, and takes all of it when nobody is talking.
 
 A 429 from Telegram writes a "send nothing before T" key (`GlobalPause` of the Telegram channel). The script reads
-it on every reservation: while it holds, nobody gets a slot; after it, new slots start `gap` seconds later, so the
-messages that met the 429 — retried by the channel itself the moment the pause ends — never add up with new ones
-beyond the limit.
+it on every reservation: while it holds, nobody gets a slot; after it, new slots start `gap` seconds later and
+follow one another at the rate, so the sends that waited out the pause leave one by one, never as a herd.
 
-At high rates one round trip per message would cost more than the message itself, so a process reserves a few
-consecutive slots at once (`chunk`, about 20 ms worth: one slot at 30/s, twenty at 1000/s) and uses them in turn.
+At high rates one round trip per message would cost more than the message itself, so a broadcast process reserves a
+few consecutive slots at once (`chunk`, about 20 ms worth: one slot at 30/s, twenty at 1000/s) and uses them in turn.
 
 A slot is used on time or not at all. A process that was held up (a busy event loop, a garbage collection, a CPU
 shared with other processes) finds the slots it reserved already past; sending on all of them the moment it wakes
@@ -32,16 +37,23 @@ from collections import deque
 from redis.asyncio import Redis
 
 LATE_SECONDS = 0.01
+REPLY = "r"  # a conversation reply: someone is waiting for it
+BULK = "b"  # a broadcast: it yields while replies hold the schedule
 
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local pause = math.floor(tonumber(redis.call('GET', KEYS[2]) or '0') * 1000000)
 if pause > now then return {'p', string.format('%.0f', pause - now)} end
+local held = tonumber(redis.call('GET', KEYS[3]) or '0')
+if ARGV[4] == 'b' and held > now then return {'y', string.format('%.0f', held - now)} end
 local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
 if pause > 0 then slot = math.max(slot, pause + tonumber(ARGV[2])) end
-local ttl = math.floor((slot - now) / 1000) + 60000
-redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1]) * tonumber(ARGV[3])), 'PX', ttl)
+local after = slot + tonumber(ARGV[1]) * tonumber(ARGV[3])
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.floor((slot - now) / 1000) + 60000)
+if ARGV[4] == 'r' and after > held then
+  redis.call('SET', KEYS[3], string.format('%.0f', after), 'PX', math.floor((after - now) / 1000) + 1000)
+end
 return {'s', string.format('%.0f', slot - now)}
 """
 
@@ -58,15 +70,21 @@ class RateLimiter:
         pause_key: str | None = None,
         gap_seconds: float = 1.0,
         late_seconds: float = LATE_SECONDS,
+        priority: str = BULK,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        if priority not in (REPLY, BULK):
+            raise ValueError("priority must be REPLY or BULK")
         self.key = key
         self.rate = rate
+        self.priority = priority
         self.pause_key = pause_key or key + ":no-pause"
+        self.held_key = key + ":held-by-replies"
         self.interval_us = round(1_000_000 / rate)
         self.gap_us = round(gap_seconds * 1_000_000)
-        self.chunk = min(100, max(1, round(rate / 50)))
+        # A reply takes one slot at a time: a slot reserved ahead and not used would hold the schedule for nothing.
+        self.chunk = 1 if priority == REPLY else min(100, max(1, round(rate / 50)))
         self.late_seconds = late_seconds
         self.dropped = 0  # slots that came too late to be used
         self._reserve = redis.register_script(_RESERVE)
@@ -77,12 +95,7 @@ class RateLimiter:
         """Wait for one of this process's slots; returns the seconds waited (paused time included)."""
         started = time.monotonic()
         while True:
-            while not self._slots:
-                async with self._refill:
-                    if self._slots:
-                        break
-                    await self._reserve_chunk()
-            slot = self._slots.popleft()
+            slot = await self.reserve()
             delay = slot - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -90,13 +103,28 @@ class RateLimiter:
                 return time.monotonic() - started
             self.dropped += 1
 
+    async def reserve(self) -> float:
+        """Take the next slot without waiting for it; returns it in `time.monotonic()`."""
+        while not self._slots:
+            async with self._refill:
+                if self._slots:
+                    break
+                await self._reserve_chunk()
+        return self._slots.popleft()
+
+    def forget(self) -> None:
+        """Drop the slots reserved ahead: after a 429 they would fire into the pause."""
+        self._slots.clear()
+
     async def _reserve_chunk(self) -> None:
         while True:
             kind, micros = await self._reserve(
-                keys=[self.key, self.pause_key], args=[self.interval_us, self.gap_us, self.chunk]
+                keys=[self.key, self.pause_key, self.held_key],
+                args=[self.interval_us, self.gap_us, self.chunk, self.priority],
             )
             if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "s":
                 first = time.monotonic() + int(micros) / 1_000_000
                 self._slots.extend(first + i * self.interval_us / 1_000_000 for i in range(self.chunk))
                 return
-            await asyncio.sleep(int(micros) / 1_000_000)  # paused: nobody gets a slot until it is over
+            # Paused (nobody gets a slot until it is over), or a broadcast yielding to replies.
+            await asyncio.sleep(int(micros) / 1_000_000)

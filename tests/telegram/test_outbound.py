@@ -1,0 +1,202 @@
+"""Every message on one outbound path, against a Bot API double enforcing Telegram's real limits: about one message a
+second per chat (a burst of five), thirty a second in all, 429 with `retry_after` — and real Redis.
+
+The turns here answer with the turn's own words ("u7 t3 a", "u7 t3 b"), and the handler notes the order in which
+the engine ran each user's turns: a user's messages must arrive in exactly that order."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiogram.types import Update
+from pydantic import SecretStr
+
+from bot.app import build_app
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings, TelegramSettings
+from bot.core.engine import MENU_INTENT, START_COMMAND
+from bot.core.incoming import UserRef
+from bot.core.outbound import BULK, RateLimiter, rate_key
+from bot.core.replies import Text
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.metrics import Metrics
+from tests.conftest import make_settings
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(chat_burst=5, chat_rate=1.0, overall_per_second=30, retry_after=2)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def echo_router(ran: dict[str, list[str]], *, parts: Callable[[str], int] = lambda text: 2) -> Router:
+    """Every message is a new conversation's start here (no language chosen): the handler echoes it in parts."""
+    router = Router()
+
+    @router.command(START_COMMAND)
+    async def echo(turn: Turn) -> None:
+        text = turn.incoming.text
+        ran.setdefault(turn.incoming.user.external_id, []).append(text)
+        for part in range(parts(text)):
+            turn.say(f"{text} {chr(ord('a') + part)}")
+
+    @router.intent(MENU_INTENT, "meni")
+    async def menu(turn: Turn) -> None:
+        turn.say("Meni")
+
+    return router
+
+
+def settings(fake: FakeTelegram, sqlite_url: str, redis_prefix: str) -> Settings:
+    base = make_settings("rs", sqlite_url, redis_prefix)
+    telegram = TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url)  # type: ignore[call-arg]
+    return base.model_copy(update={"telegram": telegram})
+
+
+ChannelFactory = Callable[[Router], TelegramChannel]
+
+
+@pytest.fixture
+async def make_channel(
+    fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str
+) -> AsyncIterator[ChannelFactory]:
+    """A `mila run` process's Telegram channel (each with its own Redis client and sender), in this process."""
+    made: list[TelegramChannel] = []
+
+    def factory(router: Router) -> TelegramChannel:
+        app = build_app(settings(fake_telegram, sqlite_url, redis_prefix), router=router)
+        made.append(TelegramChannel(app, Metrics()))
+        return made[-1]
+
+    yield factory
+    for channel in made:
+        await channel.close()
+        await channel.app.close()
+
+
+def received(fake: FakeTelegram, user: FakeUser) -> list[str]:
+    return [str(m.get("text")) for m in fake.bot_messages(user)]
+
+
+def expected(ran: list[str], parts: Callable[[str], int] = lambda text: 2) -> list[str]:
+    return [f"{text} {chr(ord('a') + part)}" for text in ran for part in range(parts(text))]
+
+
+async def test_a_burst_from_many_users_meets_no_429_and_each_user_gets_answers_in_turn_order(
+    fake_telegram: FakeTelegram, make_channel: ChannelFactory
+) -> None:
+    ran: dict[str, list[str]] = {}
+    channel = make_channel(echo_router(ran))
+    users = [fake_telegram.user(7000 + n) for n in range(30)]
+    updates = [
+        Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t{turn}"))
+        for turn in range(4)
+        for user in users
+    ]  # 240 messages: 8 a user (past the burst of five), 30 users (past 30 a second)
+    started = time.monotonic()
+    await asyncio.gather(*(channel.process(update) for update in updates))
+    took = time.monotonic() - started
+    assert fake_telegram.too_many["rate"] == fake_telegram.too_many["chat_rate"] == 0
+    assert fake_telegram.caused_429 == 0
+    for user in users:
+        assert len(ran[str(user.id)]) == 4
+        assert received(fake_telegram, user) == expected(ran[str(user.id)])
+    assert took < 240 / 30 * 1.3 + 1, took  # the global rate is the bound, and it is used
+
+
+async def test_two_processes_keep_one_users_order(fake_telegram: FakeTelegram, make_channel: ChannelFactory) -> None:
+    """The first turn has more messages than the chat's burst; the second, one message, handled by another process,
+    would overtake it without the shared order."""
+    ran: dict[str, list[str]] = {}
+
+    def parts(text: str) -> int:
+        return 8 if text.endswith("t0") else 1
+
+    here, there = make_channel(echo_router(ran, parts=parts)), make_channel(echo_router(ran, parts=parts))
+    users = [fake_telegram.user(7100 + n) for n in range(3)]
+    first = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t0")) for user in users]
+    second = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t1")) for user in users]
+    third = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t2")) for user in users]
+
+    async def one_user(index: int) -> None:
+        turn0 = asyncio.create_task(here.process(first[index]))
+        await asyncio.sleep(0.2)  # the turn ran; its replies are on their way through the chat's pace
+        await there.process(second[index])
+        await here.process(third[index])
+        await turn0
+
+    await asyncio.gather(*(one_user(index) for index in range(len(users))))
+    assert fake_telegram.caused_429 == 0
+    for user in users:
+        assert ran[str(user.id)] == [f"u{user.id} t0", f"u{user.id} t1", f"u{user.id} t2"]
+        assert received(fake_telegram, user) == expected(ran[str(user.id)], parts)
+
+
+async def test_after_a_429_the_waiting_sends_leave_at_the_rate_not_all_at_once(
+    fake_telegram: FakeTelegram, make_channel: ChannelFactory
+) -> None:
+    ran: dict[str, list[str]] = {}
+    channel = make_channel(echo_router(ran, parts=lambda text: 1))
+    users = [fake_telegram.user(7200 + n) for n in range(24)]
+    fake_telegram.limit_all_after(0, retry_after=2)  # the very next send: the whole bot paused for 2 s
+    updates = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t0")) for user in users]
+    await asyncio.gather(*(channel.process(update) for update in updates))
+    assert fake_telegram.too_many["injected"] == 1
+    assert fake_telegram.caused_429 == 0  # nothing was sent while the bot had been told to pause
+    pause_ends = fake_telegram.injected_at[0] + 2
+    sent = sorted(c.at for c in fake_telegram.calls if c.method == "sendMessage" and c.ok)
+    assert len(sent) == 24 and sent[0] >= pause_ends - 0.05
+    # At the rate: 24 messages at ~29 a second take ~0.8 s; a herd would send them within a few milliseconds.
+    assert sent[-1] - sent[0] > 23 / 30 * 0.9, sent[-1] - sent[0]
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert sum(1 for gap in gaps if gap < 0.015) <= 2, gaps
+
+
+async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_leave(
+    fake_telegram: FakeTelegram, make_channel: ChannelFactory, redis_prefix: str
+) -> None:
+    ran: dict[str, list[str]] = {}
+    channel = make_channel(echo_router(ran))
+    # The campaign worker's limiter: the same schedule as the replies, at BULK priority.
+    campaign = RateLimiter(channel.app.redis, rate_key(redis_prefix, "telegram"), 30 / 1.03, priority=BULK)
+    readers = [fake_telegram.user(7300 + n) for n in range(200)]
+    stop = asyncio.Event()
+    news_at: list[float] = []
+
+    async def broadcast() -> None:
+        for reader in readers:
+            if stop.is_set():
+                return
+            await campaign.acquire()
+            result = await channel.push(
+                UserRef("telegram", str(reader.id)), [Text("Nova tarifa")], purpose="campaign", bulk=campaign
+            )
+            assert result.sent
+            news_at.append(time.monotonic())
+
+    sending = asyncio.create_task(broadcast())
+    await asyncio.sleep(1.0)
+    assert len(news_at) > 20  # alone, the campaign takes the whole rate
+    users = [fake_telegram.user(7600 + n) for n in range(20)]
+    updates = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t0")) for user in users]
+    started = time.monotonic()
+    await asyncio.gather(*(channel.process(update) for update in updates))
+    replies_took = time.monotonic() - started
+    during = sum(1 for at in news_at if started <= at <= started + replies_took)
+    await asyncio.sleep(1.0)
+    after = sum(1 for at in news_at if at > started + replies_took)
+    stop.set()
+    await sending
+    assert fake_telegram.caused_429 == 0
+    # 40 replies at ~29 a second: ~1.4 s when they go first; sharing the rate with the campaign would take ~2.8 s.
+    assert replies_took < 40 / 29 + 0.5, replies_took
+    assert during <= 5, during  # the one in flight when the burst came, and a few before the first turn ended
+    assert after > 20, after  # the campaign takes the rate back as soon as nobody is waiting
