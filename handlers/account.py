@@ -259,6 +259,55 @@ async def suspend(turn: Turn) -> None:
     _confirmed(turn, order, text.format(account=account.number, date=turn.date(ordered_resume)))
 
 
+@router.payload("asuspq")
+async def suspend_for(turn: Turn) -> None:
+    """asuspq:<days> → which line; asuspq:<days>:<id> → "suspend it for that long?" with the period already chosen
+    (the subscriber named it in a sentence: "hoću da suspendujem broj na dve nedelje"). Yes is the period's own
+    button (`asusp:<id>:<days>`), so the order is placed only once confirmed; another period stays one tap away."""
+    raw_days, _, raw_id = turn.arg.partition(":")
+    if not raw_days.isdigit() or int(raw_days) not in SUSPEND_DAYS:
+        turn.redirect("asusp:" + raw_id if raw_id else "asusp")  # a period not offered: the usual question
+        return
+    who = await require_identity(turn)
+    if who is None:
+        return
+    days = int(raw_days)
+    if not raw_id:
+        accounts = [
+            a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.status == AccountStatus.ACTIVE
+        ]
+        if len(accounts) != 1:
+            await _choose(
+                turn,
+                f"asuspq:{days}",
+                accounts,
+                turn._("Which line do you want to suspend?"),
+                turn._("You have no line that can be suspended or resumed."),
+            )
+            return
+        account = accounts[0]
+    else:
+        account = await identity.owned_account(turn, who, raw_id)
+    if account.status != AccountStatus.ACTIVE:
+        turn.redirect(f"asusp:{account.id}")  # suspended: the usual answer (resume it)
+        return
+    turn.finish()
+    local = turn.now.astimezone(turn.profile.zone).date() + timedelta(days=days)
+    question = turn.ngettext(
+        "Suspend {account} for {count} day? It will work again on {date}.",
+        "Suspend {account} for {count} days? It will work again on {date}.",
+        days,
+    ).format(account=account.number, count=days, date=turn.date(datetime.combine(local, time(0, 0), turn.profile.zone)))
+    turn.say(
+        question,
+        [
+            [Button(turn._("Yes, suspend it"), f"asusp:{account.id}:{days}")],
+            [Button(turn._("Another period"), f"asusp:{account.id}")],
+            [menu_button(turn)],
+        ],
+    )
+
+
 def _active_mobile(account: AccountInfo) -> bool:
     return account.kind == AccountKind.MOBILE and account.status == AccountStatus.ACTIVE
 
@@ -433,6 +482,67 @@ async def invoice(turn: Turn) -> None:
     )
 
 
+def _advance(raw: str) -> Decimal | None:
+    """An amount in a payload (which a user can forge): a plain decimal within the limits, or None."""
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() and 0 < amount <= MAX_ADVANCE else None
+
+
+@router.payload("ainvq")
+async def invoice_for(turn: Turn) -> None:
+    """ainvq:<amount> → which account; ainvq:<amount>:<id> → "an invoice for that amount?" (the subscriber named the
+    amount in a sentence: "pošaljite mi predračun na 1500 dinara"); yes → `ainvy:<id>:<amount>`."""
+    raw_amount, _, raw_id = turn.arg.partition(":")
+    amount = _advance(raw_amount)
+    if amount is None:
+        turn.redirect("ainv:" + raw_id if raw_id else "ainv")
+        return
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not raw_id:
+        accounts = await identity.backend(turn).accounts(who.subscriber_id)
+        if len(accounts) != 1:
+            await _choose(
+                turn,
+                f"ainvq:{amount}",
+                accounts,
+                turn._("For which account do you want an invoice for advance payment?"),
+                turn._("I found no accounts for you."),
+            )
+            return
+        account = accounts[0]
+    else:
+        account = await identity.owned_account(turn, who, raw_id)
+    turn.finish()
+    turn.say(
+        turn._("Shall I make an invoice for advance payment of {amount} for {account}?").format(
+            amount=turn.money(amount, account.currency), account=account.number
+        ),
+        [
+            [Button(turn._("Yes, make the invoice"), f"ainvy:{account.id}:{amount}")],
+            [Button(turn._("Another amount"), f"ainv:{account.id}")],
+            [menu_button(turn)],
+        ],
+    )
+
+
+@router.payload("ainvy")
+async def invoice_confirmed(turn: Turn) -> None:
+    who = await require_identity(turn)
+    if who is None:
+        return
+    raw_id, _, raw_amount = turn.arg.partition(":")
+    amount = _advance(raw_amount)
+    if amount is None:
+        raise StalePayload(turn.payload)
+    account = await identity.owned_account(turn, who, raw_id)
+    await _issue_invoice(turn, who, account, amount)
+
+
 def parse_amount(typed: str) -> Decimal | None:
     """'1500', '1.500', '1 500,50', '1500.50', '12,4 TMT' → Decimal; None when it is not an amount."""
     cleaned = re.sub(r"[^\d.,]", "", typed)
@@ -467,6 +577,10 @@ async def invoice_amount(turn: Turn) -> None:
             [[menu_button(turn)]],
         )
         return
+    await _issue_invoice(turn, who, account, amount)
+
+
+async def _issue_invoice(turn: Turn, who: identity.Identity, account: AccountInfo, amount: Decimal) -> None:
     subscriber = await identity.backend(turn).subscriber(who.subscriber_id)
     if subscriber is None:
         raise StalePayload(turn.payload)
