@@ -58,8 +58,8 @@ TECHNICAL_PROBLEM = N_(
 )
 MENU_BUTTON = N_("⬅ Main menu")
 DID_YOU_MEAN = N_("Did you mean:")
-SECOND_MISS = N_("I still didn't understand. An operator can help you with this:")
-SECOND_MISS_CENTRE = N_("I still didn't understand. Our contact centre can help you with this:")
+SECOND_MISS = N_("An operator can also help you with this.")
+SECOND_MISS_CENTRE = N_("Our contact centre can also help you with this:")
 # Translators: said in the language the user just wrote in; "this language" is that one (na srpskom, türkmen dilinde).
 OFFER_LANGUAGE = N_("Shall we continue in this language?")
 # Translators: the button under the question above, in the same language.
@@ -294,6 +294,7 @@ class Engine:
                 turn.payload = self.payload_of.get(id(handler), "")
                 await handler(turn)
             return
+        misses = int(session.extra.pop(MISS_SLOT, 0))  # in a row: anything understood in between starts again
         folded = fold(text)
         spec = self.router.states.get(session.state)
         payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
@@ -313,10 +314,13 @@ class Engine:
             if (recognised := recognise(text)) is not None:
                 await self._dispatch_payload(turn, recognised)
                 return
-        await self._understand(turn, text)
+        if self._shared_by_buttons(folded, session.buttons):
+            await self._ask_again(turn, turn._(NOT_UNDERSTOOD))  # words of two buttons shown: neither, and no guess
+            return
+        await self._understand(turn, text, misses)
 
     # --- sentences -------------------------------------------------------------------------------------------------
-    async def _understand(self, turn: Turn, text: str) -> None:
+    async def _understand(self, turn: Turn, text: str, misses: int) -> None:
         """A sentence that is no button, keyword or data: run what it means, ask which of two it means, or say it
         was not understood (the second time in a row, with the operator or the contact centre)."""
         reading = self.understanding.read(text)
@@ -324,11 +328,9 @@ class Engine:
         if best in ("yes", "no") and reading.confident:
             answer = self._yes_no_button(turn.session.buttons, yes=best == "yes")
             if answer is not None:
-                turn.session.extra.pop(MISS_SLOT, None)
                 await self._dispatch_payload(turn, answer)
                 return
         if reading.confident and best not in ("yes", "no"):
-            turn.session.extra.pop(MISS_SLOT, None)
             offer = self._language_offer(turn, reading)
             await self._record(
                 turn, reading, UnderstandingOutcome.OTHER_LANGUAGE if offer else UnderstandingOutcome.ROUTED
@@ -344,26 +346,25 @@ class Engine:
         candidates = [c for c in reading.candidates if c not in ("yes", "no", OUT_OF_SCOPE)]
         buttons = [b for b in (self._candidate_button(turn, c, reading) for c in candidates) if b is not None]
         if len(buttons) == 2:
-            turn.session.extra.pop(MISS_SLOT, None)
             await self._record(turn, reading, UnderstandingOutcome.CLARIFIED)
             turn.say(turn._(DID_YOU_MEAN), [[b] for b in buttons] + [[self._menu_button(turn)]])
             return
         await self._record(turn, reading, UnderstandingOutcome.NOT_UNDERSTOOD)
-        misses = int(turn.session.extra.get(MISS_SLOT, 0)) + 1
-        turn.session.extra[MISS_SLOT] = misses
-        if misses < 2:
+        turn.session.extra[MISS_SLOT] = misses + 1
+        if not misses:
             await self._ask_again(turn, turn._(NOT_UNDERSTOOD))
             return
-        turn.session.extra.pop(MISS_SLOT, None)
+        # The second in a row: today's answer with its options, and a person who can help.
         profile = turn.profile
         if "operator" in profile.menu and "operator" in self.router.payloads:
-            turn.say(turn._(SECOND_MISS), [[Button(turn._(LABELS["operator"]), "operator")], [self._menu_button(turn)]])
+            operator = Button(turn._(LABELS["operator"]), "operator")
+            if not any(payload == "operator" for payload, _label in turn.session.buttons):
+                turn.session.buttons = [["operator", operator.label], *turn.session.buttons]
+            await self._ask_again(turn, turn._(NOT_UNDERSTOOD) + "\n" + turn._(SECOND_MISS))
             return
         centre = profile.contact_centre
-        turn.say(
-            turn._(SECOND_MISS_CENTRE) + "\n" + f"{turn.content(centre.label)}: {centre.number}",
-            [[self._menu_button(turn)]],
-        )
+        notice = turn._(SECOND_MISS_CENTRE) + "\n" + f"{turn.content(centre.label)}: {centre.number}"
+        await self._ask_again(turn, turn._(NOT_UNDERSTOOD) + "\n" + notice)
 
     def _step(self, turn: Turn, intent: str, reading: Reading) -> str:
         """The payload that takes the user where the sentence points: the step it names when it names one."""
@@ -500,6 +501,14 @@ class Engine:
             return None
         having = {payload for payload, label in buttons if has_run(words_of(fold(label)), typed)}
         return having.pop() if len(having) == 1 else None
+
+    @staticmethod
+    def _shared_by_buttons(folded: str, buttons: list[list[str]]) -> bool:
+        """Words that stand in two or more of the buttons shown ("paket" of "Internet paket" and "SMS paketi")."""
+        typed = words_of(folded)
+        if not typed or len("".join(typed)) < MIN_WORDS_CHOICE:
+            return False
+        return sum(1 for _payload, label in buttons if has_run(words_of(fold(label)), typed)) > 1
 
     @staticmethod
     def _shown_buttons(replies: list[Reply]) -> list[list[str]]:

@@ -38,7 +38,8 @@ SERVICES = "services"
 
 CONFIDENT = 0.45  # the best intent runs when its share is at least this …
 MARGIN = 0.15  # … and ahead of the second by this much
-CLOSE = 0.2  # otherwise, two candidates each at least this likely are offered as a question
+CLOSE = 0.15  # otherwise, two candidates each at least this likely, together at least TOGETHER, are asked about
+TOGETHER = 0.4
 LANGUAGE_SURE = 0.85  # the language of a sentence is taken as known from this share
 WORD = r"\w+"  # a word feature: letters and digits
 MIN_LANGUAGE_WORDS = 2  # one word ("ok", "sms") says nothing about a language
@@ -68,7 +69,7 @@ class Reading:
         if self.confident or len(self.ranked) < 2:
             return ()
         (first, p1), (second, p2) = self.ranked[0], self.ranked[1]
-        if OUT_OF_SCOPE in (first, second) or p2 < CLOSE or p1 + p2 < CONFIDENT + CLOSE:
+        if OUT_OF_SCOPE in (first, second) or p2 < CLOSE or p1 + p2 < TOGETHER:
             return ()
         return (first, second)
 
