@@ -368,15 +368,9 @@ class Engine:
 
     def _step(self, turn: Turn, intent: str, reading: Reading) -> str:
         """The payload that takes the user where the sentence points: the step it names when it names one."""
-        found = reading.entities
-        if intent == "services" and found.service and "svn" in self.router.payloads:
-            return f"svn:{found.service}:{'' if found.on is None else int(found.on)}"
-        if intent == "asusp" and found.days and "asuspq" in self.router.payloads:
-            return f"asuspq:{found.days}"
-        if intent == "ainv" and found.amount and "ainvq" in self.router.payloads:
-            return f"ainvq:{found.amount}"
-        if intent == "language" and found.language in turn.profile.languages:
-            return f"{LANGUAGE_PAYLOAD}:{found.language}"
+        step = self.understanding.step(intent, reading, tuple(turn.profile.languages))
+        if step is not None and step.partition(":")[0] in self.router.payloads:
+            return step
         if intent in self.router.intents:
             return self.payload_of.get(id(self.router.intents[intent].handler), "")
         return intent

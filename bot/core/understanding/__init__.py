@@ -155,6 +155,21 @@ class Model:
                 language = str(self.language.classes_[best])
         return Reading(fold(text), ranked, entities, language, ranked[0][0] if ranked else None)
 
+    @staticmethod
+    def step(intent: str, reading: Reading, languages: tuple[str, ...]) -> str | None:
+        """The payload of the step a sentence names, for the intents whose flows take one; else None (the intent's
+        own start). A flow validates what it is given, as for any button."""
+        found = reading.entities
+        if intent == SERVICES and found.service:
+            return f"svn:{found.service}" + ("" if found.on is None else f":{int(found.on)}")
+        if intent == "asusp" and found.days:
+            return f"asuspq:{found.days}"
+        if intent == "ainv" and found.amount:
+            return f"ainvq:{found.amount}"
+        if intent == "language" and found.language in languages:
+            return f"lang:{found.language}"
+        return None
+
 
 _cache: dict[tuple[str, tuple[str, ...], frozenset[str], str, int], Model] = {}
 _lock = threading.Lock()
