@@ -12,11 +12,11 @@ from bot.profiles import ProfileError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import campaign, chat, db, doctor, forget, import_data, orders, outbox, retention, run, tickets
+    from bot.cli import campaign, chat, db, doctor, forget, import_data, nlu, orders, outbox, retention, run, tickets
 
     parser = argparse.ArgumentParser(prog="mila", description="Self-care bot for telecom subscribers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, run, doctor, db, import_data, orders, outbox, tickets, campaign, forget, retention):
+    for module in (chat, run, doctor, db, import_data, orders, outbox, tickets, campaign, forget, retention, nlu):
         module.register(commands)
     return parser
 

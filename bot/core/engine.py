@@ -28,6 +28,7 @@ from bot.core.understanding.labels import LABELS
 from bot.core.understanding.masking import mask
 from bot.db.models import UnderstandingEvent, UnderstandingOutcome
 from bot.db.uow import UnitOfWork
+from bot.profiles import Profile
 from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.engine")
@@ -77,6 +78,23 @@ def pseudonym(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
 
 
+def offered_intents(router: Router, profile: Profile) -> set[str]:
+    """What the understanding step may route to in this deployment: the global intents of the features it
+    offers, the account's actions, the request status, its consultation topics, small talk, yes and no."""
+    offered = {name for name in router.intents if name not in FEATURE_INTENTS or name in profile.menu}
+    if "account" in profile.menu:
+        offered.update(step for step in ACCOUNT_STEPS if step in router.payloads)
+    if "complaints" in profile.menu and "cstatus" in router.payloads:
+        offered.add("cstatus")
+    if "consultations" in profile.menu:
+        offered.update(f"ctopic:{topic.code}" for topic in profile.consultations)
+    if "talk" in router.payloads:
+        offered.update({"talk:hello", "talk:thanks", "talk:bye", "talk:insult", "talk:robot"})
+    if "code_word" in router.payloads:
+        offered.add("code_word")
+    return offered | {"yes", "no"}
+
+
 class Engine:
     def __init__(self, deps: Deps, router: Router) -> None:
         for needed in (START_COMMAND,):
@@ -90,24 +108,7 @@ class Engine:
         # A typed keyword or command runs the same handler as a button; with the button's payload, a flow that asks
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
-        self.understanding: Model = model_for(deps.profile, self._offered_intents())
-
-    def _offered_intents(self) -> set[str]:
-        """What the understanding step may route to in this deployment: the global intents of the features it
-        offers, the account's actions, the request status, its consultation topics, small talk, yes and no."""
-        profile = self.deps.profile
-        offered = {name for name in self.router.intents if name not in FEATURE_INTENTS or name in profile.menu}
-        if "account" in profile.menu:
-            offered.update(step for step in ACCOUNT_STEPS if step in self.router.payloads)
-        if "complaints" in profile.menu and "cstatus" in self.router.payloads:
-            offered.add("cstatus")
-        if "consultations" in profile.menu:
-            offered.update(f"ctopic:{topic.code}" for topic in profile.consultations)
-        if "talk" in self.router.payloads:
-            offered.update({"talk:hello", "talk:thanks", "talk:bye", "talk:insult", "talk:robot"})
-        if "code_word" in self.router.payloads:
-            offered.add("code_word")
-        return offered | {"yes", "no"}
+        self.understanding: Model = model_for(deps.profile, offered_intents(router, deps.profile))
 
     def _keyword_table(self) -> Keywords:
         """Typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
