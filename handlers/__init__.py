@@ -21,10 +21,11 @@ def build_router() -> Router:
         services,
         start,
         support,
+        talk,
     )
 
     router = Router()
     for module in (start, language, consent, menu, help, identify, account, reconnect, services, complaints,
-                   consultations, support, privacy):  # fmt: skip
+                   consultations, support, privacy, talk):  # fmt: skip
         router.include(module.router)
     return router

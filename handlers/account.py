@@ -352,6 +352,41 @@ async def suspend(turn: Turn) -> None:
     _confirmed(turn, order, text.format(account=account.number, date=turn.date(ordered_resume)))
 
 
+@router.payload("asuspq")
+async def suspend_for(turn: Turn) -> None:
+    """asuspq:<days> → which line; asuspq:<days>:<id> → "suspend it for that long?" with the period already chosen
+    (the subscriber named it in a sentence: "hoću da suspendujem broj na dve nedelje"). Yes is the period's own
+    button (`asusp:<id>:<days>`), so the order is placed only once confirmed; another period stays one tap away."""
+    raw_days, _, raw_id = turn.arg.partition(":")
+    days = parse_id(raw_days)
+    if days is None or days not in SUSPEND_DAYS:
+        turn.redirect("asusp:" + raw_id if raw_id else "asusp")  # a period not offered: the usual question
+        return
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not raw_id:
+        accounts = [
+            a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.status == AccountStatus.ACTIVE
+        ]
+        if len(accounts) != 1:
+            await _choose(
+                turn,
+                f"asuspq:{days}",
+                accounts,
+                turn._("Which line do you want to suspend?"),
+                turn._("You have no line that can be suspended or resumed."),
+            )
+            return
+        account = accounts[0]
+    else:
+        account = await identity.owned_account(turn, who, raw_id)
+    if account.status != AccountStatus.ACTIVE:
+        turn.redirect(f"asusp:{account.id}")  # suspended: the usual answer (resume it)
+        return
+    turn.redirect(f"asusp:{account.id}:{days}")  # the suspension's own question: the line, the period, the day
+
+
 def _active_mobile(account: AccountInfo) -> bool:
     return account.kind == AccountKind.MOBILE and account.status == AccountStatus.ACTIVE
 
@@ -577,6 +612,38 @@ async def invoice(turn: Turn) -> None:
     )
 
 
+@router.payload("ainvq")
+async def invoice_for(turn: Turn) -> None:
+    """ainvq:<amount> → which account; ainvq:<amount>:<id> → the invoice question (the subscriber named the amount
+    in a sentence: "pošaljite mi predračun na 1500 dinara"). The amount is read like a typed one, within bounds."""
+    raw_amount, _, raw_id = turn.arg.partition(":")
+    policies = turn.profile.policies
+    try:
+        amount = parse_amount(raw_amount, minimum=policies.advance_min, maximum=policies.advance_max)
+    except AmountError:
+        turn.redirect("ainv:" + raw_id if raw_id else "ainv")
+        return
+    who = await require_identity(turn)
+    if who is None:
+        return
+    if not raw_id:
+        accounts = await identity.backend(turn).accounts(who.subscriber_id)
+        if len(accounts) != 1:
+            await _choose(
+                turn,
+                f"ainvq:{amount}",
+                accounts,
+                turn._("For which account do you want an invoice for advance payment?"),
+                turn._("I found no accounts for you."),
+            )
+            return
+        account = accounts[0]
+    else:
+        account = await identity.owned_account(turn, who, raw_id)
+    turn.finish()
+    _confirm_invoice(turn, account, amount)
+
+
 @router.state(INVOICE_STATE, free_text=True)
 async def invoice_amount(turn: Turn) -> None:
     who = await require_identity(turn)
@@ -595,8 +662,12 @@ async def invoice_amount(turn: Turn) -> None:
             [[menu_button(turn)]],
         )
         return
-    # The amount is read back before anything is made: "500 za 2 meseca" must never become an invoice by surprise.
-    # The state stays, so another typed amount replaces this one.
+    _confirm_invoice(turn, account, amount)
+
+
+def _confirm_invoice(turn: Turn, account: AccountInfo, amount: Decimal) -> None:
+    """The amount is read back before anything is made: "500 za 2 meseca" must never become an invoice by surprise.
+    The state stays, so another typed amount replaces this one."""
     turn.confirm(
         turn._("Shall I make the invoice for advance payment for {account} of {amount}?").format(
             account=account.number, amount=turn.money(amount, account.currency)

@@ -36,6 +36,7 @@ LIST = "svl"
 ASK = "svc"
 DO = "svy"
 NUMBER_STATE = "services:number"
+BY_NAME = "svn"  # svn:<code>:<1|0|> a service named in a sentence ("ugasite mi gprs"), on, off or either
 PAGE_SIZE = 8  # service buttons per message; with navigation and the menu button it stays under Viber's rows
 
 KEYWORDS = N_("services|turn on a service|turn off a service")
@@ -81,6 +82,43 @@ async def start(turn: Turn) -> None:
         turn._("Choose the line whose services you want to see:"),
         [[Button(account_line(turn, a), f"{LIST}:{a.id}:0")] for a in accounts] + [[menu_button(turn)]],
     )
+
+
+@router.payload(BY_NAME)
+async def by_name(turn: Turn) -> None:
+    """Straight to the question about the service the subscriber named, on the line that has it; when they asked for
+    what it already is ("ugasite gprs" with GPRS off), they are told so with the list."""
+    code, _, on = turn.arg.partition(":")
+    service = turn.profile.service(code)
+    if service is None or on not in ("", "0", "1"):
+        raise StalePayload(turn.payload)
+    who = await require_identity(turn)
+    if who is None:
+        return
+    turn.finish()
+    accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.service(code) is not None]
+    if not accounts:
+        turn.say(turn._("None of your lines has {service}.").format(service=turn.content(service.name)),
+                 [[Button(turn._("⬅ Back to the services"), FEATURE)], [menu_button(turn)]])  # fmt: skip
+        return
+    if len(accounts) > 1:
+        turn.say(
+            turn._("On which line?"),
+            [[Button(account_line(turn, a), f"{ASK}:{a.id}:{code}")] for a in accounts] + [[menu_button(turn)]],
+        )
+        return
+    account = accounts[0]
+    line = await _changes(turn).line(account)
+    if not changeable(account):
+        await show_list(turn, account, _page_of(turn, account, code))
+        return
+    if on and code not in line.ordered and line.is_on(code) == (on == "1"):
+        already = turn._("{service} is already on on {line}.") if on == "1" else turn._("{service} is already off on "
+                                                                                           "{line}.")  # fmt: skip
+        turn.say(already.format(service=turn.content(service.name), line=account.number))
+        await show_list(turn, account, _page_of(turn, account, code))
+        return
+    turn.redirect(f"{ASK}:{account.id}:{code}")
 
 
 @router.payload(LIST)

@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor,
         forget,
         import_data,
+        nlu,
         orders,
         outbox,
         profile,
@@ -29,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="mila", description="Self-care bot for telecom subscribers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, run, doctor, profile, db, import_data, orders, outbox, tickets, campaign, forget, retention):
+    for module in (chat, run, doctor, profile, db, import_data, orders, outbox, tickets, campaign, forget, retention,
+                   nlu):  # fmt: skip
         module.register(commands)
     return parser
 

@@ -25,7 +25,12 @@ from bot.core.router import Handler, Router
 from bot.core.session import DatabaseDown, Session
 from bot.core.text import fold
 from bot.core.turn import CONFIRM_SLOT, Deps, Turn
+from bot.core.understanding import OUT_OF_SCOPE, Model, Reading, model_for
+from bot.core.understanding.labels import LABELS
+from bot.core.understanding.masking import mask
+from bot.db.models import UnderstandingEvent, UnderstandingOutcome
 from bot.db.uow import UnitOfWork
+from bot.profiles import Profile
 from bot.services.analytics.recording import Mark, start_conversation, update_conversation
 from bot.services.users import UserDirectory
 
@@ -55,12 +60,41 @@ UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your
 NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
 PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
 MENU_BUTTON = N_("⬅ Main menu")
+DID_YOU_MEAN = N_("Did you mean:")
+SECOND_MISS = N_("An operator can also help you with this.")
+SECOND_MISS_CENTRE = N_("Our contact centre can also help you with this:")
+# Translators: said in the language the user just wrote in; "this language" is that one (na srpskom, türkmen dilinde).
+OFFER_LANGUAGE = N_("Shall we continue in this language?")
+# Translators: the button under the question above, in the same language.
+SWITCH_LANGUAGE = N_("Yes, switch to this language")
+MISS_SLOT = "miss"  # session.extra: typed messages not understood in a row
+YES_WORDS = frozenset({"da", "yes", "hawa"})  # the first word of a yes button's label, in every language
+NO_WORDS = frozenset({"ne", "no", "yok"})
+ACCOUNT_STEPS = ("acomp", "asusp", "afav", "adisc", "ainv", "aunbl")  # entry points of "my account"
+FEATURE_INTENTS = ("reconnect", "services", "account", "consultations", "complaints", "operator", "contacts")
 SOMETHING_WRONG = N_("Something went wrong on my side. I'm sorry — let's start again from the menu.")
 
 
 def pseudonym(key: str) -> str:
     """A stable, non-reversible tag for logs: enough to follow one conversation, not to identify a person."""
     return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+
+
+def offered_intents(router: Router, profile: Profile) -> set[str]:
+    """What the understanding step may route to in this deployment: the global intents of the features it
+    offers, the account's actions, the request status, its consultation topics, small talk, yes and no."""
+    offered = {name for name in router.intents if name not in FEATURE_INTENTS or name in profile.menu}
+    if "account" in profile.menu:
+        offered.update(step for step in ACCOUNT_STEPS if step in router.payloads)
+    if "complaints" in profile.menu and "cstatus" in router.payloads:
+        offered.add("cstatus")
+    if "consultations" in profile.menu:
+        offered.update(f"ctopic:{topic.code}" for topic in profile.consultations)
+    if "talk" in router.payloads:
+        offered.update({"talk:hello", "talk:thanks", "talk:bye", "talk:insult", "talk:robot"})
+    if "code_word" in router.payloads:
+        offered.add("code_word")
+    return offered | {"yes", "no"}
 
 
 class Engine:
@@ -77,6 +111,7 @@ class Engine:
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
         self._last_traceback = -TRACEBACK_INTERVAL
+        self.understanding: Model = model_for(deps.profile, offered_intents(router, deps.profile))
 
     def _keyword_table(self) -> Keywords:
         """Typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
@@ -313,6 +348,7 @@ class Engine:
                 turn.payload = self.payload_of.get(id(handler), "")
                 await handler(turn)
             return
+        misses = int(session.extra.pop(MISS_SLOT, 0))  # in a row: anything understood in between starts again
         folded = fold(text)
         spec = self.router.states.get(session.state)
         payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
@@ -334,7 +370,122 @@ class Engine:
             if (recognised := recognise(text)) is not None:
                 await self._dispatch_payload(turn, recognised)
                 return
-        await self._ask_again(turn, turn._(NOT_UNDERSTOOD))
+        if self._shared_by_buttons(folded, session.buttons):
+            await self._ask_again(turn, turn._(NOT_UNDERSTOOD))  # words of two buttons shown: neither, and no guess
+            return
+        await self._understand(turn, text, misses)
+
+    # --- sentences -------------------------------------------------------------------------------------------------
+    async def _understand(self, turn: Turn, text: str, misses: int) -> None:
+        """A sentence that is no button, keyword or data: run what it means, ask which of two it means, or say it
+        was not understood (the second time in a row, with the operator or the contact centre)."""
+        reading = self.understanding.read(text)
+        best = reading.best
+        if best in ("yes", "no") and reading.confident:
+            answer = self._yes_no_button(turn.session.buttons, yes=best == "yes")
+            if answer is not None:
+                await self._dispatch_payload(turn, answer)
+                return
+        if reading.confident and best not in ("yes", "no"):
+            offer = self._language_offer(turn, reading)
+            await self._record_understanding(
+                turn, reading, UnderstandingOutcome.OTHER_LANGUAGE if offer else UnderstandingOutcome.ROUTED
+            )
+            await self._run(turn, best or "", reading)
+            if offer:
+                switch = self.deps.i18n.get(offer)
+                turn.say(
+                    switch.gettext(OFFER_LANGUAGE),
+                    [[Button(switch.gettext(SWITCH_LANGUAGE), f"{LANGUAGE_PAYLOAD}:{offer}")]],
+                )
+            return
+        candidates = [c for c in reading.candidates if c not in ("yes", "no", OUT_OF_SCOPE)]
+        buttons = [b for b in (self._candidate_button(turn, c, reading) for c in candidates) if b is not None]
+        if len(buttons) == 2:
+            await self._record_understanding(turn, reading, UnderstandingOutcome.CLARIFIED)
+            turn.say(turn._(DID_YOU_MEAN), [[b] for b in buttons] + [[self._menu_button(turn)]])
+            return
+        await self._record_understanding(turn, reading, UnderstandingOutcome.NOT_UNDERSTOOD)
+        turn.session.extra[MISS_SLOT] = misses + 1
+        if not misses:
+            await self._ask_again(turn, turn._(NOT_UNDERSTOOD))
+            return
+        # The second in a row: today's answer with its options, and a person who can help.
+        profile = turn.profile
+        if "operator" in profile.menu and "operator" in self.router.payloads:
+            operator = Button(turn._(LABELS["operator"]), "operator")
+            if not any(payload == "operator" for payload, _label in turn.session.buttons):
+                turn.session.buttons = [["operator", operator.label], *turn.session.buttons]
+            await self._ask_again(turn, turn._(NOT_UNDERSTOOD) + "\n" + turn._(SECOND_MISS))
+            return
+        centre = profile.contact_centre
+        notice = turn._(SECOND_MISS_CENTRE) + "\n" + f"{turn.content(centre.label)}: {centre.number}"
+        await self._ask_again(turn, turn._(NOT_UNDERSTOOD) + "\n" + notice)
+
+    def _step(self, turn: Turn, intent: str, reading: Reading) -> str:
+        """The payload that takes the user where the sentence points: the step it names when it names one."""
+        step = self.understanding.step(intent, reading, tuple(turn.profile.languages))
+        if step is not None and step.partition(":")[0] in self.router.payloads:
+            return step
+        if intent in self.router.intents:
+            return self.payload_of.get(id(self.router.intents[intent].handler), "")
+        return intent
+
+    async def _run(self, turn: Turn, intent: str, reading: Reading) -> None:
+        payload = self._step(turn, intent, reading)
+        if payload:
+            await self._dispatch_payload(turn, payload)
+            return
+        handler = self.router.intents[intent].handler  # a global intent without a button (/forget)
+        turn.payload = ""
+        await handler(turn)
+
+    def _candidate_button(self, turn: Turn, intent: str, reading: Reading) -> Button | None:
+        payload = self._step(turn, intent, reading)
+        if not payload:
+            return None
+        if intent.startswith("ctopic:"):
+            topic = next((t for t in turn.profile.consultations if f"ctopic:{t.code}" == intent), None)
+            return Button(turn.content(topic.title), payload) if topic else None
+        label = LABELS.get(intent)
+        return Button(turn._(label), payload) if label else None
+
+    def _language_offer(self, turn: Turn, reading: Reading) -> str | None:
+        """The language to offer when the sentence is clearly in another of the profile's languages."""
+        current = (turn.session.lang or turn.profile.default_language).split("-")[0]
+        if reading.language is None or reading.language == current or reading.language not in turn.profile.languages:
+            return None
+        return reading.language
+
+    @staticmethod
+    def _yes_no_button(buttons: list[list[str]], *, yes: bool) -> str | None:
+        """The button a typed "može" / "ne hvala" means: the one whose label says yes (no); for no, the way back."""
+        words = YES_WORDS if yes else NO_WORDS
+        for payload, label in buttons:
+            first = words_of(fold(label))[:1]
+            if first and first[0] in words:
+                return payload
+        if not yes:
+            return next((payload for payload, label in buttons if label.startswith("⬅")), None)
+        return None
+
+    async def _record_understanding(self, turn: Turn, reading: Reading, outcome: UnderstandingOutcome) -> None:
+        """A row for the operator's learning loop (`mila nlu report`): only what was not understood outright."""
+        if outcome is UnderstandingOutcome.ROUTED:
+            return
+        user = await UserDirectory(turn.db).get(turn.user)
+        turn.db.add(
+            UnderstandingEvent(
+                channel_user_id=user.id if user else None,
+                profile=turn.profile.id,
+                channel=turn.user.channel[:16],
+                language=(turn.session.lang or turn.profile.default_language)[:8],
+                outcome=outcome.value,
+                intent=reading.best,
+                confidence=reading.ranked[0][1] if reading.ranked else None,
+                text_masked=mask(turn.incoming.text)[:200],
+            )
+        )
 
     async def _dispatch_payload(self, turn: Turn, payload: str) -> None:
         prefix, _, _arg = payload.partition(":")
@@ -411,6 +562,14 @@ class Engine:
         shown = {payload for payload, _label in turn.session.buttons}
         chosen = asked[0] if answer else asked[1]
         return chosen if isinstance(chosen, str) and chosen in shown else None
+
+    @staticmethod
+    def _shared_by_buttons(folded: str, buttons: list[list[str]]) -> bool:
+        """Words that stand in two or more of the buttons shown ("paket" of "Internet paket" and "SMS paketi")."""
+        typed = words_of(folded)
+        if not typed or len("".join(typed)) < MIN_WORDS_CHOICE:
+            return False
+        return sum(1 for _payload, label in buttons if has_run(words_of(fold(label)), typed)) > 1
 
     @staticmethod
     def _shown_buttons(replies: list[Reply]) -> list[list[str]]:

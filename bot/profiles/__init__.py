@@ -76,6 +76,16 @@ class Service(_Model):
     requires: list[str] = []
     not_in_tariffs: list[str] = []
     asks_number: bool = False  # turning it on needs a phone number (call forwarding: where calls go)
+    # Other words subscribers use for it ("roming", "internet u inostranstvu"): typed in a sentence, they name it.
+    synonyms: list[str] = []
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonyms(cls, value: list[str]) -> list[str]:
+        blank = [s for s in value if not s.strip()]
+        if blank or len(value) != len(set(value)):
+            raise ValueError("synonyms must be distinct, non-empty words")
+        return value
 
 
 class Topic(_Model):
@@ -198,6 +208,12 @@ class Profile(_Model):
         if "reconnect" in self.menu and "payment_info" not in self.texts:
             raise ValueError("texts is missing payment_info (how to pay), which the reconnect flow shows")
         codes = {s.code for s in self.services}
+        owners: dict[str, str] = {}
+        for service in self.services:
+            for synonym in service.synonyms:
+                key = " ".join(synonym.casefold().split())
+                if owners.setdefault(key, service.code) != service.code:
+                    raise ValueError(f"synonym {synonym!r} names both {owners[key]!r} and {service.code!r}")
         for service in self.services:
             for needed in service.requires:
                 if needed not in codes:

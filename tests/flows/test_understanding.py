@@ -1,0 +1,273 @@
+"""Sentences typed the way subscribers type them reach the right flow, and the step they name.
+
+The issue's examples, in both profiles and all three scripts: a sentence does what pressing its button does (the
+replies are compared), and where it names a step (a service and off, a period, an amount) the user lands on that
+step's question. Then the dialogue around it: the clarifying question, the second miss, yes and no words, the offer
+to switch language, the states that read the user's own words, and the masked record for the operator."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bot.core.text import latin_to_cyrillic
+from bot.db.models import UnderstandingEvent
+from tests.chat import Chat
+from tests.conftest import App, AppFactory
+from tests.helpers import rs_identified, seeded, tm_identified
+
+SCRIPTS = {"Srpski": "sr", "Српски": "sr-Cyrl", "Türkmençe": "tk"}
+
+# typed → the payload whose reply it must give (typed at the main menu by an identified subscriber)
+RS_ROUTES = {
+    "sr": [
+        ("ćao", "talk:hello"),
+        ("dobro veče", "talk:hello"),
+        ("ne znam pin od kartice", "apin"),
+        ("treba mi neko živ da mi objasni račun", "operator"),
+        ("koliko dugujem ovog meseca", "account"),
+    ],
+    "tk": [
+        ("salam aleýkum", "talk:hello"),
+        ("PUK kodumy nädip bilip bilerin", "apin"),
+        ("näçe tölemeli", "account"),
+        ("janly adam bilen gepleşmek", "operator"),
+    ],
+}
+TM_ROUTES = {
+    "tk": [
+        *RS_ROUTES["tk"],
+        ("telefonymy sazlamak barada maslahat", "ctopic:device_setup"),
+        ("kod sözi näme", "code_word"),
+    ],
+    "sr": [*RS_ROUTES["sr"], ("sta je kodna rec", "code_word")],
+}
+RECONNECT = ("telefon mi ne radi jer kasnim sa uplatom, uključite me molim vas",
+             "Мој број је искључен због дуга, платићу сутра")  # fmt: skip
+
+
+def part(app: App, lang: str, msgid: str) -> str:
+    """The longest literal piece of a message's translation: what the reply must contain."""
+    text = app.deps.i18n.get(lang).gettext(msgid)
+    return max(re.split(r"\{[^}]*\}", text), key=len).strip()
+
+
+def typed_in(script: str, sentence: str) -> str:
+    return latin_to_cyrillic(sentence) if script == "sr-Cyrl" else sentence
+
+
+async def same_as_button(chat: Chat, typed: str, payload: str) -> None:
+    await chat.press_payload(payload)
+    expected = chat.texts
+    await chat.press_payload("menu")
+    await chat.say(typed)
+    assert chat.texts == expected, f"{typed!r} did not do what {payload} does:\n{chat.text}\n--- expected:\n{expected}"
+
+
+async def identified(app: App, profile: str, language: str) -> Chat:
+    if profile == "rs":
+        return await rs_identified(app, "+381652345678", language)
+    return await tm_identified(app, "+993 65 123456", "Gülälek", language)
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+@pytest.mark.parametrize("language", list(SCRIPTS))
+async def test_the_issues_sentences_reach_their_flow(make_app: AppFactory, profile: str, language: str) -> None:
+    app = await seeded(make_app, profile)
+    chat = await identified(app, profile, language)
+    script = SCRIPTS[language]
+    routes = (RS_ROUTES if profile == "rs" else TM_ROUTES)[script.split("-")[0]]
+    for typed, payload in routes:
+        await same_as_button(chat, typed_in(script, typed), payload)
+
+
+@pytest.mark.parametrize("language", ["Srpski", "Српски"])
+async def test_a_sentence_about_a_debt_reconnects_on_promise(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", language)
+    for typed in RECONNECT:
+        await same_as_button(chat, typed, "reconnect")
+
+
+@pytest.mark.parametrize("language", list(SCRIPTS))
+async def test_a_named_service_and_off_go_straight_to_the_confirmation(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381665678901", language)  # GPRS on, MMS and the packages off
+    script = SCRIPTS[language]
+    await chat.say(typed_in(script, "ugasite mi gprs") if script != "tk" else "gprs öçürmek isleýärin")
+    chat.expect(part(app, script, "Turn off {service} on {line}?"), "5678901/1", "GPRS")
+    await chat.press(app.deps.i18n.get(script).gettext("Yes, turn it off"))
+    chat.expect(part(app, script, "Done: the order to turn off {service} on {line} has been placed. Order number: "
+                                  "{number}."))  # fmt: skip
+    await chat.say("sms bukjany öçürmek isleýärin" if script == "tk" else typed_in(script, "ukljucite sms pakete"))
+    chat.expect(part(app, script, "Turn on {service} on {line}?" if script != "tk" else "{service} is already off on "
+                                                                                          "{line}."))  # fmt: skip
+    await chat.say(typed_in(script, "kako da pustim roming pre puta") if script != "tk" else "roumingi birikdir")
+    chat.expect(part(app, script, "None of your lines has {service}."))
+    chat = await rs_identified(app, "+381652345678", language)  # roaming on
+    await chat.say(typed_in(script, "kako da pustim roming pre puta") if script != "tk" else "roumingi birikdir")
+    chat.expect(part(app, script, "{service} is already on on {line}."))
+
+
+async def test_turkmen_services_by_name_in_the_tm_profile(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")  # roaming off, SMS on
+    await chat.say("roumingi birikdirmek isleýärin")
+    chat.expect(part(app, "tk", "Turn on {service} on {line}?"), "Halkara ygtyýarlylyk")
+    await chat.say("sms öçürmek isleýärin")
+    chat.expect(part(app, "tk", "Turn off {service} on {line}?"))
+
+
+@pytest.mark.parametrize("language", ["Srpski", "Српски"])
+async def test_a_suspension_for_two_weeks_asks_only_to_confirm(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381665678901", language)  # one active line
+    script = SCRIPTS[language]
+    await chat.say(typed_in(script, "hoću da suspendujem broj na dve nedelje"))
+    chat.expect("5678901/1", "14")  # the suspension's own question: the line, the period, the day it works again
+    await chat.press(app.deps.i18n.get(script).gettext("Yes, suspend it"))
+    chat.expect(part(app, script, "I have ordered the suspension of {account}. It will work again on {date}."))
+
+
+@pytest.mark.parametrize("language", ["Srpski", "Српски"])
+async def test_an_invoice_for_the_amount_named_is_confirmed_then_made(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381665678901", language)
+    script = SCRIPTS[language]
+    await chat.say(typed_in(script, "pošaljite mi predračun na 1500 dinara"))
+    chat.expect(part(app, script, "Shall I make the invoice for advance payment for {account} of {amount}?"), "1.500")
+    await chat.press(app.deps.i18n.get(script).gettext("Yes, make the invoice"))
+    chat.expect(part(app, script, "Here is the invoice for advance payment for {account}: {amount}."), "1.500")
+
+
+async def test_a_forged_invoice_amount_is_refused(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381665678901")
+    for forged in ("ainvy:1:NaN", "ainvy:1:99999999", "ainvy:1:-5"):
+        await chat.press_payload(forged)
+        chat.expect("To dugme pripada ranijem razgovoru")
+
+
+async def test_an_action_named_before_identification_continues_after_it(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381665678901", entry=())
+    await chat.press_payload("logout")
+    await chat.say("ugasite mi gprs")
+    await chat.press_payload("idm:phone")
+    await chat.share_phone("+381665678901", own=True)
+    chat.expect(part(app, "sr", "Turn off {service} on {line}?"), "GPRS")
+
+
+async def test_two_close_candidates_are_asked_about(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.say("plaćanje računa")  # what makes up the amount, or my account: both fit
+    chat.expect("Da li ste mislili:")
+    assert len(chat.labels) == 3, chat.labels  # two candidates and the way back
+    await chat.press(chat.labels[0])
+    chat.expect_not("Da li ste mislili:")
+    async with app.deps.sessionmaker() as db:
+        rows = (await db.execute(select(UnderstandingEvent))).scalars().all()
+    assert [(r.outcome, r.text_masked) for r in rows] == [("clarified", "plaćanje računa")]
+
+
+async def test_a_second_miss_offers_the_operator_or_the_contact_centre(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.say("qwxz plmk")
+    chat.expect("Nisam razumela.")
+    chat.expect_not("Operater može")
+    await chat.say("zzgh vvbn")
+    chat.expect("Nisam razumela.", "Operater takođe može da Vam pomogne oko ovoga.")
+    chat.expect_buttons("Razgovor sa operaterom")
+    await chat.say("qwxz plmk")  # the third: the offer stays
+    chat.expect("Operater takođe")
+    await chat.say("meni")
+    await chat.say("qwxz plmk")  # understood in between: the count starts again
+    chat.expect_not("Operater takođe")
+
+
+async def test_a_second_miss_without_the_handoff_gives_the_contact_centre(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")
+    app.engine.deps.profile.menu.remove("operator")
+    try:
+        await chat.say("qwxz plmk")
+        await chat.say("zzgh vvbn")
+        chat.expect(part(app, "tk", "Our contact centre can also help you with this:"), "0890")
+        chat.expect_not(part(app, "tk", "An operator can also help you with this."))
+    finally:
+        app.engine.deps.profile.menu.insert(4, "operator")
+
+
+YES_NO = {
+    "Srpski": (
+        [("ukljuci razbijac", "može"), ("ukljuci konferencijsku vezu", "važi"), ("ukljuci antiaon", "naravno"),
+         ("ukljuci sms paket", "hajde")],
+        ["ne hvala", "nema potrebe"],
+    ),
+    "Türkmençe": ([("razbijac birikdir", "bolýar"), ("sms bukjany birikdir", "elbetde")], ["ýok, gerek däl"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(YES_NO))
+async def test_yes_and_no_words_answer_a_question(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678", language)  # these services are off
+    lang = SCRIPTS[language]
+    asks, noes = YES_NO[language]
+    for word in noes:
+        await chat.say(asks[0][0])
+        chat.expect(part(app, lang, "Turn on {service} on {line}?"))
+        await chat.say(word)
+        chat.expect(part(app, lang, "Services on {line}:"))
+    for sentence, word in asks:
+        await chat.say(sentence)
+        chat.expect(part(app, lang, "Turn on {service} on {line}?"))
+        await chat.say(word)
+        chat.expect(part(app, lang, "Done: the order to turn on {service} on {line} has been placed. Order number: "
+                                    "{number}."))  # fmt: skip
+
+
+async def test_a_turkmen_sentence_in_a_serbian_chat_is_understood_and_a_switch_offered(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.say("PUK kodumy nädip bilip bilerin")
+    chat.expect("PUK kodom", "Türkmen dilinde dowam edelimi?")
+    await chat.press("Hawa, türkmen diline geç")
+    chat.expect("Türkmen")
+    await chat.say("ugasite mi gprs molim vas")
+    chat.expect("Da li da nastavimo na srpskom?")
+
+
+async def test_states_that_read_the_users_words_are_not_reinterpreted(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", entry=("complaints", "cnew", "ccat:mobile"))
+    await chat.say("ugasite mi gprs")  # the description of the complaint, not the services
+    chat.expect("Ako imate fotografiju ili fajl")
+    chat = await rs_identified(app, "+381665678901", entry=("account", "ainv"))
+    await chat.press("5678901/1")
+    await chat.say("hoću da suspendujem broj na dve nedelje")  # not an amount, not a suspension
+    chat.expect("nisam pronašla iznos")
+    await chat.say("meni")  # today's exact global keyword still works
+    chat.expect("Kako mogu")
+
+
+async def test_what_was_not_understood_is_kept_masked(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678")
+    await chat.say("Marko xqzv 0641234567 plkj")
+    async with app.deps.sessionmaker() as db:
+        rows = (await db.execute(select(UnderstandingEvent))).scalars().all()
+    assert [r.outcome for r in rows] == ["not_understood"]
+    assert "0641234567" not in rows[0].text_masked and "Marko" in rows[0].text_masked  # first word: not a name
+    await chat.say("xqzv Marka na 0641234567 plkj")
+    async with app.deps.sessionmaker() as db:
+        masked = [r.text_masked for r in (await db.execute(select(UnderstandingEvent))).scalars()]
+    assert masked[1] == "xqzv «name» na # plkj"
+    await chat.say("/forget")
+    await chat.press("Da, obriši")
+    async with app.deps.sessionmaker() as db:
+        assert (await db.execute(select(UnderstandingEvent))).scalars().all() == []
