@@ -343,6 +343,7 @@ async def serve(settings: Settings) -> int:
                     "never run several processes like this")  # fmt: skip
     await refuse_a_schema_not_ours(settings)
     app = build_app(settings)
+    await asyncio.to_thread(lambda: app.engine.understanding)  # fitted before the first message, not at it
     metrics = Metrics()
     watch_guards(app, metrics)
     parts = Parts(metrics)

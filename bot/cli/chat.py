@@ -30,6 +30,7 @@ async def _chat(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     await upgrade_async(settings.database.url)
     app = build_app(settings)
+    app.engine.understanding  # noqa: B018 - fitted before the first message, not at it
     interactive = stdin_is_terminal()
     if interactive:
         print(

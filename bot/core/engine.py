@@ -111,7 +111,7 @@ class Engine:
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}
         self._last_traceback = -TRACEBACK_INTERVAL
-        self.understanding: Model = model_for(deps.profile, offered_intents(router, deps.profile))
+        self._understanding: Model | None = None
 
     def _keyword_table(self) -> Keywords:
         """Typed words → intent, over every language: a Turkmen user typing "meni" still gets the menu."""
@@ -163,6 +163,14 @@ class Engine:
             session.buttons = self._shown_buttons(turn.outbox.items)
             session.turns += 1  # saved with the session: the replies' place in the user's order
             return TurnReplies(list(turn.outbox.items), session.turns)
+
+    @property
+    def understanding(self) -> Model:
+        """Fitted on first use (a few seconds per profile): commands that never read a typed sentence — a campaign,
+        an import — don't pay for it; `mila run` and `mila chat` fit it before they take the first message."""
+        if self._understanding is None:
+            self._understanding = model_for(self.deps.profile, offered_intents(self.router, self.deps.profile))
+        return self._understanding
 
     def _log_database_error(self, exc: BaseException, incoming: Incoming) -> None:
         """One line per failed turn with the error's class; a traceback at most once a minute, because during an
