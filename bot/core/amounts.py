@@ -116,6 +116,23 @@ def find_amounts(text: str) -> list[Decimal]:
     return [-n.value if n.negative else n.value for n in _numbers(text) if n.value is not None]
 
 
+def amounts_in_sentence(text: str) -> list[Decimal]:
+    """The amounts a sentence names ("predračun na 1500 dinara"), for the understanding step: positive plain numbers,
+    leaving out what reads as a phone number (a leading 0 or +) or an account number ("1234567/1")."""
+    found: list[Decimal] = []
+    for match in _NUMBER.finditer(text):
+        digits = match.group("digits")
+        sign = (match.group("sign") or "").strip()
+        account = text[match.end() :][:1] == "/" or text[: match.start()][-1:] == "/"
+        if sign or account or (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()):
+            continue
+        tail = match.group("tail") or ""
+        value = None if tail[:1] in ("e", "E") else _read(digits)
+        if value is not None and value > 0:
+            found.append(value)
+    return found
+
+
 def parse_amount(text: str, *, minimum: Decimal, maximum: Decimal) -> Decimal:
     """The one positive amount the text holds, within [minimum, maximum], rounded to cents; else `AmountError`."""
     numbers = _numbers(text)

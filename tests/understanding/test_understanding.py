@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.amounts import find_amounts
+from bot.core.amounts import amounts_in_sentence
 from bot.core.understanding import LOCALES, Model, load_phrases, model_for
 from bot.core.understanding.entities import ServiceNames, find_entities
 from bot.profiles import PROFILE_DIR, Profile, ProfileError, load_profile, load_profile_file
@@ -77,10 +77,10 @@ def test_entities_fill_the_steps() -> None:
 
 
 def test_amounts_in_a_sentence() -> None:
-    assert find_amounts("1.500 din i jos 200") == [Decimal("1500.00"), Decimal("200.00")]
-    assert find_amounts("1 500,50 RSD") == [Decimal("1500.50")]
-    assert find_amounts("zovite 0641234567") == []
-    assert find_amounts("račun 1234567/1") == []
+    assert amounts_in_sentence("1.500 din i jos 200") == [Decimal("1500.00"), Decimal("200.00")]
+    assert amounts_in_sentence("1 500,50 RSD") == [Decimal("1500.50")]
+    assert amounts_in_sentence("zovite 0641234567") == []
+    assert amounts_in_sentence("račun 1234567/1") == []
 
 
 def test_phrase_files_are_intent_to_phrases_in_both_languages() -> None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bot.core.amounts import find_amounts
+from bot.core.amounts import amounts_in_sentence
 from bot.core.keywords import has_run, words_of
 from bot.core.text import digraph_fold, fold
 from bot.profiles import Profile
@@ -156,7 +156,7 @@ def find_entities(text: str, services: ServiceNames) -> Entities:
         found["days"] = days
     numbered = "phone" in found or "account" in found or "reference" in found
     with_currency = any(w.startswith(CURRENCY_STEMS) for w in words)
-    if not numbered and (days is None or with_currency) and (amounts := find_amounts(raw)):
+    if not numbered and (days is None or with_currency) and (amounts := amounts_in_sentence(raw)):
         found["amount"] = amounts[0]
     if language := _language(folded):
         found["language"] = language
