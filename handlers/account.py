@@ -170,11 +170,19 @@ async def composition(turn: Turn) -> None:
 
 
 # --- orders on a line ----------------------------------------------------------------------------------------------
-async def _choose(turn: Turn, prefix: str, accounts: list[AccountInfo], question: str, none: str) -> None:
-    """Ask which account (a button per account, its id in the payload), or say there is none that fits."""
+async def _choose(
+    turn: Turn, prefix: str, accounts: list[AccountInfo], question: str, none: str, *, alone: bool = True
+) -> None:
+    """Ask which account (a button per account, its id in the payload), or say there is none that fits. A single
+    account that fits is not asked about (`alone`): the turn goes on as if its button were pressed, so every step
+    after it (which names the account) is the same either way. `alone=False` where the account's button itself
+    places an order."""
     turn.finish()
     if not accounts:
         turn.say(none, [[Button(turn._("⬅ My account"), "account")], [menu_button(turn)]])
+        return
+    if alone and len(accounts) == 1:
+        turn.redirect(f"{prefix}:{accounts[0].id}")
         return
     rows = [[Button(account_line(turn, a), f"{prefix}:{a.id}")] for a in accounts]
     turn.say(question, [*rows, [menu_button(turn)]])
@@ -294,6 +302,7 @@ async def suspend(turn: Turn) -> None:
             accounts,
             turn._("Which line do you want to suspend or resume?"),
             turn._("You have no line that can be suspended or resumed."),
+            alone=all(a.status == AccountStatus.ACTIVE for a in accounts),  # a suspended line's button resumes it
         )
         return
     account = await identity.owned_account(turn, who, raw_id)
@@ -369,18 +378,15 @@ async def suspend_for(turn: Turn) -> None:
         accounts = [
             a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.status == AccountStatus.ACTIVE
         ]
-        if len(accounts) != 1:
-            await _choose(
-                turn,
-                f"asuspq:{days}",
-                accounts,
-                turn._("Which line do you want to suspend?"),
-                turn._("You have no line that can be suspended or resumed."),
-            )
-            return
-        account = accounts[0]
-    else:
-        account = await identity.owned_account(turn, who, raw_id)
+        await _choose(
+            turn,
+            f"asuspq:{days}",
+            accounts,
+            turn._("Which line do you want to suspend?"),
+            turn._("You have no line that can be suspended or resumed."),
+        )
+        return
+    account = await identity.owned_account(turn, who, raw_id)
     if account.status != AccountStatus.ACTIVE:
         turn.redirect(f"asusp:{account.id}")  # suspended: the usual answer (resume it)
         return
@@ -627,19 +633,15 @@ async def invoice_for(turn: Turn) -> None:
     if who is None:
         return
     if not raw_id:
-        accounts = await identity.backend(turn).accounts(who.subscriber_id)
-        if len(accounts) != 1:
-            await _choose(
-                turn,
-                f"ainvq:{amount}",
-                accounts,
-                turn._("For which account do you want an invoice for advance payment?"),
-                turn._("I found no accounts for you."),
-            )
-            return
-        account = accounts[0]
-    else:
-        account = await identity.owned_account(turn, who, raw_id)
+        await _choose(
+            turn,
+            f"ainvq:{amount}",
+            await identity.backend(turn).accounts(who.subscriber_id),
+            turn._("For which account do you want an invoice for advance payment?"),
+            turn._("I found no accounts for you."),
+        )
+        return
+    account = await identity.owned_account(turn, who, raw_id)
     turn.finish()
     _confirm_invoice(turn, account, amount)
 

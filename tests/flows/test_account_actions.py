@@ -75,8 +75,7 @@ async def test_rs_unblock_after_inactivity(make_app: AppFactory) -> None:
         )
         await db.commit()
     jelena = await rs_identified(app, "+381652345678", "Српски")
-    await jelena.press("Откључавање броја")
-    await jelena.press("2345678/1")
+    await jelena.press("Откључавање броја")  # her only line blocked for inactivity: not asked which
     jelena.expect("Да ли да издам налог за откључавање броја 2345678/1, блокираног због неактивности?")
     assert not await orders(app)
     await jelena.press("Да, откључајте")
@@ -87,9 +86,8 @@ async def test_rs_unblock_after_inactivity(make_app: AppFactory) -> None:
 async def test_rs_discount_package_once_for_a_double_tap(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381652345678")
-    await chat.press("Paket s popustom")
-    chat.expect("Na kojoj liniji da uključim paket s popustom?")
-    await chat.press("2345678/1")
+    await chat.press("Paket s popustom")  # her only mobile line: not asked which
+    chat.expect_not("Na kojoj liniji da uključim paket s popustom?")
     chat.expect("Da li da izdam nalog za uključenje paketa s popustom za 2345678/1?")
     assert not await orders(app)
     await chat.press("Da, izdajte nalog")
@@ -105,7 +103,6 @@ async def test_tm_suspend_until_a_date(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 65 123456", "Gülälek")
     await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")
-    await chat.press("8100001/1")
     chat.expect("8100001/1 näçe wagtlyk wagtlaýyn togtadylsyn?")
     chat.expect_buttons("7 günlük", "14 günlük", "30 günlük", "90 günlük")
     ids = await account_ids(app)
@@ -155,7 +152,6 @@ async def test_tm_favourite_number_validated(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 65 123456", "Gülälek", "Srpski")
     await chat.press("Omiljeni broj")
-    await chat.press("8100001/1")
     chat.expect("Upišite omiljeni broj za 8100001/1, sa pozivnim brojem.")
     await chat.say("moj brat")
     chat.expect("To nije ispravan broj telefona. Upišite ga sa pozivnim brojem.")
@@ -209,7 +205,6 @@ async def test_tm_on_telegram_the_puk_comes_alone_and_is_removed_a_minute_later(
     chat = await tm_identified(app, "+993 65 123456", "Gülälek", user=UserRef("telegram", "7301"))
     await chat.press("PIN we PUK")
     await chat.press("Belgimiň PUK koduny görkez")
-    await chat.press("8100001/1")
     shown, after = chat.replies
     assert isinstance(shown, Text) and isinstance(after, Text)
     assert shown.text == "8100001/1 üçin PUK kody: 12345678"
@@ -222,8 +217,7 @@ async def test_rs_pin_instructions_and_the_puk_imported_sealed(make_app: AppFact
     chat = await rs_identified(app, "+381641234567")
     await chat.press("PIN i PUK")
     chat.expect("Ako tri puta pogrešno unesete PIN, SIM kartica se zaključava.")
-    await chat.press("Prikaži PUK kod")
-    await chat.press("1234567/1")
+    await chat.press("Prikaži PUK kod")  # his only mobile line: not asked which
     chat.expect("PUK kod za 1234567/1: 40817263", "Obrišite ovu poruku kada ga iskoristite.")
     ids = await account_ids(app)
     await chat.press_payload(f"apuk:{ids['1234567/2']}")  # a fixed line has no SIM card
@@ -238,8 +232,6 @@ async def test_rs_a_line_imported_without_its_puk_sends_to_the_contact_centre(ma
     chat = await rs_identified(app, "+381652345678")
     await chat.press("PIN i PUK")
     await chat.press("Prikaži PUK kod")
-    chat.expect("Za koju liniju vam treba PUK kod?")  # even with one line: it names the line the code is for
-    await chat.press("2345678/1")
     chat.expect("PUK kod za 2345678/1 ne mogu da prikažem ovde. Možete ga dobiti ovde:", "0800 100 100")
 
 
@@ -299,7 +291,6 @@ async def test_tm_invoice_has_every_turkmen_letter(make_app: AppFactory) -> None
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 71 667788", "Ýaňy gün")
     await chat.press("Öňünden töleg üçin hasap")
-    await chat.press("8100006/1")
     chat.expect("8100006/1 üçin öňünden näçe tölemek isleýärsiňiz? Möçberi TMT bilen ýazyň.")
     await chat.say("köp")
     chat.expect("Men onda möçber tapmadym.")
@@ -447,8 +438,7 @@ async def test_unblock_after_inactivity_in_both_profiles(
     chat.expect(none_blocked)
     await set_status(app, line, status="disconnected", disconnect_reason="inactivity")
     await chat.press_payload("account")
-    await chat.press(button)
-    await chat.press(line)
+    await chat.press(button)  # the only line blocked: not asked which
     assert not await orders(app)
     await chat.say("da")
     chat.expect(done)
@@ -509,8 +499,6 @@ async def test_rs_favourite_number_typed_the_usual_way(make_app: AppFactory) -> 
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381652345678", "Српски")
     await chat.press("Омиљени број")
-    chat.expect("За коју линију желите да подесите или промените омиљени број?")
-    await chat.press("2345678/1")
     chat.expect("Упишите омиљени број за 2345678/1, са позивним бројем.")
     await chat.say("12")
     chat.expect("То није исправан број телефона. Упишите га са позивним бројем.")
@@ -525,11 +513,8 @@ async def test_rs_favourite_number_typed_the_usual_way(make_app: AppFactory) -> 
 async def test_tm_discount_package_once_for_a_double_tap(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
-    await chat.press("Ýeňillik paketi")
-    chat.expect("Ýeňillik paketini haýsy belgide işledeýin?")
-    chat.expect_buttons("8100002/1")
-    assert not any("8100002/2" in label for label in chat.labels)  # a suspended line gets no package
-    await chat.press("8100002/1")
+    await chat.press("Ýeňillik paketi")  # a suspended line gets no package: his one active line is not chosen
+    chat.expect_not("Ýeňillik paketini haýsy belgide işledeýin?")
     chat.expect("8100002/1 üçin ýeňillik paketini işletmek sargydyny bereýinmi?")
     await chat.press("Hawa, sargyt beriň")
     chat.expect("8100002/1 üçin ýeňillik paketini işletmek sargydyny berdim.", "Sargydyň belgisi: N-")
