@@ -10,6 +10,10 @@ lockouts (bot.services.lockout); codes are limited per number, per chat and in t
 hashes and SMS task, which sends nothing for nobody's number), so neither the answer nor its time tells them
 apart; nothing secret is kept in the session or written to a log. A flow that needs identification calls
 `require_identity` and is resumed, with what the user chose, once identification succeeds.
+
+What was given stays while it can: a wrong secret asks for that answer again (the method and the number stay)
+until the lockout; a step-up and "send a new code" send the code at once to where it goes, never asking the
+method and the number again.
 """
 
 from __future__ import annotations
@@ -61,12 +65,38 @@ async def require_identity(turn: Turn, *, fresh: bool = False) -> identity.Ident
     who = identity.current(turn)
     if who is not None and (not fresh or identity.is_fresh(turn, who)):
         return who
-    resume = turn.payload or None
-    turn.session.extra[RESUME] = resume
-    if who is not None:
-        turn.say(turn._("For this I need to confirm once more that it's you."))
-    await start_identification(turn)
+    turn.session.extra[RESUME] = turn.payload or None
+    if who is None:
+        await start_identification(turn)
+        return None
+    turn.say(turn._("For this I need to confirm once more that it's you."))
+    await _step_up(turn, who)
     return None
+
+
+SECRET_METHODS = {"code_word": "phone_code_word", "name_passport": "phone_name_passport"}
+CODE_METHODS = ("phone", "customer_code")
+
+
+async def _step_up(turn: Turn, who: identity.Identity) -> None:
+    """Who it is is known, so neither the method nor the number is asked again. Where the operator identifies by
+    a secret (tm), that secret is asked for again, for this subscriber; where by a one-time code (rs), the code
+    goes at once to the number on file. Only a subscriber with no such number is asked the usual way."""
+    tag = identity.lockout_tag(turn, who.subscriber_id, str(who.subscriber_id))
+    if await _locked_out(turn, tag):
+        return
+    secret = SECRET_METHODS.get(who.method)
+    if secret in turn.profile.identification:
+        _ask_secret(turn, str(secret), tag, who.subscriber_id)
+        return
+    if any(method in CODE_METHODS for method in turn.profile.identification):
+        found = await _subscriber(turn, who.subscriber_id)
+        phone = await _sms_number(turn, found)
+        if found is not None and phone is not None:
+            turn.session.data = {"m": turn.profile.identification[0]}
+            await _send_code(turn, phone, found, lockout_tag=tag, asked=phone, advice="file")
+            return
+    await start_identification(turn)
 
 
 async def start_identification(turn: Turn) -> None:
@@ -184,13 +214,27 @@ async def phone_given(turn: Turn) -> None:
             await _identified(turn, found, "phone_vouched", tag)
             return
         if can_receive_sms(phone):
-            await _send_code(turn, phone, found, lockout_tag=tag, asked=phone)
+            await _send_code(turn, phone, found, lockout_tag=tag, asked=phone, advice="number")
         else:
             await _code_for_a_fixed_line(turn, phone, found, tag)
         return
     # tm: the number is only the first half; the secret comes next.
-    turn.goto("id:word" if method == "phone_code_word" else "id:name", m=method, tag=tag,
-              sub=found.id if found else 0)  # fmt: skip
+    _ask_secret(turn, method, tag, found.id if found else 0)
+
+
+def _ask_secret(turn: Turn, method: str, tag: str, subscriber_id: int, *, again: bool = False) -> None:
+    """The question for the secret of `method` about the subscriber behind `tag` (0: nobody's number, asked the
+    same way); `again` after a wrong answer, with a way to give another number."""
+    turn.goto("id:word" if method == "phone_code_word" else "id:name", m=method, tag=tag, sub=subscriber_id)
+    if again:
+        text = turn._("The number and the details you gave don't match our records.") + "\n"
+        text += (
+            turn._("Type the code word again.")
+            if method == "phone_code_word"
+            else turn._("Type the owner's full name again, as written in the passport; the passport data comes next.")
+        )
+        turn.say(text, [[Button(turn._("Another number"), "idnum")], [_cancel(turn)]])
+        return
     if method == "phone_code_word":
         where = turn.profile.texts.get("code_word_where")
         text = turn._("Now type your code word. Letters such as ä, ş or ý may be typed as a, s or y.")
@@ -202,6 +246,16 @@ async def phone_given(turn: Turn) -> None:
             turn._("Now type the owner's full name as written in the passport."),
             [[_cancel(turn)]],
         )
+
+
+@router.payload("idnum")
+async def another_number(turn: Turn) -> None:
+    """The number may have been the wrong part: the same method, with another number."""
+    method = str(turn.session.data.get("m", ""))
+    if method not in turn.profile.identification:
+        await start_identification(turn)
+        return
+    await _begin(turn, method)
 
 
 async def _code_for_a_fixed_line(turn: Turn, phone: str, found: SubscriberInfo | None, tag: str) -> None:
@@ -220,7 +274,8 @@ async def _code_for_a_fixed_line(turn: Turn, phone: str, found: SubscriberInfo |
         await start_identification(turn)
         return
     turn.say(turn._("A fixed line can't receive SMS, so the code goes to the mobile number on file."))
-    await _send_code(turn, mobile, found, lockout_tag=tag, asked=phone, shown=_masked_or_decoy(turn, mobile, phone))
+    shown = _masked_or_decoy(turn, mobile, phone)
+    await _send_code(turn, mobile, found, lockout_tag=tag, asked=phone, advice="number", shown=shown)
 
 
 _NO_MOBILE_SHARE = 4  # one unknown fixed number in this many looks like a subscriber without a mobile number
@@ -241,8 +296,8 @@ async def customer_code_given(turn: Turn) -> None:
     if await _locked_out(turn, tag):
         return
     phone = await _sms_number(turn, found)
-    asked = "code:" + code
-    await _send_code(turn, phone, found, lockout_tag=tag, asked=asked, shown=_masked_or_decoy(turn, phone, code))
+    shown = _masked_or_decoy(turn, phone, code)
+    await _send_code(turn, phone, found, lockout_tag=tag, asked="code:" + code, advice="code", shown=shown)
 
 
 async def _sms_number(turn: Turn, subscriber: SubscriberInfo | None) -> str | None:
@@ -264,10 +319,24 @@ def _masked_or_decoy(turn: Turn, phone: str | None, typed: str) -> str:
 
 def _keyed_number(turn: Turn, typed: str) -> int:
     """A number derived from what was typed with the secret key: stable for it, unpredictable without the key."""
-    return int(hmac.new(_secret(turn), typed.encode(), hashlib.sha256).hexdigest()[:4], 16)
+    return int(_keyed(turn, typed)[:4], 16)
+
+
+def _keyed(turn: Turn, text: str) -> str:
+    """A keyed hash of `text`: what may wait in the session where the text itself must not."""
+    return hmac.new(_secret(turn), text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 # --- one-time code ------------------------------------------------------------------------------------------------
+NO_SMS_ADVICE = {  # what to do if no SMS comes, by what was typed: the same for a subscriber's and nobody's
+    "number": N_("If no SMS comes within a few minutes, check the number you typed and ask for a new code. "
+                 "You can also call us:"),
+    "code": N_("If no SMS comes within a few minutes, check the customer code you typed and ask for a new code. "
+               "You can also call us:"),
+    "file": N_("If no SMS comes within a few minutes, ask for a new code. You can also call us:"),
+}  # fmt: skip
+
+
 async def _send_code(
     turn: Turn,
     phone: str | None,
@@ -275,33 +344,61 @@ async def _send_code(
     *,
     lockout_tag: str,
     asked: str,
+    advice: str,
     shown: str | None = None,
 ) -> None:
     """A code for what was `asked` (the number or "code:<customer code>" typed), by SMS to `phone` when it is a
-    subscriber's; for nobody's, the same steps and answer, and nothing is sent."""
+    subscriber's; for nobody's, the same steps and answer, and nothing is sent. What "send a new code" needs waits
+    in the session as keyed hashes (what was asked, where the code went), the subscriber's id (0 for nobody's)
+    and the masked number shown: never the number itself."""
+    awaiting = {
+        "tag": lockout_tag,
+        "m": turn.session.data.get("m"),
+        "q": _code_quota(turn).tag(asked),
+        "sub": found.id if found is not None else 0,
+        "to": _keyed(turn, "to:" + (phone or asked)),
+        "shown": shown or (mask_phone(phone) if phone else "•••"),
+        "advice": advice,
+    }
+    await _code_to(turn, phone if found is not None else None, found, awaiting)
+
+
+async def _code_to(turn: Turn, phone: str | None, found: SubscriberInfo | None, awaiting: dict[str, object]) -> None:
+    """Count the request, make the code and send it in the background, and say where it went and what to do if
+    it does not come; the state awaits the code with what a new one needs."""
     codes: OneTimeCodes = turn.deps.services["otp"]
     subject = str(found.id) if found is not None and phone else ""
-    wait = await _code_quota(turn).take(turn.user, asked, sends=bool(subject))
+    wait = await _code_quota(turn).take(turn.user, str(awaiting["q"]), sends=bool(subject))
+    turn.goto("id:otp", **awaiting)
     if wait:
-        _codes_paused(turn, wait, lockout_tag)
+        _codes_paused(turn, wait)
         return
     code = await codes.issue(turn.user, subject)
     _deliver_later(turn, phone if subject else None, _sms_text(turn, code))
     minutes = max(1, codes.ttl_seconds // 60)
-    turn.goto("id:otp", tag=lockout_tag, m=turn.session.data.get("m"))
-    turn.say(
-        turn.ngettext(
-            "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minute.",
-            "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minutes.",
-            minutes,
-        ).format(phone=shown or (mask_phone(phone) if phone else "•••"), count=minutes),
-        _code_buttons(turn),
-    )
+    sent = turn.ngettext(
+        "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minute.",
+        "I sent a one-time code by SMS to {phone}. Type it here; it is valid for {count} minutes.",
+        minutes,
+    ).format(phone=awaiting["shown"], count=minutes)
+    turn.say(sent + "\n" + _no_sms_advice(turn, str(awaiting["advice"])), _code_buttons(turn))
+
+
+def _no_sms_advice(turn: Turn, advice: str) -> str:
+    """What to do if no SMS comes, with every number of the profile to call."""
+    lines = [turn._(NO_SMS_ADVICE.get(advice, NO_SMS_ADVICE["file"])), contact_centre_line(turn)]
+    for phone in turn.profile.phones:
+        lines.append(turn._("{label}: {number}").format(label=turn.content(phone.label), number=phone.number))
+    return "\n".join(lines)
 
 
 def _code_buttons(turn: Turn) -> list[list[Button]]:
-    """What the user can do instead of typing the code: ask for a new one, or give up."""
-    return [[Button(turn._("Send a new code"), "idresend")], [_cancel(turn)]]
+    """What the user can do instead of typing the code: ask for a new one, give another number or customer code
+    (a new code goes where the last one went), or give up."""
+    other = (
+        turn._("Another customer code") if turn.session.data.get("m") == "customer_code" else turn._("Another number")
+    )
+    return [[Button(turn._("Send a new code"), "idresend")], [Button(other, "idnum")], [_cancel(turn)]]
 
 
 def _sms_text(turn: Turn, code: str) -> str:
@@ -310,12 +407,11 @@ def _sms_text(turn: Turn, code: str) -> str:
     )
 
 
-def _codes_paused(turn: Turn, seconds: int, lockout_tag: str) -> None:
+def _codes_paused(turn: Turn, seconds: int) -> None:
     """No new code now (too many asked for this number, from this chat, or in total): said with the wait. A code
     sent earlier can still be typed."""
     minutes = max(1, math.ceil(seconds / 60))
     until = turn.now + timedelta(seconds=seconds)
-    turn.goto("id:otp", tag=lockout_tag, m=turn.session.data.get("m"))
     turn.say(
         turn.ngettext(
             "I can't send another code yet: too many were asked for in a short time. You can ask for a new one "
@@ -350,9 +446,23 @@ async def _deliver(sms: SmsGateway, phone: str | None, text: str) -> None:
 
 @router.payload("idresend")
 async def resend(turn: Turn) -> None:
-    """The number is not kept between steps (nothing personal waits in the session), so it is asked again."""
-    turn.say(turn._("For a new code, I need the number or the customer code once more."))
-    await _begin(turn, turn.session.data.get("m") or turn.profile.identification[0])
+    """A new code at once, to where the last one went. The number is not in the session, so it is found again
+    among the subscriber's own numbers by its keyed hash; nobody's (id 0) goes through the same statements and
+    sends nothing. A button from a flow that is over asks for the number or the code again."""
+    awaiting = dict(turn.session.data)
+    if turn.session.state != "id:otp" or "q" not in awaiting:
+        turn.say(turn._("For a new code, I need the number or the customer code once more."))
+        method = str(awaiting.get("m") or "")
+        await _begin(turn, method if method in turn.profile.identification else turn.profile.identification[0])
+        return
+    if await _locked_out(turn, str(awaiting.get("tag", ""))):
+        return
+    found = await _subscriber(turn, int(str(awaiting.get("sub") or 0)))
+    lines = await identity.backend(turn).line_phones(found.id if found else 0)
+    candidates = [found.contact_phone, *lines] if found else []
+    went_to = str(awaiting.get("to", ""))
+    phone = next((p for p in candidates if p and hmac.compare_digest(_keyed(turn, "to:" + p), went_to)), None)
+    await _code_to(turn, phone, found, awaiting)
 
 
 @router.state("id:otp", free_text=True)
@@ -450,10 +560,7 @@ async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, me
     turn.mark(Mark.ID_FAILURE)
     if await _locked_out(turn, tag):
         return
-    turn.say(
-        turn._("The number and the details you gave don't match our records. Check them and try again."),
-    )
-    await start_identification(turn)
+    _ask_secret(turn, str(turn.session.data.get("m") or ""), tag, subscriber_id, again=True)
 
 
 # --- outcomes ------------------------------------------------------------------------------------------------------

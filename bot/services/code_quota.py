@@ -73,15 +73,17 @@ class CodeQuota:
         self.events = events or GuardEvents()
         self._take = redis.register_script(_TAKE)
 
-    def _tag(self, number: str) -> str:
+    def tag(self, number: str) -> str:
+        """What a number (what was typed, normalized) is counted under: a keyed hash, which may wait in the session
+        for "send a new code" where the number itself must not."""
         return hmac.new(self.secret, b"codes\x00" + number.encode(), hashlib.sha256).hexdigest()[:32]
 
-    async def take(self, chat: UserRef, number: str, *, sends: bool) -> int:
-        """Count a request for a code to `number` (what was typed, normalized) from `chat`: 0 when it may be made,
-        else the seconds until one may be asked for again. `sends`: an SMS really leaves (the number is a
-        subscriber's); only those spend the budget in total."""
+    async def take(self, chat: UserRef, number_tag: str, *, sends: bool) -> int:
+        """Count a request for a code to the number whose `tag` this is from `chat`: 0 when it may be made, else the
+        seconds until one may be asked for again. `sends`: an SMS really leaves (the number is a subscriber's);
+        only those spend the budget in total."""
         p = self.policy
-        keys = [f"{self.prefix}number:{self._tag(number)}", f"{self.prefix}chat:{chat.key}", f"{self.prefix}total"]
+        keys = [f"{self.prefix}number:{number_tag}", f"{self.prefix}chat:{chat.key}", f"{self.prefix}total"]
         args = [p.per_number, p.per_chat, p.total, p.window_seconds, 1 if sends else 0]
         wait, which = await self._take(keys=keys, args=args)
         which = which.decode() if isinstance(which, bytes) else str(which)

@@ -65,7 +65,7 @@ async def test_a_wrong_code_word_in_serbian_and_another_number_after_it(make_app
     chat.expect(MISMATCH_SR, WORD_AGAIN_SR)
     chat.expect_not("Kako želite da se identifikujete?")
     await chat.press("Drugi broj")  # it was the number that was wrong: the method stays
-    chat.expect("Posle broja ću tražiti kodnu reč.")
+    chat.expect("Posle broja pitaću vas za kodnu reč.")
     await chat.say("+993 61 234567")
     await chat.say("ýyldyz")
     chat.expect("Hvala, Serdar!")
@@ -145,7 +145,7 @@ async def test_tm_step_up_asks_the_code_word_again_without_the_number(make_app: 
     await chat.press_payload("apuk")
     chat.expect(STEP_UP_TK, "Indi kod sözüňizi ýazyň.")
     chat.expect_not("Identifikasiýadan nähili geçmek", "Belgiňizi")
-    await chat.say("gulalek")
+    await chat.say("gulalik")
     chat.expect(MISMATCH_TK, WORD_AGAIN_TK)
     await chat.say("Gülälek")
     chat.expect("Sag boluň, Aýna!", "8100001/1 üçin PUK kody: 12345678")
@@ -215,7 +215,7 @@ async def test_send_a_new_code_for_nobodys_code_answers_the_same_and_sends_nothi
     assert known.labels == unknown.labels
 
 
-# --- what to do when no SMS comes --------------------------------------------------------------------------------------
+# --- what to do when no SMS comes -------------------------------------------------------------------------------------
 async def test_an_unknown_number_hears_what_to_do_if_no_sms_comes_as_a_known_one_does(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     answers = []
@@ -241,7 +241,7 @@ async def test_the_advice_in_turkmen_names_the_profiles_contact_numbers(make_app
     await no_sms(app)
 
 
-# --- one line: never asked to choose it ----------------------------------------------------------------------------------
+# --- one line: never asked to choose it -------------------------------------------------------------------------------
 async def test_rs_one_line_is_not_chosen(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381665678901")  # Milica: one mobile line

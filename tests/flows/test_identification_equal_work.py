@@ -128,3 +128,25 @@ async def test_a_known_and_an_unknown_number_before_the_code_word_do_the_same_wo
         chat.expect("gabat gelmeýär")
         shapes.append((number_shape, word_shape))
     assert shapes[0] == shapes[1]
+
+
+async def test_send_a_new_code_does_the_same_work_for_a_known_and_an_unknown_number_or_code(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number is found again among the subscriber's own; nobody's (id 0) takes the same statements."""
+    app = await seeded(make_app, "rs")
+    ops = Operations(app, monkeypatch)
+    for method, known, unknown in (("Šifrom korisnika", "1234567", "7654321"),
+                                   ("Brojem telefona", "065 234 5678", "065 999 8877")):  # fmt: skip
+        shapes, sent = [], []
+        for typed in (known, unknown):
+            chat = await new_chat(app, "Srpski", "Moj račun", method)
+            await chat.say(typed)
+            with ops.recording():
+                await chat.press("Pošalji novi kod")
+            shapes.append(ops.shape())
+            sent.append(list(ops.sms))
+            chat.expect("Poslala sam jednokratni kod SMS porukom na")
+        assert shapes[0] == shapes[1]
+        assert sent == [[True], [False]]  # the same task; only the subscriber's has somewhere to send
+        assert any("FROM subscribers" in statement for statement in shapes[0][0])

@@ -147,7 +147,6 @@ async def test_send_a_new_code_again_and_again_sends_three(make_app: AppFactory,
     await chat.say("1234567")
     for _ in range(9):
         await chat.press("Pošalji novi kod")
-        await chat.say("1234567")
     chat.expect(NO_MORE_CODES_SR, "Novi kod možete da zatražite za 15 minuta, u ")
     assert re.search(r"za 15 minuta, u \d\d:\d\d\.", chat.text)
     chat.expect_buttons("Pošalji novi kod", "Odustani")
@@ -169,7 +168,6 @@ async def test_many_chats_asking_at_once_for_one_number_send_three(
     chats = [await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen") for _ in range(20)]
     await asyncio.gather(*(chat.say("064 123 4567") for chat in chats))
     await asyncio.gather(*(chat.press("Täze kod iber") for chat in chats))  # and all press "send a new code"
-    await asyncio.gather(*(chat.say("+381 64 1234567") for chat in chats))
     assert await settled(gateway) == 3
     told = [chat for chat in chats if NO_MORE_CODES_TK in chat.text]
     assert len(told) == 20  # each chat was refused at least its second request
@@ -183,7 +181,7 @@ async def test_one_chat_asking_for_many_numbers_gets_five_codes(make_app: AppFac
     asked = ["1234567", "2345678", "7000009", "3456789", "5678901", "4567890"]  # one of them is nobody's
     for n, code in enumerate(asked):
         if n:
-            await chat.press("Pošalji novi kod")
+            await chat.press("Druga šifra korisnika")
         await chat.say(code)
     chat.expect(NO_MORE_CODES_SR)
     assert await settled(gateway) == 4  # five requests counted, four of them a subscriber's
@@ -245,7 +243,7 @@ async def test_each_source_has_its_own_ceiling(make_app: AppFactory) -> None:
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     for n in range(5):
         if n:
-            await chat.press("Pošalji novi kod")
+            await chat.press("Druga šifra korisnika")
         await chat.say(f"70{n:05d}")
         await chat.say("123456")
     chat.expect(PAUSED_SR)
