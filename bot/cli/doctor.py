@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bot.checks import run_checks
 from bot.cli.common import add_profile_option, settings_for
 from bot.health import Level
 
@@ -25,6 +24,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def doctor(args: argparse.Namespace) -> int:
+    # Imported here: the checks load both channels' libraries (seconds), which no other command should pay for.
+    from bot.checks import run_checks
+
     settings = settings_for(args)
     findings = asyncio.run(run_checks(settings, probe=settings.health.probes and not args.no_probe))
     for finding in findings:

@@ -7,7 +7,6 @@ import asyncio
 
 from bot import logs
 from bot.cli.common import add_profile_option, settings_for
-from bot.server import serve
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,5 +19,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: the server loads both channels' libraries (seconds), which no other command should pay for.
+    from bot.server import serve
+
     logs.configure(json_lines=None if args.log_format is None else args.log_format == "json")
     return asyncio.run(serve(settings_for(args)))
