@@ -325,9 +325,7 @@ async def test_a_conversation_records_no_personal_data_and_goes_with_the_user(
     await chat.say("+993 65 123456")
     await chat.say("Ýyldyz")  # someone else's code word: a failure
     chat.expect("Görkezen maglumatlaryňyz bizdäki maglumatlara gabat gelmeýär.")
-    await chat.press("Telefon belgisi we kod sözi")
-    await chat.say("+993 65 123456")
-    await chat.say("Gülälek")
+    await chat.say("Gülälek")  # asked again for the code word only
     chat.expect("Sag boluň, Aýna! Siz identifikasiýadan geçdiňiz.")
     await chat.say("menýu")
 

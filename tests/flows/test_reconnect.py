@@ -18,7 +18,7 @@ from bot.services.outbox import OutboxWorker
 from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.data.test_outbox import SECRET, Receiver, receiver  # noqa: F401 - the receiver fixture
-from tests.helpers import account_ids, age_identification, identify_by_customer_code, seeded
+from tests.helpers import account_ids, age_identification, identify_by_customer_code, seeded, sms_code
 
 SR_CODE = "Šifrom korisnika"
 
@@ -230,9 +230,9 @@ async def test_step_up_before_the_order(make_app: AppFactory) -> None:
     await to_the_question(app, chat)
     await age_identification(app, chat, 11 * 60)  # the question was left open for eleven minutes
     await chat.press("DA")
-    chat.expect("Za ovo moram još jednom da proverim da ste to vi.")
+    chat.expect("Za ovo moram još jednom da proverim da ste to vi.", "Poslala sam jednokratni kod SMS porukom na")
     assert await orders(app) == []
-    await identify_by_customer_code(chat, app, "1234567", method_label=SR_CODE)
+    await chat.say(await sms_code(app))  # sent at once to the number on file: no method, no number again
     [order] = await orders(app)
     chat.expect("Hvala, Petar!", "Izdat je nalog za uključenje usluga", order.number)
 
