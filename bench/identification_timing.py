@@ -10,11 +10,12 @@ many SMS the gateway got for each (only known codes get one). The guards against
 raised out of the way: they are not what this measures.
 
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/identification_timing.py [--tries 150] [--postgres]
-        [--no-spread]
+        [--no-spread] [--resend]
 
 `--no-spread` sends each SMS at once, as before the gateway spread its sends: what the spread is for shows as
 a known code answered later than an unknown one. With `--postgres`, a throwaway database on the server of
-`TEST_POSTGRES_URL` (created, migrated and dropped).
+`TEST_POSTGRES_URL` (created, migrated and dropped). With `--resend`, the turn timed is "send a new code" pressed
+after the code was typed: the number is found again among the subscriber's own, nobody's the same way.
 """
 
 from __future__ import annotations
@@ -116,14 +117,20 @@ def unguarded(app: App) -> None:
         quota.policy = replace(quota.policy, per_number=10**6, per_chat=10**6, total=10**9)
 
 
-async def one_try(app: App, user: UserRef, code: str) -> float:
-    """A new chat at the customer-code question; the time of the turn that answers the code, in ms."""
+async def one_try(app: App, user: UserRef, code: str, *, resend: bool = False) -> float:
+    """A new chat at the customer-code question; the time of the turn that answers the code (or, `resend`, of
+    "send a new code" pressed after it), in ms."""
     handle = app.engine.handle
     await handle(Incoming(user, Kind.START))
     for payload in ("lang:sr", "news:off", "account", "idm:code"):
         await handle(Incoming(user, Kind.BUTTON, payload=payload))
+    if resend:
+        await handle(Incoming(user, Kind.TEXT, text=code))
     started = time.perf_counter()
-    await handle(Incoming(user, Kind.TEXT, text=code))
+    if resend:
+        await handle(Incoming(user, Kind.BUTTON, payload="idresend"))
+    else:
+        await handle(Incoming(user, Kind.TEXT, text=code))
     return (time.perf_counter() - started) * 1000
 
 
@@ -132,6 +139,7 @@ async def main() -> None:
     parser.add_argument("--tries", type=int, default=150)
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database, not SQLite")
     parser.add_argument("--no-spread", action="store_true", help="send each SMS at once, without the random wait")
+    parser.add_argument("--resend", action="store_true", help='time "send a new code", not the typed code')
     args = parser.parse_args()
 
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
@@ -169,7 +177,8 @@ async def main() -> None:
                 rng.shuffle(order)
                 for kind in order:
                     code = KNOWN if kind == "known" else str(rng.randrange(7_000_000, 7_999_999))
-                    timings[kind].append(await one_try(app, UserRef("bench", f"{kind}{n}"), code))
+                    user = UserRef("bench", f"{kind}{n}")
+                    timings[kind].append(await one_try(app, user, code, resend=args.resend))
                     await asyncio.sleep(0.005)
             await asyncio.sleep(1.5)
         finally:
@@ -182,12 +191,14 @@ async def main() -> None:
                 await _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     known, unknown = timings["known"], timings["unknown"]
     spread = "SMS sent at once" if args.no_spread else "SMS sent a random moment later"
-    print(f"customer code typed, {args.tries} tries each, {'PostgreSQL' if args.postgres else 'SQLite'}, {spread}")
+    what = '"send a new code" after a customer code' if args.resend else "customer code typed"
+    print(f"{what}, {args.tries} tries each, {'PostgreSQL' if args.postgres else 'SQLite'}, {spread}")
     print(f"  known    median {statistics.median(known):6.2f} ms  mean {statistics.fmean(known):6.2f} ms")
     print(f"  unknown  median {statistics.median(unknown):6.2f} ms  mean {statistics.fmean(unknown):6.2f} ms")
     print(f"  ratio of medians unknown/known {statistics.median(unknown) / statistics.median(known):.3f}")
     print(f"  Welch t (known - unknown) {welch_t(known, unknown):+.2f}  (|t| < 2: no difference this run can tell)")
-    print(f"  SMS at the gateway: {len(gateway.received)} (for the {args.tries} known codes only)")
+    sent = args.tries * (2 if args.resend else 1)
+    print(f"  SMS at the gateway: {len(gateway.received)} (for the {sent} codes of known customer codes only)")
 
 
 if __name__ == "__main__":
