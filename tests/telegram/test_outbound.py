@@ -167,11 +167,13 @@ async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_lea
     channel = make_channel(echo_router(ran))
     # The campaign worker's limiter: the same schedule as the replies, at BULK priority.
     campaign = RateLimiter(channel.app.redis, rate_key(redis_prefix, "telegram"), 30 / 1.03, priority=BULK)
-    readers = [fake_telegram.user(7300 + n) for n in range(200)]
+    readers = iter([fake_telegram.user(7300 + n) for n in range(400)])
+    reader_ids = set(range(7300, 7700))
     stop = asyncio.Event()
     news_at: list[float] = []
 
     async def broadcast() -> None:
+        """One of six senders, each with a message in flight: together they want more than the whole rate."""
         for reader in readers:
             if stop.is_set():
                 return
@@ -182,21 +184,26 @@ async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_lea
             assert result.sent
             news_at.append(time.monotonic())
 
-    sending = asyncio.create_task(broadcast())
+    sending = asyncio.gather(*(broadcast() for _ in range(6)))
     await asyncio.sleep(1.0)
-    assert len(news_at) > 20  # alone, the campaign takes the whole rate
-    users = [fake_telegram.user(7600 + n) for n in range(20)]
+    alone = len(news_at)
+    assert alone > 15  # alone, the campaign takes the whole rate (~29 a second)
+    users = [fake_telegram.user(8600 + n) for n in range(20)]
     updates = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t0")) for user in users]
-    started = time.monotonic()
     await asyncio.gather(*(channel.process(update) for update in updates))
-    replies_took = time.monotonic() - started
-    during = sum(1 for at in news_at if started <= at <= started + replies_took)
+    replied_at = time.monotonic()
     await asyncio.sleep(1.0)
-    after = sum(1 for at in news_at if at > started + replies_took)
+    after = sum(1 for at in news_at if at > replied_at)
     stop.set()
     await sending
     assert fake_telegram.caused_429 == 0
-    # 40 replies at ~29 a second: ~1.4 s when they go first; sharing the rate with the campaign would take ~2.8 s.
-    assert replies_took < 40 / 29 + 0.5, replies_took
-    assert during <= 5, during  # the one in flight when the burst came, and a few before the first turn ended
-    assert after > 20, after  # the campaign takes the rate back as soon as nobody is waiting
+    asked = {user.id for user in users}
+    replies = [c.at for c in fake_telegram.calls if c.method == "sendMessage" and c.ok and c.chat_id in asked]
+    assert len(replies) == 40  # two parts for each of the 20 users
+    # Sharing the rate, six senders would put ~9 news among the 40 replies; going first, the news already given a
+    # slot leave before the first reply and none while replies wait. Counted, not timed: a loaded machine is slower
+    # for both alike, and the few a slow turn may leave room for are allowed.
+    first, last = min(replies), max(replies)
+    between = sum(1 for c in fake_telegram.calls if c.chat_id in reader_ids and c.ok and first < c.at < last)
+    assert between <= 3, between
+    assert after > alone / 2, (after, alone)  # the campaign takes the rate back as soon as nobody is waiting
