@@ -20,6 +20,8 @@ from typing import Generic, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
+from tests.environment import without_mila_settings
+
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 PAYLOADS = ("help", "menu", "contacts", "menu")  # menu navigation: what every user presses, in turn
 
@@ -108,7 +110,7 @@ class Load(ABC, Generic[RequestT]):
 
 async def start_mila(env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:
     """`mila run` with this environment (added to this process's, minus any mila or channel settings)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_"))}
+    base = without_mila_settings()
     with log_path.open("wb") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", env={**base, **env}, stdout=log, stderr=log, cwd=str(log_path.parent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.db.base import make_sessionmaker
 from bot.db.models import ChannelUser, Order
 from tests.conftest import REDIS_URL
+from tests.environment import without_mila_settings
 
 
 def free_port() -> int:
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 def mila_env(*, database_url: str, redis_prefix: str, port: int, profile: str = "rs", **extra: str) -> dict[str, str]:
     """This environment without any channel or mila settings of its own, plus the test's Redis, database and port."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_", "SMS_"))}
+    env = without_mila_settings()
     env.update(
         REDIS_URL=REDIS_URL,
         REDIS_PREFIX=redis_prefix,

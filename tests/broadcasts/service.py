@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -14,6 +13,7 @@ from aiohttp import ClientSession, ClientTimeout
 
 from bot.channels.viber import WEBHOOK_PATH
 from tests.conftest import REDIS_URL
+from tests.environment import without_mila_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViberApi
 from tests.telegram.service import free_port
@@ -24,7 +24,7 @@ START_TIMEOUT = 150.0  # several processes importing at once on a busy machine t
 
 
 def cli_env(database_url: str, redis_prefix: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_"))}
+    env = without_mila_settings()
     env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MILA_PROFILE="rs",
                COLUMNS="160", **extra)  # fmt: skip
     return env

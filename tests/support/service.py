@@ -4,7 +4,6 @@ what an operator runs, driven by the end-to-end tests of the handoff."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 import time
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db.models import SupportMessage, SupportTicket
 from tests.conftest import REDIS_URL
+from tests.environment import without_mila_settings
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.support.conftest import GROUP
 from tests.telegram.service import Mila, free_port
@@ -39,8 +39,7 @@ class Desk:
         """Start `mila run`; wait until it serves /healthz and (`polls`) takes updates — a second process only
         stands by for polling (one process polls, by a lease)."""
         port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("TELEGRAM_", "VIBER_", "MILA_", "HTTP_", "SUPPORT_"))}  # fmt: skip
+        env = without_mila_settings()
         env.update(
             TELEGRAM_BOT_TOKEN=self.fake.token, TELEGRAM_API_BASE=self.fake.base_url, TELEGRAM_POLL_TIMEOUT="2",
             VIBER_AUTH_TOKEN=TOKEN, VIBER_API_BASE=self.viber_url, VIBER_BOT_NAME=BOT_NAME,
