@@ -138,3 +138,9 @@ async def age_identification(app: App, chat: Chat, seconds: float) -> None:
     """Make this chat's identification `seconds` older, as if time had passed."""
     async with app.deps.sessions.locked(chat.user) as session:
         session.extra["id"]["at"] -= seconds
+
+
+def as_text(value: object) -> str:
+    """A value read from Redis as text: the clients never decode, so anything but bytes is a mistake worth seeing."""
+    assert isinstance(value, bytes), value
+    return value.decode()

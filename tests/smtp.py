@@ -33,7 +33,7 @@ class Received:
     def text(self) -> str:
         body = self.message.get_body(("plain",))
         assert body is not None
-        return str(body.get_content())  # type: ignore[attr-defined]
+        return str(body.get_content())
 
 
 @dataclass
@@ -89,5 +89,5 @@ async def smtp() -> AsyncIterator[SmtpServer]:
 
 def mail_worker(app: App, url: str, fetchers: Mapping[str, AttachmentFetcher] | None = None) -> MailWorker:
     """The mail worker of `mila run` against `url`, retrying quickly."""
-    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)  # type: ignore[call-arg]
+    settings = MailSettings(SMTP_URL=url, SMTP_BACKOFF=0.2, SMTP_MAX_BACKOFF=0.5, SMTP_TIMEOUT=10)
     return MailWorker(app.deps.sessionmaker, settings, fetchers=fetchers)

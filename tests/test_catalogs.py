@@ -37,6 +37,13 @@ def _catalog(lang: str) -> Catalog:
     return read_catalog(LOCALES / lang / "LC_MESSAGES" / "messages.po")
 
 
+def _texts(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A message's id or string as its forms: one for a plain message, one per plural form otherwise."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 CODE_MSGIDS = _code_msgids()
 
 
@@ -63,8 +70,8 @@ def test_placeholders_match(lang: str) -> None:
     for message in _catalog(lang):
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = _texts(message.id)
+        strings = _texts(message.string)
         expected = sorted(PLACEHOLDER.findall(ids[-1]))
         for string in strings:
             assert sorted(PLACEHOLDER.findall(string)) == expected, f"{lang}: {message.id!r} → {string!r}"
@@ -76,7 +83,7 @@ def test_plural_forms(lang: str, forms: int) -> None:
     assert catalog.num_plurals == forms
     for message in catalog:
         if isinstance(message.id, tuple):
-            assert len(message.string) == forms, f"{lang}: {message.id!r} needs {forms} forms"
+            assert len(_texts(message.string)) == forms, f"{lang}: {message.id!r} needs {forms} forms"
 
 
 def test_turkmen_is_turkmen_not_turkish() -> None:
@@ -96,8 +103,10 @@ def test_cyrillic_catalog_is_generated_from_latin() -> None:
     fresh = cyrillic_from_latin(latin)
     for message in latin:
         if message.id and isinstance(message.string, str):
-            assert generated.get(message.id).string == latin_to_cyrillic(message.string)
-            assert fresh.get(message.id).string == latin_to_cyrillic(message.string)
+            generated_message, fresh_message = generated.get(message.id), fresh.get(message.id)
+            assert generated_message is not None and fresh_message is not None, message.id
+            assert generated_message.string == latin_to_cyrillic(message.string)
+            assert fresh_message.string == latin_to_cyrillic(message.string)
 
 
 def test_plural_translation_picks_the_right_form(tmp_path: Path) -> None:
@@ -107,10 +116,11 @@ def test_plural_translation_picks_the_right_form(tmp_path: Path) -> None:
     plurals = [m for m in _catalog("sr") if isinstance(m.id, tuple)]
     assert plurals
     for message in plurals:
-        singular, plural = message.id
-        assert sr.ngettext(singular, plural, 1) == message.string[0]
-        assert sr.ngettext(singular, plural, 3) == message.string[1]
-        assert sr.ngettext(singular, plural, 11) == message.string[2]
+        singular, plural = _texts(message.id)
+        one, few, other = _texts(message.string)
+        assert sr.ngettext(singular, plural, 1) == one
+        assert sr.ngettext(singular, plural, 3) == few
+        assert sr.ngettext(singular, plural, 11) == other
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ async def served_metric_names(make_app: AppFactory) -> set[str]:
 
 def dashboard_queries() -> list[tuple[str, str]]:
     dashboard = json.loads((DEPLOY / "grafana" / "mila-dashboard.json").read_text(encoding="utf-8"))
-    queries = []
+    queries: list[tuple[str, str]] = []
     for panel in dashboard["panels"]:
         assert panel["targets"], f"panel {panel['title']!r} has no query"
         queries.extend((panel["title"], target["expr"]) for target in panel["targets"])

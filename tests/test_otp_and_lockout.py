@@ -15,6 +15,7 @@ from bot.services.lockout import Lockout, LockoutPolicy
 from bot.services.otp import CodeCheck, OneTimeCodes
 from bot.services.phones import BadPhone, mask_phone, normalize_phone
 from tests.conftest import REDIS_URL
+from tests.helpers import as_text
 
 SECRET = b"test-secret"
 ALICE = UserRef("telegram", "1001")
@@ -192,9 +193,9 @@ async def test_lockout_keys_hold_no_number(redis: Redis, redis_prefix: str) -> N
     await guess(lockout, ALICE, "+381641234567")
     stored = []
     async for key in redis.scan_iter(match=redis_prefix + "*"):
-        stored.append(key.decode())
+        stored.append(as_text(key))
         if (await redis.type(key)) == b"hash":
-            stored.extend(f.decode() + "=" + v.decode() for f, v in (await redis.hgetall(key)).items())
+            stored.extend(as_text(f) + "=" + as_text(v) for f, v in (await redis.hgetall(key)).items())
     assert stored and not any("381641234567" in item for item in stored)
 
 

@@ -53,7 +53,9 @@ async def test_two_engines_keep_one_users_updates_in_order(sqlite_url: str, redi
             the finished ones are counted first, then the lock and the queue in one atomic read)."""
             done = sum(task.done() for task in tasks)
             async with first.redis.pipeline(transaction=True) as pipe:
-                holding, queued = await pipe.exists(store.key(user, "lock")).zcard(store.key(user, "queue")).execute()
+                pipe.exists(store.key(user, "lock"))
+                pipe.zcard(store.key(user, "queue"))
+                holding, queued = await pipe.execute()
             return done + int(holding) + int(queued)
 
         for n in range(8):

@@ -114,7 +114,7 @@ def telegram_only(fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: st
             bot_token=SecretStr(fake_telegram.token), api_base=fake_telegram.base_url, poll_timeout=1
         ),
         http=HttpSettings(port=free_port()),
-        mail=MailSettings(smtp_url=SecretStr(smtp.url), backoff_seconds=0.2),  # type: ignore[call-arg]
+        mail=MailSettings(smtp_url=SecretStr(smtp.url), backoff_seconds=0.2),
     )
 
 
@@ -198,7 +198,7 @@ async def test_a_mail_worker_stopped_by_its_check_burns_no_attempt_and_starts_on
     """The mail server refuses MAIL_FROM at start: the mail part is stopped (every e-mail would fail its attempts
     one by one until given up); it is checked again, and once the server takes the sender the e-mails go."""
     app = await make_app("rs")
-    settings = MailSettings(smtp_url=SecretStr(smtp.url), sender="mila@mts.test")  # type: ignore[call-arg]
+    settings = MailSettings(smtp_url=SecretStr(smtp.url), sender="mila@mts.test")
     async with app.deps.sessionmaker() as db, db.begin():
         db.add(MailMessage(recipient="info@telekom.rs", subject="Prigovor R-00000002", body="Opis",
                            message_id="<R-00000002.test@mila.rs>", next_attempt_at=utcnow()))  # fmt: skip

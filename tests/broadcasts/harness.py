@@ -138,7 +138,7 @@ class Platforms:
 
 
 def platforms(app: App, fake_telegram: FakeTelegram, fake_viber: FakeViberApi) -> Platforms:
-    telegram_settings = TelegramSettings(bot_token=SecretStr(fake_telegram.token), api_base=fake_telegram.base_url)  # type: ignore[call-arg]
+    telegram_settings = TelegramSettings(bot_token=SecretStr(fake_telegram.token), api_base=fake_telegram.base_url)
     app.settings.telegram = telegram_settings
     telegram = TelegramChannel(app, Metrics())
     client = ViberClient(VIBER_TOKEN, fake_viber.url, timeout=5.0, retry_delays=(0.01, 0.02))

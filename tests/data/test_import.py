@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ async def test_a_refresh_updates_and_removes_what_the_record_no_longer_lists(
     assert report.services_changed == 3  # gprs flipped, roaming removed, sms added
     async with sessionmaker() as db:
         account = (await db.execute(select(Account))).scalar_one()
-        assert (account.status, account.debt, account.number) == ("active", 0, "1234567/1")
+        assert (account.status, account.debt, account.number) == ("active", Decimal(0), "1234567/1")
         services = {code: on for code, on in await db.execute(select(AccountService.code, AccountService.enabled))}
         assert services == {"gprs": False, "sms": True}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -54,7 +55,7 @@ async def _fails(sessionmaker: async_sessionmaker[AsyncSession], *rows: object) 
     "values",
     [{"kind": "satellite"}, {"status": "gone"}, {"debt": Decimal("-0.01")}, {"disconnect_reason": "whim"}],
 )
-async def test_account_constraints(sessionmaker: async_sessionmaker[AsyncSession], values: dict[str, object]) -> None:
+async def test_account_constraints(sessionmaker: async_sessionmaker[AsyncSession], values: dict[str, Any]) -> None:
     assert await _fails(sessionmaker, _account(_subscriber(), **values))
 
 

@@ -262,7 +262,7 @@ async def test_a_complaint_whose_e_mail_keeps_failing_is_said_honestly(
     first = await filed_without_attachment(chat, "Fiksna mreža", "TV slika se zamrzava.")
     chat.expect_not("kasni")
     server = SmtpServer()  # nothing listens on its port: the mail server is down
-    settings = MailSettings(SMTP_URL=server.url, SMTP_BACKOFF=0.02, SMTP_MAX_BACKOFF=0.05, SMTP_MAX_ATTEMPTS=5)  # type: ignore[call-arg]
+    settings = MailSettings(SMTP_URL=server.url, SMTP_BACKOFF=0.02, SMTP_MAX_BACKOFF=0.05, SMTP_MAX_ATTEMPTS=5)
     worker = MailWorker(app.deps.sessionmaker, settings)
 
     async def attempts() -> int:

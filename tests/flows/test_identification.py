@@ -22,7 +22,7 @@ from handlers import build_router
 from handlers.identify import require_identity
 from tests.chat import Chat
 from tests.conftest import AppFactory
-from tests.helpers import code_in, new_chat, no_sms, seeded, sms_code, sms_sent
+from tests.helpers import as_text, code_in, new_chat, no_sms, seeded, sms_code, sms_sent
 
 
 # --- rs: customer code, phone number ----------------------------------------------------------------------------
@@ -503,14 +503,14 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
 
     stored = []
     async for key in app.redis.scan_iter(match=app.deps.sessions.prefix + "*"):
-        kind = (await app.redis.type(key)).decode()
+        kind = as_text(await app.redis.type(key))
         if kind == "string":
-            stored.append((await app.redis.get(key) or b"").decode())
+            stored.append(as_text(await app.redis.get(key) or b""))
         elif kind == "hash":
-            stored.extend(v.decode() for v in (await app.redis.hgetall(key)).values())
+            stored.extend(as_text(v) for v in (await app.redis.hgetall(key)).values())
         elif kind == "zset":
-            stored.extend(m.decode() for m in await app.redis.zrange(key, 0, -1))
-        stored.append(key.decode())
+            stored.extend(as_text(m) for m in await app.redis.zrange(key, 0, -1))
+        stored.append(as_text(key))
     haystack = "\n".join(stored) + "\n" + caplog.text
     for secret in (*SECRETS, code):
         assert secret not in haystack, f"{secret!r} was left in Redis or a log"

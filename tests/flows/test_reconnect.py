@@ -271,7 +271,7 @@ async def test_the_order_reaches_the_provisioning_system_once(
     chat = Chat(app.engine)
     await to_the_question(app, chat)
     await chat.press("DA")
-    settings = ProvisioningSettings(url=receiver.url, secret=SECRET, backoff_seconds=0.05)  # type: ignore[arg-type]
+    settings = ProvisioningSettings(url=receiver.url, secret=SECRET, backoff_seconds=0.05)
     worker = OutboxWorker(app.deps.sessionmaker, settings)
     try:
         for _ in range(3):

@@ -17,6 +17,7 @@ from bot.app import App, build_app
 from bot.channels.base import Delivery, PushResult
 from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, SupportSettings, TelegramSettings
 from bot.core.incoming import UserRef
+from bot.core.outbound import RateLimiter
 from bot.core.replies import Reply, Text
 from bot.profiles import PROFILE_DIR
 from bot.services.support.service import Support
@@ -50,7 +51,15 @@ class Recorder:
     pushed: dict[str, list[Reply]] = field(default_factory=dict)
     busy: int = 0  # this many pushes are answered "retry later" (Viber's status 12, Telegram's 429) first
 
-    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str) -> PushResult:
+    async def push(
+        self,
+        user: UserRef,
+        replies: Sequence[Reply],
+        *,
+        purpose: str,
+        paid_broadcast: bool = False,
+        bulk: RateLimiter | None = None,
+    ) -> PushResult:
         if self.busy > 0:
             self.busy -= 1
             return PushResult(Delivery.RETRY_LATER, retry_after=0.01)

@@ -294,6 +294,7 @@ async def test_a_handoff_is_counted_and_the_first_answer_dated(make_support_app:
         board = await dashboard(db, since=ticket.created_at - timedelta(hours=1), until=utcnow() + timedelta(hours=1))
     assert (
         ticket.taken_at is not None
+        and ticket.first_response_at is not None
         and ticket.first_response_at == first
         and ticket.first_response_at >= ticket.taken_at
     )

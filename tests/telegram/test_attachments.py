@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.services.attachments import TelegramFiles, UrlFiles, fetch_attachment, safe_file_name
+from bot.services.attachments import AttachmentFetcher, TelegramFiles, UrlFiles, fetch_attachment, safe_file_name
 from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram
@@ -31,7 +31,7 @@ async def test_tm_a_request_with_a_telegram_photo_is_mailed_with_the_photo(
     await chat.send_photo("speedtest.jpg", file_ref=photo_id)
     chat.expect("Sag boluň. Sorag-teklibiňiz R-", "Goşundy sorag-teklibe goşuldy.")
 
-    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
+    fetchers: dict[str, AttachmentFetcher] = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
     assert [a.delivered for a in await mail_worker(app, smtp.url, fetchers).run_once()] == [True]
     [mail] = smtp.received
     [attached] = list(mail.message.iter_attachments())
@@ -41,7 +41,10 @@ async def test_tm_a_request_with_a_telegram_photo_is_mailed_with_the_photo(
 
 
 async def test_what_cannot_be_fetched_is_left_as_the_reference(fake_telegram: FakeTelegram) -> None:
-    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token), "viber": UrlFiles()}
+    fetchers: dict[str, AttachmentFetcher] = {
+        "telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token),
+        "viber": UrlFiles(),
+    }
     assert await fetch_attachment(fetchers, "telegram", "no-such-file", "x.jpg") is None
     assert await fetch_attachment(fetchers, "viber", "not a url", None) is None
     assert await fetch_attachment(fetchers, "console", "console:photo.jpg", "photo.jpg") is None
@@ -72,7 +75,7 @@ async def test_rs_a_file_named_with_a_line_break_is_mailed_and_the_requests_afte
     await chat.press("Pošalji bez priloga")
     chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
 
-    fetchers = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
+    fetchers: dict[str, AttachmentFetcher] = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}
     assert [a.delivered for a in await mail_worker(app, smtp.url, fetchers).run_once()] == [True, True]
     first, second = smtp.received
     [attached] = list(first.message.iter_attachments())

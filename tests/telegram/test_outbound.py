@@ -57,7 +57,7 @@ def echo_router(ran: dict[str, list[str]], *, parts: Callable[[str], int] = lamb
 
 def settings(fake: FakeTelegram, sqlite_url: str, redis_prefix: str) -> Settings:
     base = make_settings("rs", sqlite_url, redis_prefix)
-    telegram = TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url)  # type: ignore[call-arg]
+    telegram = TelegramSettings(bot_token=SecretStr(fake.token), api_base=fake.base_url)
     return base.model_copy(update={"telegram": telegram})
 
 

@@ -6,14 +6,14 @@ import pytest
 from aiogram.methods import EditMessageText, SendChatAction, SendDocument, SendMessage
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot.channels.telegram.render import MAX_TEXT, escape, render
+from bot.channels.telegram.render import MAX_TEXT, Call, escape, render
 from bot.core.replies import Button, Document, Text, Typing
 from tests.fakes.telegram_api import ApiError, parse_html
 
 CHAT = 42
 
 
-def sends(calls: list) -> list[SendMessage]:  # type: ignore[type-arg]
+def sends(calls: list[Call]) -> list[SendMessage]:
     return [c.method for c in calls if isinstance(c.method, SendMessage)]
 
 
@@ -41,6 +41,7 @@ def test_buttons_become_an_inline_keyboard_one_per_row_unless_grouped() -> None:
         ),
     )
     (call,) = render([reply], CHAT)
+    assert isinstance(call.method, SendMessage)
     markup = call.method.reply_markup
     assert isinstance(markup, InlineKeyboardMarkup)
     rows = [[(b.text, b.callback_data, b.url) for b in row] for row in markup.inline_keyboard]
@@ -58,13 +59,15 @@ def test_a_payload_longer_than_64_bytes_cannot_be_made() -> None:
 
 def test_share_phone_is_a_one_time_reply_keyboard_with_request_contact() -> None:
     (call,) = render([Text("Podelite broj", share_phone="📱 Podeli moj broj")], CHAT)
+    assert isinstance(call.method, SendMessage)
     markup = call.method.reply_markup
     assert isinstance(markup, ReplyKeyboardMarkup) and markup.one_time_keyboard
     assert markup.keyboard[0][0].request_contact and markup.keyboard[0][0].text == "📱 Podeli moj broj"
     # With inline buttons as well, the share-phone keyboard comes in a message of its own.
     calls = render([Text("Podelite broj", ((Button("Nazad", "menu"),),), share_phone="Podeli")], CHAT)
-    assert isinstance(calls[0].method.reply_markup, InlineKeyboardMarkup)
-    assert isinstance(calls[1].method.reply_markup, ReplyKeyboardMarkup)
+    first, second = (call.method for call in calls)
+    assert isinstance(first, SendMessage) and isinstance(first.reply_markup, InlineKeyboardMarkup)
+    assert isinstance(second, SendMessage) and isinstance(second.reply_markup, ReplyKeyboardMarkup)
 
 
 def test_long_text_is_split_at_line_boundaries_with_the_buttons_on_the_last_part() -> None:
@@ -105,4 +108,5 @@ def test_typing_and_documents() -> None:
 
 def test_an_empty_text_is_never_sent() -> None:
     (call,) = render([Text("  ")], CHAT)
+    assert isinstance(call.method, SendMessage)
     assert parse_html(call.method.text).strip()

@@ -130,7 +130,7 @@ async def test_a_claim_left_by_a_dead_holder_lapses_within_a_lease_and_a_live_on
         await gate.wait()
         return await handle(incoming)
 
-    viber.channel.engine.handle = slow_handle  # type: ignore[method-assign]
+    viber.channel.engine.handle = slow_handle  # type: ignore[method-assign,assignment]
     first = asyncio.create_task(user.post(slow))
     await asyncio.sleep(2.5)  # more than two leases
     assert (await user.post(slow))[0] == 503

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import string
 import unicodedata
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ from tests.fakes.viber_api import keyboard_problems, message_problems
 SENDER = Sender("mts Srbija · Mila asistent", "https://static.example.com/mila.png")
 
 
-def render(*parts: Text | FilePart) -> list[dict]:  # type: ignore[type-arg]
+def render(*parts: Text | FilePart) -> list[dict[str, Any]]:
     messages = render_turn(list(parts), sender=SENDER, receiver="u1==", ref="123")
     for message in messages:
         assert message_problems(message) == []

@@ -174,7 +174,7 @@ async def test_the_channel_refuses_to_run_without_its_settings(make_app: AppFact
     assert ViberChannel.configured(app.settings.viber)
     channel = ViberChannel.from_app(app)
     try:
-        assert channel.routes()[0].path == "/webhook/viber"  # type: ignore[attr-defined]
+        assert channel.routes()[0].path == "/webhook/viber"
         with pytest.raises(ConfigError, match="VIBER_WEBHOOK_URL"):
             await channel.start()
     finally:
