@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.core.amounts import amounts_in_sentence
-from bot.core.keywords import has_run, words_of
+from bot.core.keywords import MIN_PREFIX, has_run, words_of
 from bot.core.text import digraph_fold, fold
 from bot.profiles import Profile
 
@@ -83,12 +83,27 @@ class ServiceNames:
                         names.append((words, service.code))
         # Longest names first: "SMS paketi" is a service of its own, not "SMS".
         self.names = sorted(names, key=lambda item: (-len(item[0]), -sum(map(len, item[0]))))
+        # The names by the key of their first word, each with its place in `names`: only a name whose first word
+        # shares its key with a typed word can stand in a sentence (see `_key`).
+        self.by_first: dict[str, list[int]] = {}
+        for place, (name, _code) in enumerate(self.names):
+            self.by_first.setdefault(_key(name[0]), []).append(place)
 
     def find(self, words: list[str]) -> str | None:
-        for name, code in self.names:
+        """The code of the first name (longest first) that stands in `words`, else None."""
+        places = sorted({place for word in words for place in self.by_first.get(_key(word), ())})
+        for place in places:
+            name, code = self.names[place]
             if has_run(words, name):
                 return code
         return None
+
+
+def _key(word: str) -> str:
+    """What two words `same_word` takes for one always share: a word shorter than `MIN_PREFIX` matches only itself;
+    a longer one matches only words that start with its first `MIN_PREFIX` letters (its prefix, or a stem of at least
+    `MIN_STEM` letters)."""
+    return word if len(word) < MIN_PREFIX else word[:MIN_PREFIX]
 
 
 def _switch(words: list[str], folded: str) -> bool | None:
@@ -123,9 +138,16 @@ def _days(words: list[str]) -> int | None:
     return None
 
 
+# A language's names, each at the start of a word ("srpskom", "turkmen dilinde"): one pattern per language.
+_LANGUAGE_PATTERNS = tuple(
+    (code, re.compile(r"\b(?:" + "|".join(re.escape(name) for name in names) + ")"))
+    for code, names in LANGUAGE_NAMES.items()
+)
+
+
 def _language(folded: str) -> str | None:
-    for code, names in LANGUAGE_NAMES.items():
-        if any(re.search(rf"\b{re.escape(name)}", folded) for name in names):
+    for code, pattern in _LANGUAGE_PATTERNS:
+        if pattern.search(folded):
             return code
     return None
 
