@@ -146,7 +146,8 @@ class Model:
         self.language_scores = None if self.language is None else Classifier(self.language, self.vector.width)
 
     def read(self, text: str) -> Reading:
-        prepared = _prepare(text)
+        folded = fold(text)
+        prepared = digraph_fold(folded)
         entities = find_entities(text, self.services)
         if not prepared:
             return Reading(prepared, (), entities, None)
@@ -161,7 +162,7 @@ class Model:
             best = int(shares.argmax())
             if shares[best] >= LANGUAGE_SURE:
                 language = self.language_scores.classes[best]
-        return Reading(fold(text), ranked, entities, language, ranked[0][0] if ranked else None)
+        return Reading(folded, ranked, entities, language, ranked[0][0] if ranked else None)
 
     @staticmethod
     def step(intent: str, reading: Reading, languages: tuple[str, ...]) -> str | None:

@@ -49,6 +49,7 @@ LANGUAGE_NAMES = {
 _PHONE = re.compile(r"(?<![\w/])(\+?\d[\d \-]{7,16}\d)(?![\w/])")
 _ACCOUNT = re.compile(r"(?<![\w/])(\d{4,10}/\d{1,3})(?![\w/])")
 _REFERENCE = re.compile(r"(?<![\w])r[ -]?(\d{8})(?!\w)")
+_NOT_DIGIT = re.compile(r"\D")
 _CODE = re.compile(r"(?<![\w/+])(\d{6,12})(?![\w/])")
 
 
@@ -154,20 +155,20 @@ def _language(folded: str) -> str | None:
 
 def find_entities(text: str, services: ServiceNames) -> Entities:
     """What `text` names, each kind at most once (the first)."""
-    folded = digraph_fold(fold(text))
+    raw = fold(text)
+    folded = digraph_fold(raw)
     words = words_of(folded)
     found: dict[str, object] = {}
     if service := services.find(words):
         found["service"] = service
     if (on := _switch(words, folded)) is not None:
         found["on"] = on
-    raw = fold(text)
     if m := _REFERENCE.search(raw):
         found["reference"] = "R-" + m.group(1)
     if m := _ACCOUNT.search(raw):
         found["account"] = m.group(1)
     for m in _PHONE.finditer(raw):
-        digits = re.sub(r"\D", "", m.group(1))
+        digits = _NOT_DIGIT.sub("", m.group(1))
         if (m.group(1).startswith(("+", "0", "8")) or len(digits) >= 11) and 8 <= len(digits) <= 15:
             found["phone"] = ("+" if m.group(1).startswith("+") else "") + digits
             break

@@ -112,7 +112,9 @@ class Classifier:
         if coef.shape[1] != width:
             raise Unsupported(f"{coef.shape[1]} coefficients for {width} features")
         self.classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
-        self.weights = np.ascontiguousarray(coef.T, dtype=np.float64)  # a feature's row: its weight per class
+        if coef.dtype != np.float64:
+            raise Unsupported(f"{coef.dtype} coefficients: only float64 is implemented")
+        self.weights = coef.T  # a feature's row: its weight per class (a view: the fitted array is not copied)
         self.intercept = np.asarray(classifier.intercept_, dtype=np.float64).copy()
         self.binary = len(self.classes) <= 2
 
