@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.text import latin_to_cyrillic
-from bot.db.models import UnderstandingEvent
+from bot.db.models import Account, AccountService, UnderstandingEvent
 from tests.chat import Chat
 from tests.conftest import App, AppFactory
 from tests.helpers import rs_identified, seeded, tm_identified
@@ -118,6 +118,81 @@ async def test_turkmen_services_by_name_in_the_tm_profile(make_app: AppFactory) 
     chat.expect(part(app, "tk", "Turn on {service} on {line}?"), "Halkara ygtyýarlylyk")
     await chat.say("sms öçürmek isleýärin")
     chat.expect(part(app, "tk", "Turn off {service} on {line}?"))
+
+
+async def set_service(app: App, number: str, code: str, enabled: bool) -> None:
+    """The billing data mila holds: `code` on or off on the account `number`."""
+    async with app.deps.sessionmaker() as db:
+        account = (await db.execute(select(Account).where(Account.number == number))).scalar_one()
+        row = (
+            await db.execute(
+                select(AccountService).where(AccountService.account_id == account.id, AccountService.code == code)
+            )
+        ).scalar_one()
+        row.enabled = enabled
+        await db.commit()
+
+
+@pytest.mark.parametrize("language", list(SCRIPTS))
+async def test_roaming_before_a_trip_goes_to_the_roaming_confirmation(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    await set_service(app, "2345678/1", "roaming", False)
+    chat = await rs_identified(app, "+381652345678", language)
+    script = SCRIPTS[language]
+    await chat.say(typed_in(script, "kako da pustim roming pre puta") if script != "tk" else "roumingi birikdir")
+    roaming = app.deps.profile.service("roaming")
+    assert roaming is not None
+    service = roaming.name[script.split("-")[0]]
+    chat.expect(part(app, script, "Turn on {service} on {line}?"), "2345678/1")
+    assert typed_in(script, service) in chat.text or service in chat.text, chat.text
+    await chat.say(typed_in(script, "može") if script != "tk" else "bolýar")
+    chat.expect(part(app, script, "Done: the order to turn on {service} on {line} has been placed. Order number: "
+                                  "{number}."))  # fmt: skip
+
+
+async def test_sms_packages_off_in_turkmen_goes_to_their_confirmation(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    await set_service(app, "8100001/1", "sms_pkg", True)
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")
+    await chat.say("sms bukjany öçürmek isleýärin")
+    chat.expect(part(app, "tk", "Turn off {service} on {line}?"), "SMS-bukjalar", "8100001/1")
+    await chat.say("ýok, gerek däl")
+    chat.expect(part(app, "tk", "Services on {line}:"))
+
+
+@pytest.mark.parametrize(("profile", "language"), [("rs", "Srpski"), ("rs", "Српски"), ("tm", "Türkmençe")])
+async def test_a_request_named_by_its_reference_shows_its_status(
+    make_app: AppFactory, profile: str, language: str
+) -> None:
+    app = await seeded(make_app, profile)
+    script = SCRIPTS[language]
+    chat = await identified(app, profile, language)
+    asks = typed_in(script, "sta je sa mojim prigovorom {}") if script != "tk" else "{} arzymyň ýagdaýy näme"
+    await chat.say(asks.format("r-20481736"))  # nobody's
+    chat.expect(part(app, script, "I found no request of yours with the reference {reference}."), "R-20481736")
+    await chat.press_payload("complaints")
+    await chat.press_payload("cnew")
+    await chat.press(chat.labels[0])  # the first category
+    await chat.say(typed_in(script, "Račun za oktobar je previsok.") if script != "tk" else "Hasap gaty köp.")
+    await chat.press("📨")
+    reference = re.search(r"R-\d{8}", chat.text)
+    assert reference, chat.text
+    await chat.press_payload("menu")
+    await chat.say(asks.format(reference.group(0).lower()))
+    chat.expect(part(app, script, "Request {reference}"), reference.group(0))
+
+
+@pytest.mark.parametrize("language", list(SCRIPTS))
+async def test_a_language_named_in_a_sentence_is_switched_to(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381652345678", language)
+    script = SCRIPTS[language]
+    wanted = {"sr": "tk", "sr-Cyrl": "tk", "tk": "sr"}[script]
+    typed = {"sr": "hoću da pišete na turkmenskom", "sr-Cyrl": typed_in(script, "možete li na turkmenskom"),
+             "tk": "serb dilinde ýazyň"}[script]  # fmt: skip
+    await chat.say(typed)
+    chat.expect(part(app, wanted, "Language changed to {language}."))
+    chat.expect_not(part(app, script, "Language changed to {language}."))
 
 
 @pytest.mark.parametrize("language", ["Srpski", "Српски"])

@@ -175,6 +175,8 @@ class Model:
             return f"asuspq:{found.days}"
         if intent == "ainv" and found.amount:
             return f"ainvq:{found.amount}"
+        if intent == "cstatus" and found.reference:
+            return f"cref:{found.reference}"
         if intent == "language" and found.language in languages:
             return f"lang:{found.language}"
         return None
