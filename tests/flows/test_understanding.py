@@ -12,6 +12,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bot.core.engine import offered_intents
+from bot.core.i18n import N_
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import Account, AccountService, UnderstandingEvent
 from tests.chat import Chat
@@ -81,6 +83,116 @@ async def test_the_issues_sentences_reach_their_flow(make_app: AppFactory, profi
     routes = (RS_ROUTES if profile == "rs" else TM_ROUTES)[script.split("-")[0]]
     for typed, payload in routes:
         await same_as_button(chat, typed_in(script, typed), payload)
+
+
+# One sentence per intent, none of them a training phrase (except the issue's "kod sözi näme"), typed at the main
+# menu: it does what the intent's button does. "forget" and "logout" are looked at on their own, last.
+EACH_INTENT = {
+    "sr": {
+        "menu": "vratite me na glavni meni",
+        "help": "kako se ovo koristi, pomozite",
+        "contacts": "koji je broj vaseg kontakt centra",
+        "language": "zelim da promenim jezik",
+        "news": "ima li nekih novosti i akcija",
+        "account": "hocu da vidim stanje na racunu",
+        "acomp": "od cega se sastoji iznos koji dugujem",
+        "asusp": "zelim da privremeno suspendujem liniju",
+        "afav": "kako da podesim omiljeni broj",
+        "adisc": "da li imate neki paket sa popustom",
+        "ainv": "treba mi predracun za avansnu uplatu",
+        "aunbl": "broj mi je blokiran jer ga dugo nisam koristio",
+        "code_word": "sta je to kodna rec",
+        "complaints": "hocu da podnesem prigovor",
+        "cstatus": "sta je sa mojom reklamacijom",
+        "operator": "hocu da pricam sa operaterom",
+        "pin": "zaboravio sam pin kod",
+        "reconnect": "iskljucili ste mi telefon a platicu sutra",
+        "services": "hocu da ukljucim neku uslugu",
+        "consultations": "trebao bi mi jedan savet",
+        "talk:hello": "dobro jutro svima",
+        "talk:thanks": "hvala vam puno",
+        "talk:bye": "prijatno, cujemo se",
+        "talk:insult": "ti si bas glupa",
+        "talk:robot": "da li si ti robot",
+        "forget": "obrisite sve moje podatke",
+        "logout": "odjavite me sa naloga molim vas",
+        "ctopic:accounts_join": "hocu da spojim moja dva racuna",
+        "ctopic:payments": "koji su sve nacini placanja",
+        "ctopic:vip": "imate li uslugu za vip korisnike",
+        "ctopic:device_setup": "kako da podesim novi telefon",
+        "ctopic:data_setup": "kako da podesim apn za internet",
+        "ctopic:roaming": "koliko me kosta roming u inostranstvu",
+        "ctopic:gudok": "hocu melodiju umesto zvona, gudok",
+        "ctopic:bills_split": "kako da razdvojim racun na dva dela",
+        "ctopic:finance": "imam jedno finansijsko pitanje",
+    },
+    "tk": {
+        "menu": "esasy menýuny görkez",
+        "help": "maňa kömek gerek, bu nähili işleýär",
+        "contacts": "size nädip jaň edip bilerin",
+        "language": "dili üýtgetmek isleýärin",
+        "news": "täzelikler barmy",
+        "account": "hasabymda näçe pul galdy",
+        "acomp": "bu bergi nämeden ybarat",
+        "asusp": "belgimi wagtlaýyn togtatmak isleýärin",
+        "afav": "söýgüli belgini nädip saýlamaly",
+        "adisc": "arzanladyşly paket barmy",
+        "ainv": "öňünden töleg üçin hasap-faktura gerek",
+        "aunbl": "belgim ulanmandygym üçin bloklandy",
+        "code_word": "kod sözi näme",
+        "complaints": "şikaýat bermek isleýärin",
+        "cstatus": "arzymyň ýagdaýy näme",
+        "operator": "operator bilen gepleşmek isleýärin",
+        "pin": "PIN kodumy ýatdan çykardym",
+        "reconnect": "bergim üçin öçürildi, ertir tölärin",
+        "services": "hyzmat birikdirmek isleýärin",
+        "consultations": "maslahat gerekdi",
+        "talk:hello": "salam, ýagdaýlar nähili",
+        "talk:thanks": "köp sag boluň",
+        "talk:bye": "hoş galyň",
+        "talk:insult": "samsyk bot",
+        "talk:robot": "sen hakykatdan robotmy",
+        "forget": "maglumatlarymy pozuň",
+        "logout": "hasapdan çykmak isleýärin",
+        "ctopic:accounts_join": "iki hasabymy birleşdirmek isleýärin",
+        "ctopic:payments": "nähili usullar bilen töläp bilerin",
+        "ctopic:vip": "vip müşderiler üçin hyzmat barmy",
+        "ctopic:device_setup": "täze telefonymy nädip sazlamaly",
+        "ctopic:data_setup": "mobil internetiň apn sazlamalary",
+        "ctopic:roaming": "rouming barada bir soragym bar",
+        "ctopic:gudok": "gudok hyzmaty barada maslahat",
+        "ctopic:bills_split": "hasabymy nädip ikä bölmeli",
+        "ctopic:finance": "maliýe barada bir soragym bar",
+    },
+}
+INTENT_PAYLOADS = {"pin": "apin"}  # an intent and the payload of its button, where they differ
+FORGET = N_(
+    "I can delete what I keep about you in this chat: your language, your consents, the link to your subscriber "
+    "account and our conversation. Orders you have placed are kept, as the law requires, but they will no longer "
+    "be linked to this chat. Shall I delete your data?"
+)
+LOGGED_OUT = N_("You are logged out. Next time I will ask you to identify yourself again.")
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+@pytest.mark.parametrize("language", list(SCRIPTS))
+async def test_every_intent_is_understood_in_both_profiles_and_every_script(
+    make_app: AppFactory, profile: str, language: str
+) -> None:
+    app = await seeded(make_app, profile)
+    chat = await identified(app, profile, language)
+    script = SCRIPTS[language]
+    offered = offered_intents(app.engine.router, app.deps.profile)
+    sentences = EACH_INTENT[script.split("-")[0]]
+    assert offered - {"yes", "no"} <= set(sentences), "an intent without a sentence here"
+    for intent, typed in sentences.items():
+        if intent in offered and intent not in ("forget", "logout"):
+            await same_as_button(chat, typed_in(script, typed), INTENT_PAYLOADS.get(intent, intent))
+    await chat.say(typed_in(script, sentences["forget"]))
+    chat.expect(part(app, script, FORGET))
+    await chat.press_payload("menu")
+    await chat.say(typed_in(script, sentences["logout"]))
+    chat.expect(part(app, script, LOGGED_OUT))
 
 
 @pytest.mark.parametrize("language", ["Srpski", "Српски"])
