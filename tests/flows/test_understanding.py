@@ -18,7 +18,7 @@ from bot.core.text import latin_to_cyrillic
 from bot.db.models import Account, AccountService, UnderstandingEvent
 from tests.chat import Chat
 from tests.conftest import App, AppFactory
-from tests.helpers import rs_identified, seeded, tm_identified
+from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 
 SCRIPTS = {"Srpski": "sr", "Српски": "sr-Cyrl", "Türkmençe": "tk"}
 
@@ -329,6 +329,19 @@ async def test_an_invoice_for_the_amount_named_is_confirmed_then_made(make_app: 
     chat.expect(part(app, script, "Here is the invoice for advance payment for {account}: {amount}."), "1.500")
 
 
+async def test_a_period_and_an_amount_in_turkmen_fill_their_steps(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")  # one line
+    await chat.say("belgimi on dört gün togtatmak isleýärin")
+    chat.expect("8100001/1", "14")  # the suspension's own question, 14 days chosen
+    await chat.press(app.deps.i18n.get("tk").gettext("Yes, suspend it"))
+    chat.expect(part(app, "tk", "I have ordered the suspension of {account}. It will work again on {date}."))
+    await chat.say("50 manat üçin öňünden töleg hasap-fakturasyny iberiň")
+    chat.expect(part(app, "tk", "Shall I make the invoice for advance payment for {account} of {amount}?"), "50")
+    await chat.say("bolýar")
+    chat.expect(part(app, "tk", "Here is the invoice for advance payment for {account}: {amount}."), "50")
+
+
 async def test_a_forged_invoice_amount_is_refused(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381665678901")
@@ -439,6 +452,25 @@ async def test_states_that_read_the_users_words_are_not_reinterpreted(make_app: 
     chat.expect("nisam pronašla iznos")
     await chat.say("meni")  # today's exact global keyword still works
     chat.expect("Kako mogu")
+
+
+async def test_a_code_word_and_a_one_time_code_are_not_reinterpreted(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, "Türkmençe")
+    await chat.press_payload("account")
+    await chat.press_payload("idm:word")
+    await chat.say("+993 65 123456")
+    await chat.say("sms bukjany öçürmek isleýärin")  # a (wrong) code word, not the services
+    chat.expect(part(app, "tk", "The number and the details you gave don't match our records."))
+    chat.expect_not(part(app, "tk", "Turn off {service} on {line}?"))
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski")
+    await chat.press_payload("account")
+    await chat.press_payload("idm:code")
+    await chat.say("2345678")
+    await chat.say("ugasite mi gprs")  # the answer to the one-time code's question, not the services
+    chat.expect("Upišite samo cifre.")  # "The code from the SMS has 6 digits. Type just the digits."
+    chat.expect_not(part(app, "sr", "Turn off {service} on {line}?"))
 
 
 async def test_what_was_not_understood_is_kept_masked(make_app: AppFactory) -> None:
