@@ -307,6 +307,24 @@ async def test_a_language_named_in_a_sentence_is_switched_to(make_app: AppFactor
     chat.expect_not(part(app, script, "Language changed to {language}."))
 
 
+@pytest.mark.parametrize("language", ["Türkmençe", "Srpski", "Српски"])
+async def test_a_line_named_in_the_sentence_is_not_asked_about(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 61 234567", "Ýyldyz", language)  # two lines, MMS off on both
+    script = SCRIPTS[language]
+    asks = "{}mms birikdiriň" if script == "tk" else typed_in(script, "uključite mms{}")
+    await chat.say(asks.format(""))
+    chat.expect(part(app, script, "On which line?"))
+    await chat.press_payload("menu")
+    await chat.say(asks.format("8100002/1 belgide " if script == "tk" else " na 8100002/1"))
+    chat.expect(part(app, script, "Turn on {service} on {line}?"), "8100002/1")
+    chat.expect_not(part(app, script, "On which line?"), "8100002/2")
+    await chat.press_payload("menu")
+    await chat.say(asks.format("8100001/1 belgide " if script == "tk" else " na 8100001/1"))  # not theirs
+    chat.expect(part(app, script, "On which line?"))
+    chat.expect_not("8100001/1")
+
+
 @pytest.mark.parametrize("language", ["Srpski", "Српски"])
 async def test_a_suspension_for_two_weeks_asks_only_to_confirm(make_app: AppFactory, language: str) -> None:
     app = await seeded(make_app, "rs")

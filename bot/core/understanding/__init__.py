@@ -46,6 +46,7 @@ TOGETHER = 0.4
 LANGUAGE_SURE = 0.85  # the language of a sentence is taken as known from this share
 WORD = r"\w+"  # a word feature: letters and digits
 MIN_LANGUAGE_WORDS = 2  # one word ("ok", "sms") says nothing about a language
+ACCOUNT_NUMBER = "/"  # an account number ("2345678/1") names a line; a bare customer code does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,10 @@ class Model:
         own start). A flow validates what it is given, as for any button."""
         found = reading.entities
         if intent == SERVICES and found.service:
-            return f"svn:{found.service}" + ("" if found.on is None else f":{int(found.on)}")
+            on = "" if found.on is None else f":{int(found.on)}"
+            if found.account and ACCOUNT_NUMBER in found.account:  # "na liniji 2345678/1": that line, if theirs
+                return f"svn:{found.service}{on or ':'}:{found.account}"
+            return f"svn:{found.service}{on}"
         if intent == "asusp" and found.days:
             return f"asuspq:{found.days}"
         if intent == "ainv" and found.amount:
