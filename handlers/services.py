@@ -36,7 +36,8 @@ LIST = "svl"
 ASK = "svc"
 DO = "svy"
 NUMBER_STATE = "services:number"
-BY_NAME = "svn"  # svn:<code>:<1|0|> a service named in a sentence ("ugasite mi gprs"), on, off or either
+BY_NAME = "svn"  # svn:<code>:<1|0|>[:<account number>] a service named in a sentence ("ugasite mi gprs"), on, off
+# or either, on the line the sentence names if it names one
 PAGE_SIZE = 8  # service buttons per message; with navigation and the menu button it stays under Viber's rows
 
 KEYWORDS = N_("services|turn on a service|turn off a service")
@@ -88,7 +89,8 @@ async def start(turn: Turn) -> None:
 async def by_name(turn: Turn) -> None:
     """Straight to the question about the service the subscriber named, on the line that has it; when they asked for
     what it already is ("ugasite gprs" with GPRS off), they are told so with the list."""
-    code, _, on = turn.arg.partition(":")
+    code, _, rest = turn.arg.partition(":")
+    on, _, named = rest.partition(":")
     service = turn.profile.service(code)
     if service is None or on not in ("", "0", "1"):
         raise StalePayload(turn.payload)
@@ -97,6 +99,9 @@ async def by_name(turn: Turn) -> None:
         return
     turn.finish()
     accounts = [a for a in await identity.backend(turn).accounts(who.subscriber_id) if a.service(code) is not None]
+    # A line named in the sentence is taken when it is one of theirs with the service; else they choose as always
+    # (nothing is said about a number that is not theirs).
+    accounts = [a for a in accounts if a.number == named] or accounts
     if not accounts:
         turn.say(turn._("None of your lines has {service}.").format(service=turn.content(service.name)),
                  [[Button(turn._("⬅ Back to the services"), FEATURE)], [menu_button(turn)]])  # fmt: skip

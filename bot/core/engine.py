@@ -16,7 +16,7 @@ import traceback
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.answers import yes_or_no
+from bot.core.answers import shipped, yes_or_no
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
@@ -107,6 +107,7 @@ class Engine:
         self.deps = deps
         self.router = router
         self.keywords = self._keyword_table()
+        shipped().refuse_keywords(self.keywords)  # a typed "ne" at a question must not be a menu keyword elsewhere
         # A typed keyword or command runs the same handler as a button; with the button's payload, a flow that asks
         # for identification first carries on where the user was going ("hasabym" → identification → the accounts).
         self.payload_of = {id(handler): payload for payload, handler in router.payloads.items()}

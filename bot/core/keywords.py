@@ -83,9 +83,12 @@ def _near(typed: str, keyword: str) -> bool:
 
 
 # --- the words of a button's label ------------------------------------------------------------------------------
+_WORDS = re.compile(r"[^\W_]+")
+
+
 def words_of(folded: str) -> list[str]:
     """The words of a folded text, punctuation and emoji left out."""
-    return re.findall(r"[^\W_]+", folded)
+    return _WORDS.findall(folded)
 
 
 def same_word(typed: str, label: str) -> bool:

@@ -40,6 +40,8 @@ def _model(profile: str) -> Model:
         ("telefonymy sazlamak barada maslahat", "ctopic:device_setup"),
         ("kod sözi näme", "code_word"),
         ("janly adam bilen gepleşmek", "operator"),
+        ("soygul belgi", "afav"),  # Turkmen typed without its letters
+        ("yenillik paketi", "adisc"),
     ],
 )
 def test_the_issues_sentences_are_understood(typed: str, intent: str) -> None:

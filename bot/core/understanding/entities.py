@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.core.amounts import amounts_in_sentence
-from bot.core.keywords import has_run, words_of
+from bot.core.keywords import MIN_PREFIX, has_run, words_of
 from bot.core.text import digraph_fold, fold
 from bot.profiles import Profile
 
@@ -49,6 +49,7 @@ LANGUAGE_NAMES = {
 _PHONE = re.compile(r"(?<![\w/])(\+?\d[\d \-]{7,16}\d)(?![\w/])")
 _ACCOUNT = re.compile(r"(?<![\w/])(\d{4,10}/\d{1,3})(?![\w/])")
 _REFERENCE = re.compile(r"(?<![\w])r[ -]?(\d{8})(?!\w)")
+_NOT_DIGIT = re.compile(r"\D")
 _CODE = re.compile(r"(?<![\w/+])(\d{6,12})(?![\w/])")
 
 
@@ -83,12 +84,27 @@ class ServiceNames:
                         names.append((words, service.code))
         # Longest names first: "SMS paketi" is a service of its own, not "SMS".
         self.names = sorted(names, key=lambda item: (-len(item[0]), -sum(map(len, item[0]))))
+        # The names by the key of their first word, each with its place in `names`: only a name whose first word
+        # shares its key with a typed word can stand in a sentence (see `_key`).
+        self.by_first: dict[str, list[int]] = {}
+        for place, (name, _code) in enumerate(self.names):
+            self.by_first.setdefault(_key(name[0]), []).append(place)
 
     def find(self, words: list[str]) -> str | None:
-        for name, code in self.names:
+        """The code of the first name (longest first) that stands in `words`, else None."""
+        places = sorted({place for word in words for place in self.by_first.get(_key(word), ())})
+        for place in places:
+            name, code = self.names[place]
             if has_run(words, name):
                 return code
         return None
+
+
+def _key(word: str) -> str:
+    """What two words `same_word` takes for one always share: a word shorter than `MIN_PREFIX` matches only itself;
+    a longer one matches only words that start with its first `MIN_PREFIX` letters (its prefix, or a stem of at least
+    `MIN_STEM` letters)."""
+    return word if len(word) < MIN_PREFIX else word[:MIN_PREFIX]
 
 
 def _switch(words: list[str], folded: str) -> bool | None:
@@ -123,29 +139,36 @@ def _days(words: list[str]) -> int | None:
     return None
 
 
+# A language's names, each at the start of a word ("srpskom", "turkmen dilinde"): one pattern per language.
+_LANGUAGE_PATTERNS = tuple(
+    (code, re.compile(r"\b(?:" + "|".join(re.escape(name) for name in names) + ")"))
+    for code, names in LANGUAGE_NAMES.items()
+)
+
+
 def _language(folded: str) -> str | None:
-    for code, names in LANGUAGE_NAMES.items():
-        if any(re.search(rf"\b{re.escape(name)}", folded) for name in names):
+    for code, pattern in _LANGUAGE_PATTERNS:
+        if pattern.search(folded):
             return code
     return None
 
 
 def find_entities(text: str, services: ServiceNames) -> Entities:
     """What `text` names, each kind at most once (the first)."""
-    folded = digraph_fold(fold(text))
+    raw = fold(text)
+    folded = digraph_fold(raw)
     words = words_of(folded)
     found: dict[str, object] = {}
     if service := services.find(words):
         found["service"] = service
     if (on := _switch(words, folded)) is not None:
         found["on"] = on
-    raw = fold(text)
     if m := _REFERENCE.search(raw):
         found["reference"] = "R-" + m.group(1)
     if m := _ACCOUNT.search(raw):
         found["account"] = m.group(1)
     for m in _PHONE.finditer(raw):
-        digits = re.sub(r"\D", "", m.group(1))
+        digits = _NOT_DIGIT.sub("", m.group(1))
         if (m.group(1).startswith(("+", "0", "8")) or len(digits) >= 11) and 8 <= len(digits) <= 15:
             found["phone"] = ("+" if m.group(1).startswith("+") else "") + digits
             break

@@ -14,6 +14,7 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+")
 _HANDLE = re.compile(r"(?<![\w])@\w+")
 _WITH_DIGIT = re.compile(r"[^\W_]*\d[\w/.\-+]*")
 _WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE_END = re.compile(r"[.!?]")
 MAX_LENGTH = 200
 
 
@@ -29,7 +30,7 @@ def mask(text: str) -> str:
     for match in _WORD.finditer(text):
         between = text[pos : match.start()]
         out.append(between)
-        if re.search(r"[.!?]", between):
+        if _SENTENCE_END.search(between):
             sentence_start = True
         word = match.group(0)
         named = not sentence_start and word[:1].isupper() and not word.isupper()
