@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import traceback
+from collections.abc import Collection
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -353,13 +355,21 @@ class Engine:
             if handler is None:
                 await self._notice_and_menu(turn, UNKNOWN_COMMAND, command="/" + command[:32])
             else:
-                turn.payload = self.payload_of.get(id(handler), "")
+                # "/news off" runs the button "news:off": the first word after a command is its payload's argument
+                # (the handler validates it, as it does a pressed button's).
+                target = self.payload_of.get(id(handler), "")
+                words = text.split()
+                if target and len(words) > 1 and re.fullmatch(r"[a-z0-9]{1,16}", argument := words[1].lower()):
+                    target += ":" + argument
+                turn.payload = target
                 await handler(turn)
             return
         misses = int(session.extra.pop(MISS_SLOT, 0))  # in a row: anything understood in between starts again
         folded = fold(text)
         spec = self.router.states.get(session.state)
-        payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
+        payload = self._typed_choice(
+            folded, session.buttons, numbers=not (spec and spec.free_text), explicit=self.router.explicit
+        )
         if payload is None:
             payload = self._typed_answer(turn)
         if payload is not None:
@@ -538,12 +548,15 @@ class Engine:
         return False
 
     @staticmethod
-    def _typed_choice(folded: str, buttons: list[list[str]], *, numbers: bool) -> str | None:
+    def _typed_choice(
+        folded: str, buttons: list[list[str]], *, numbers: bool, explicit: Collection[str] = ()
+    ) -> str | None:
         """A typed "2" picks the second button shown; a typed label picks that button; so do the words of one
         label alone ("da" for "Da, uključi", "hawa" for "Hawa, birikdir", "7 dana" for "na 7 dana", "broj telefona"
         for "Brojem telefona") when no other button has them ("paket" picks neither "Internet paket" nor "SMS
         paketi"). Where typed text is data (`numbers=False`: a number, a code), text with digits picks nothing but a
-        whole label."""
+        whole label. A button of an `explicit` payload prefix is picked by its number or its whole label only:
+        "novosti" typed at the news question is not "Da, šaljite mi novosti"."""
         if not buttons:
             return None
         # Where digits are data (a code, a number), only a one- or two-digit number can be a button's: no customer
@@ -557,7 +570,11 @@ class Engine:
         typed = words_of(folded)
         if not typed or len("".join(typed)) < MIN_WORDS_CHOICE or (not numbers and any(w.isdigit() for w in typed)):
             return None
-        having = {payload for payload, label in buttons if has_run(words_of(fold(label)), typed)}
+        having = {
+            payload
+            for payload, label in buttons
+            if has_run(words_of(fold(label)), typed) and payload.partition(":")[0] not in explicit
+        }
         return having.pop() if len(having) == 1 else None
 
     @staticmethod
