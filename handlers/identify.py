@@ -40,13 +40,13 @@ from bot.services.lockout import Lockout
 from bot.services.otp import CodeCheck, OneTimeCodes
 from bot.services.phones import BadPhone, can_receive_sms, mask_phone, normalize_phone
 from bot.services.sms import SmsGateway
-from handlers.common import contact_centre_line, menu_button
+from handlers.common import RESUME_SLOT, contact_centre_line, menu_button
 from handlers.menu import show_menu
 
 log = logging.getLogger("mila.identify")
 router = Router()
 
-RESUME = "resume"
+RESUME = RESUME_SLOT
 
 METHOD_LABELS = {
     "phone": N_("By phone number"),

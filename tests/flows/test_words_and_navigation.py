@@ -9,6 +9,7 @@ from bot.app import App
 from bot.services.users import UserDirectory
 from tests.chat import Chat
 from tests.conftest import AppFactory
+from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 
 NEWS_QUESTION = {
     "rs": "Želite li da ovde dobijate novosti o tarifama i ponudama?",
@@ -44,3 +45,51 @@ async def test_the_news_consent_changes_by_its_buttons_or_news_on_off_only(
     assert await consent(app, chat) is False
     await chat.say(word)
     assert await consent(app, chat) is False
+
+
+RS_MENU = "Kako mogu da vam pomognem?"
+TM_MENU = "Size nähili kömek edip bilerin?"
+
+
+@pytest.mark.parametrize("typed", ["otkaži", "otkazi", "/cancel"])
+async def test_cancel_leaves_identification_and_the_action_it_would_resume(make_app: AppFactory, typed: str) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski")
+    await chat.press_payload("account")  # my account: who are you?
+    await chat.press_payload("idm:phone")
+    chat.expect("Podelite svoj broj")
+    await chat.say(typed)
+    chat.expect(RS_MENU)
+    chat.expect_not("ne liči na broj telefona")
+
+    await chat.press_payload("idm:phone")  # an old button of that identification, pressed later
+    await chat.share_phone("+381641234567", own=True)
+    chat.expect("Identifikovani ste.", RS_MENU)  # the menu: "my account" does not come back on its own
+    chat.expect_not("Vaši računi:")
+
+
+@pytest.mark.parametrize("typed", ["ýatyr", "yatyr", "/cancel"])
+async def test_cancel_in_turkmen_leaves_any_flow(make_app: AppFactory, typed: str) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, "Türkmençe")
+    await chat.press_payload("account")
+    await chat.press_payload("idm:pass")
+    await chat.say("+993 65 123456")
+    await chat.say("Aýna Öwezowa")  # the passport comes next
+    await chat.say(typed)
+    chat.expect(TM_MENU)
+    chat.expect_not("/cancel")  # a command it knows
+
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek", entry=("complaints", "cnew", "ccat:mobile"))
+    await chat.say(typed)  # at the description of a request: not its text, the way out
+    chat.expect(TM_MENU)
+    chat.expect_not("faýl")
+
+
+async def test_cancel_leaves_a_serbian_flow_that_reads_free_text(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", entry=("complaints", "cnew", "ccat:mobile"))
+    chat.expect("Opišite svoj prigovor ili zahtev")
+    await chat.say("otkaži")
+    chat.expect(RS_MENU)
+    chat.expect_not("Ako imate fotografiju ili fajl")
