@@ -371,7 +371,7 @@ class Engine:
             folded, session.buttons, numbers=not (spec and spec.free_text), explicit=self.router.explicit
         )
         if payload is None:
-            payload = self._typed_answer(turn)
+            payload = self._typed_language(text, session.buttons) or self._typed_answer(turn)
         if payload is not None:
             await self._dispatch_payload(turn, payload)
             return
@@ -543,7 +543,9 @@ class Engine:
         if incoming.kind is Kind.BUTTON:
             return incoming.payload.partition(":")[0] == LANGUAGE_PAYLOAD
         if incoming.kind is Kind.TEXT:
-            chosen = Engine._typed_choice(fold(incoming.text), turn.session.buttons, numbers=True) or ""
+            buttons = turn.session.buttons
+            chosen = Engine._typed_choice(fold(incoming.text), buttons, numbers=True)
+            chosen = chosen or Engine._typed_language(incoming.text, buttons) or ""
             return chosen.startswith(LANGUAGE_PAYLOAD + ":")
         return False
 
@@ -576,6 +578,24 @@ class Engine:
             if has_run(words_of(fold(label)), typed) and payload.partition(":")[0] not in explicit
         }
         return having.pop() if len(having) == 1 else None
+
+    @staticmethod
+    def _typed_language(text: str, buttons: list[list[str]]) -> str | None:
+        """ "srpski" at the language question, in the words of two buttons (Latin and Cyrillic script), is the one
+        written in the script it was typed in: "srpski" Latin, "српски" Cyrillic."""
+        typed = words_of(fold(text))
+        if not typed:
+            return None
+        languages = [
+            (payload, label)
+            for payload, label in buttons
+            if payload.startswith(LANGUAGE_PAYLOAD + ":") and has_run(words_of(fold(label)), typed)
+        ]
+        if len(languages) < 2:
+            return None
+        cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in text)
+        same_script = [p for p, label in languages if any("\u0400" <= ch <= "\u04ff" for ch in label) == cyrillic]
+        return same_script[0] if len(same_script) == 1 else None
 
     @staticmethod
     def _typed_answer(turn: Turn) -> str | None:

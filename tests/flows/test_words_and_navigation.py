@@ -14,6 +14,7 @@ from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 NEWS_QUESTION = {
     "rs": "Želite li da ovde dobijate novosti o tarifama i ponudama?",
     "tm": "Nyrhnamalar we teklipler barada täzelikleri şu ýerde almak isleýärsiňizmi?",
+    "cyrl": "Желите ли да овде добијате новости о тарифама и понудама?",
 }
 
 
@@ -93,3 +94,23 @@ async def test_cancel_leaves_a_serbian_flow_that_reads_free_text(make_app: AppFa
     await chat.say("otkaži")
     chat.expect(RS_MENU)
     chat.expect_not("Ako imate fotografiju ili fajl")
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+@pytest.mark.parametrize(("typed", "question"), [("srpski", NEWS_QUESTION["rs"]),
+                                                 ("Srpski", NEWS_QUESTION["rs"]),
+                                                 ("српски", NEWS_QUESTION["cyrl"]),
+                                                 ("türkmençe", NEWS_QUESTION["tm"]),
+                                                 ("turkmence", NEWS_QUESTION["tm"])])  # fmt: skip
+async def test_the_language_question_answered_in_words(
+    make_app: AppFactory, profile: str, typed: str, question: str
+) -> None:
+    chat = Chat((await make_app(profile)).engine)
+    await chat.start()
+    await chat.say(typed)  # Latin "srpski" is Serbian in Latin script, Cyrillic "српски" in Cyrillic
+    chat.expect(question)
+
+    await chat.press_payload("news:off")
+    await chat.say("/language")
+    await chat.say(typed)  # the same later, from the menu
+    chat.expect_not("Nisam razumela", "Не разумем", "düşünmedim")
