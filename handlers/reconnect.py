@@ -136,7 +136,7 @@ async def by_phone(turn: Turn) -> None:
     if not texts:
         raise StalePayload(turn.payload)
     turn.finish()
-    turn.say("\n\n".join(texts), [[menu_button(turn)]])
+    turn.say("\n\n".join(texts), [[Button(turn._("⬅ Back to the accounts"), FEATURE)], [menu_button(turn)]])
 
 
 @router.payload(CHOOSE)

@@ -114,3 +114,13 @@ async def test_the_language_question_answered_in_words(
     await chat.say("/language")
     await chat.say(typed)  # the same later, from the menu
     chat.expect_not("Nisam razumela", "Не разумем", "düşünmedim")
+
+
+async def test_reconnection_by_phone_has_a_way_back_to_the_accounts(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381641234567", entry=("reconnect",))
+    chat.expect("sa statusom „isključena“")
+    await chat.press("📞 Preko telefona")
+    chat.expect("Pozovite Kontakt centar 0800 100 100")
+    await chat.press("⬅ Nazad na račune")
+    chat.expect("sa statusom „isključena“", "1234567/1")
