@@ -62,6 +62,7 @@ UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your
 NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
 PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
 MENU_BUTTON = N_("⬅ Main menu")
+MENU_OWN_PAYLOADS = frozenset({"language", "news", "help"})  # the main menu's last rows: shown together, it is the menu
 DID_YOU_MEAN = N_("Did you mean:")
 SECOND_MISS = N_("An operator can also help you with this.")
 SECOND_MISS_CENTRE = N_("Our contact centre can also help you with this:")
@@ -639,7 +640,8 @@ class Engine:
             turn.say(notice)
             await self.show_menu(turn)
             return
-        if not any(button.payload == MENU_INTENT for button in shown):
+        is_menu = {payload for payload, _label in turn.session.buttons} >= MENU_OWN_PAYLOADS
+        if not is_menu and not any(button.payload == MENU_INTENT for button in shown):
             shown.append(self._menu_button(turn))
         turn.say(notice, [[button] for button in shown])
 

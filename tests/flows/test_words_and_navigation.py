@@ -124,3 +124,14 @@ async def test_reconnection_by_phone_has_a_way_back_to_the_accounts(make_app: Ap
     chat.expect("Pozovite Kontakt centar 0800 100 100")
     await chat.press("⬅ Nazad na račune")
     chat.expect("sa statusom „isključena“", "1234567/1")
+
+
+@pytest.mark.parametrize("profile", ["rs", "tm"])
+async def test_the_menu_shown_again_after_not_understood_has_no_button_back_to_itself(
+    make_app: AppFactory, profile: str
+) -> None:
+    chat = await new_chat(await make_app(profile), "Srpski")
+    await chat.say("qwzx vbnm")
+    chat.expect("Nisam razumela")
+    chat.expect_buttons("🌐 Jezik", "❓ Pomoć")  # the menu's options, as shown
+    assert "⬅ Glavni meni" not in chat.labels, chat.labels
