@@ -135,3 +135,11 @@ async def test_the_menu_shown_again_after_not_understood_has_no_button_back_to_i
     chat.expect("Nisam razumela")
     chat.expect_buttons("🌐 Jezik", "❓ Pomoć")  # the menu's options, as shown
     assert "⬅ Glavni meni" not in chat.labels, chat.labels
+
+
+@pytest.mark.parametrize("typed", ["kömek", "komek", "Kömek"])
+async def test_komek_in_turkmen_is_help(make_app: AppFactory, typed: str) -> None:
+    chat = await new_chat(await make_app("tm"), "Türkmençe")
+    await chat.say(typed)
+    chat.expect("Mila – MTS-iň çatdaky kömekçisi.")  # help: the profile's own about text, then the tips
+    chat.expect_not("operator bilen gürleşmek mümkin däl")
