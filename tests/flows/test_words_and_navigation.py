@@ -3,7 +3,10 @@ flow, the language question answered in words, the way back from a side screen, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.app import App
 from bot.services.users import UserDirectory
@@ -11,6 +14,7 @@ from tests.chat import Chat
 from tests.conftest import AppFactory
 from tests.helpers import new_chat, rs_identified, seeded, tm_identified
 
+PROFILE_TM = yaml.safe_load((Path(__file__).parents[2] / "bot" / "profiles" / "tm.yaml").read_text(encoding="utf-8"))
 NEWS_QUESTION = {
     "rs": "Želite li da ovde dobijate novosti o tarifama i ponudama?",
     "tm": "Nyrhnamalar we teklipler barada täzelikleri şu ýerde almak isleýärsiňizmi?",
@@ -143,3 +147,30 @@ async def test_komek_in_turkmen_is_help(make_app: AppFactory, typed: str) -> Non
     await chat.say(typed)
     chat.expect("Mila – MTS-iň çatdaky kömekçisi.")  # help: the profile's own about text, then the tips
     chat.expect_not("operator bilen gürleşmek mümkin däl")
+
+
+async def test_a_disconnected_line_in_turkmenistan_hears_why_its_debt_and_how_to_pay(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, "Türkmençe")
+    await chat.say("belgim öçürildi")  # "my number was switched off": who is it?
+    chat.expect("kim")
+    await chat.press_payload("idm:pass")
+    await chat.say("+993 64 345678")
+    await chat.say("Gülşat Nurmuhammedowa")
+    await chat.say("I-MR 112233")
+    chat.expect("8100003/1", "bergi sebäpli öçürildi", "45,30 TMT")  # the line, why, the debt
+    chat.expect(PROFILE_TM["texts"]["payment_info"]["tk"])  # how to pay, from the profile
+    chat.expect("0890")
+    chat.expect_not("söz berip")  # no reconnection on promise: MTS Türkmenistan does not offer it
+    chat.expect_buttons("📄 Öňünden töleg üçin hasap")
+
+    await chat.press_payload("menu")
+    await chat.say("belgim öçürildi")  # identified already: at once
+    chat.expect("8100003/1", "45,30 TMT")
+
+
+async def test_a_turkmen_subscriber_with_nothing_disconnected_hears_so(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 123456", "Gülälek")
+    await chat.say("belgim öçürildi")
+    chat.expect("Siziň belgileriňiziň hiç biri öçürilmändir.", "8100001/1")
