@@ -22,7 +22,7 @@ from bot.services.promises import PromiseRules, Refusal, Verdict
 from handlers.account import account_line, say_waiting
 from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
-from handlers.menu import show_menu
+from handlers.menu import FEATURE_LABELS, show_menu
 
 router = Router()
 
@@ -160,6 +160,17 @@ async def explain_disconnection(turn: Turn) -> None:
         rows.append([Button(turn._("📄 Invoice for advance payment"), "ainv")])
     rows.append([menu_button(turn)])
     turn.say("\n\n".join(parts), rows)
+
+
+@router.payload("rcsteps")
+async def assistant_steps(turn: Turn) -> None:
+    """The operator's instructions for reconnection on promise with Mila, from help."""
+    offered(turn)
+    steps = turn.profile.texts.get("reconnect_assistant_steps")
+    if steps is None:
+        raise StalePayload(turn.payload)
+    turn.finish()
+    turn.say(turn.content(steps), [[Button(turn._(FEATURE_LABELS[FEATURE]), FEATURE)], [menu_button(turn)]])
 
 
 @router.payload(BY_PHONE)

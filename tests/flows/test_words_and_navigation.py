@@ -174,3 +174,52 @@ async def test_a_turkmen_subscriber_with_nothing_disconnected_hears_so(make_app:
     chat = await tm_identified(app, "+993 65 123456", "Gülälek")
     await chat.say("belgim öçürildi")
     chat.expect("Siziň belgileriňiziň hiç biri öçürilmändir.", "8100001/1")
+
+
+# --- the operator's texts, where a subscriber looks for them -------------------------------------------------------
+def tm_text(name: str, language: str = "tk") -> str:
+    return str(PROFILE_TM["texts"][name][language])
+
+
+async def test_rs_help_leads_to_milas_own_steps_of_reconnection_on_promise(make_app: AppFactory) -> None:
+    chat = await new_chat(await make_app("rs"), "Srpski")
+    await chat.say("/help")
+    await chat.press("Uputstvo: uključenje na reč")
+    chat.expect("Uputstvo - Uključenje na reč – Mila - interaktivni lični asistent",
+                "5. Mila će Vam potvrditi da je izdat nalog za uključenje usluga.")  # fmt: skip
+    await chat.press("Uključenje na reč")
+    chat.expect("treba da znam ko ste")
+
+
+async def test_tm_the_identification_question_says_what_the_operator_asks_for(make_app: AppFactory) -> None:
+    chat = await new_chat(await make_app("tm"), "Türkmençe")
+    await chat.press_payload("account")
+    chat.expect(tm_text("identification"))
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "typed"),
+    [("Türkmençe", "❓ Kod sözi näme?", "kod sözi näme"), ("Srpski", "❓ Šta je kodna reč?", "šta je kodna reč")],
+)
+async def test_tm_what_a_code_word_is_from_its_question_costs_no_try(
+    make_app: AppFactory, language: str, button: str, typed: str
+) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, language)
+    await chat.press_payload("account")
+    await chat.press_payload("idm:word")
+    await chat.say("+993 65 123456")
+    await chat.say("Alma")  # a wrong code word: one try
+    for _ in range(4):  # more often than the tries left before the lockout
+        await chat.press(button)
+        chat.expect(tm_text("code_word", "tk" if language == "Türkmençe" else "sr").splitlines()[0])
+    await chat.say(typed)  # typed, the same answer: not taken for a code word
+    chat.expect(tm_text("code_word", "tk" if language == "Türkmençe" else "sr").splitlines()[-1])
+    await chat.say("Gülälek")  # still at the same question, with the same number
+    chat.expect("Aýna", "8100001/1")  # identified: the accounts
+
+
+async def test_tm_help_says_what_the_voice_menu_tells(make_app: AppFactory) -> None:
+    chat = await new_chat(await make_app("tm"), "Türkmençe")
+    await chat.say("/help")
+    chat.expect(tm_text("ivr"))
