@@ -223,3 +223,29 @@ async def test_tm_help_says_what_the_voice_menu_tells(make_app: AppFactory) -> N
     chat = await new_chat(await make_app("tm"), "Türkmençe")
     await chat.say("/help")
     chat.expect(tm_text("ivr"))
+
+
+# --- the demo: a line blocked for inactivity, in each profile ------------------------------------------------------
+async def test_rs_demo_line_blocked_for_inactivity_is_unblocked(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await rs_identified(app, "+381647890123")  # Ana Marković of the demo identities
+    chat.expect("Hvala, Ana!", "7890123/1")
+    await chat.press("Otključavanje broja")  # her only line blocked: not asked which
+    chat.expect("7890123/1")
+    await chat.say("da")
+    chat.expect("Izdala sam nalog za otključavanje 7890123/1.", "Broj naloga: N-")
+    await chat.press_payload("account")
+    chat.expect("čeka izvršenje")  # the screen shows the order, not the old state
+
+
+async def test_tm_demo_line_blocked_for_inactivity_is_unblocked(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await tm_identified(app, "+993 65 778899", "Arçabil")  # Merjen Annaýewa of the demo identities
+    chat.expect("Sag boluň, Merjen!", "8100007/1")
+    await chat.press("Belgini aktiw dällik blokdan açmak")
+    await chat.say("hawa")
+    chat.expect("8100007/1", "N-")
+    await chat.press_payload("account")
+    chat.expect("8100007/1", "N-")  # the screen shows the waiting order
+    await chat.press("Belgini aktiw dällik blokdan açmak")
+    chat.expect("Belgileriňiziň hiç biri aktiw dällik sebäpli bloklanmandyr.")  # not offered twice
