@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 
 from bot.core.engine import MENU_BUTTON
+from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.turn import Turn
 
 MENU_PAYLOAD = "menu"
+# The words that end a conversation with an operator end any flow of the bot too (handlers.menu.cancel).
+CANCEL_KEYWORDS = N_("cancel|stop|end|back to the bot")
+RESUME_SLOT = "resume"  # session.extra: the payload identification resumes once it succeeds
 
 
 def menu_button(turn: Turn) -> Button:

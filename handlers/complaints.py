@@ -188,6 +188,7 @@ async def _file(turn: Turn) -> None:
         user=turn.user,
         language=turn.t.code,
         now=turn.now,
+        callback=subscriber.contact_phone or next(iter(await backend.line_phones(who.subscriber_id)), None),
     )
     turn.finish()
     lines = [
@@ -197,7 +198,17 @@ async def _file(turn: Turn) -> None:
     ]
     if turn.incoming.kind is Kind.ATTACHMENT:
         lines.append(turn._("The attachment is included."))
-    lines.append(turn._("It goes to the department that handles it; you can ask about it here with the reference."))
+    lines.append(
+        turn._("It has gone to {address}, the department that handles it; you can ask about it here with the "
+               "reference.").format(address=filed.recipient)
+    )  # fmt: skip
+    days = _rules(turn).answer_days
+    if days:
+        lines.append(
+            turn.ngettext(
+                "You can expect an answer within {count} day.", "You can expect an answer within {count} days.", days
+            ).format(count=days)
+        )
     if await tickets.forwarding_delayed(turn.db):
         lines.append(_delayed(turn))
     turn.say(

@@ -44,7 +44,7 @@ def ask_consent(turn: Turn) -> None:
 
 @router.intent("news", N_("news|offers|tariff news"))
 @router.command("news")
-@router.payload("news")
+@router.payload("news", explicit=True)
 async def news_settings(turn: Turn) -> None:
     choice, _, campaign = turn.arg.partition(":")
     if choice in ("on", "off") and (not campaign or choice == "off"):
@@ -55,6 +55,9 @@ async def news_settings(turn: Turn) -> None:
         return
     turn.finish()
     user = await UserDirectory(turn.db).ensure(turn.user)
+    if user.marketing_consent is None:  # not answered yet: the question itself, whatever brought the user here
+        ask_consent(turn)
+        return
     state = (
         turn._("You receive news about tariffs and offers.")
         if user.marketing_consent

@@ -4,6 +4,7 @@ deployment can put the user through to one."""
 from __future__ import annotations
 
 from bot.core.i18n import N_
+from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
 from handlers.common import menu_button
@@ -25,7 +26,13 @@ async def show_help(turn: Turn) -> None:
         tips += "\n" + turn._(
             "When you need a person, you can talk to one of our operators here: write “operator” or /operator."
         )
-    turn.say(turn.content(turn.profile.text("about")) + "\n\n" + tips, [[menu_button(turn)]])
+    about = turn.content(turn.profile.text("about"))
+    if ivr := turn.profile.texts.get("ivr"):  # what the operator's voice menu tells by phone
+        about += "\n\n" + turn.content(ivr)
+    rows = []
+    if "reconnect" in turn.profile.menu and "reconnect_assistant_steps" in turn.profile.texts:
+        rows.append([Button(turn._("ℹ Instructions: reconnection on promise"), "rcsteps")])
+    turn.say(about + "\n\n" + tips, [*rows, [menu_button(turn)]])
 
 
 @router.intent("contacts", N_("contact|contacts|phone|address|e-mail"))

@@ -40,13 +40,13 @@ from bot.services.lockout import Lockout
 from bot.services.otp import CodeCheck, OneTimeCodes
 from bot.services.phones import BadPhone, can_receive_sms, mask_phone, normalize_phone
 from bot.services.sms import SmsGateway
-from handlers.common import contact_centre_line, menu_button
+from handlers.common import RESUME_SLOT, contact_centre_line, menu_button
 from handlers.menu import show_menu
 
 log = logging.getLogger("mila.identify")
 router = Router()
 
-RESUME = "resume"
+RESUME = RESUME_SLOT
 
 METHOD_LABELS = {
     "phone": N_("By phone number"),
@@ -107,8 +107,11 @@ async def start_identification(turn: Turn) -> None:
         await _begin(turn, methods[0])
         return
     turn.goto("id:method")
+    question = turn._("To continue, I need to know who you are. How would you like to identify yourself?")
+    if needed := turn.profile.texts.get("identification"):  # what the operator asks for, in its own words
+        question += "\n" + turn.content(needed)
     turn.say(
-        turn._("To continue, I need to know who you are. How would you like to identify yourself?"),
+        question,
         [[Button(turn._(METHOD_LABELS[m]), METHOD_PAYLOADS[m])] for m in methods] + [[_cancel(turn)]],
     )
 
@@ -233,19 +236,41 @@ def _ask_secret(turn: Turn, method: str, tag: str, subscriber_id: int, *, again:
             if method == "phone_code_word"
             else turn._("Type the owner's full name again, as written in the passport; the passport data comes next.")
         )
-        turn.say(text, [[Button(turn._("Another number"), "idnum")], [_cancel(turn)]])
+        turn.say(text, [*_what_code_word(turn, method), [Button(turn._("Another number"), "idnum")], [_cancel(turn)]])
         return
     if method == "phone_code_word":
         where = turn.profile.texts.get("code_word_where")
         text = turn._("Now type your code word. Letters such as ä, ş or ý may be typed as a, s or y.")
         if where:
             text += "\n" + turn.content(where)
-        turn.say(text, [[_cancel(turn)]])
+        turn.say(text, [*_what_code_word(turn, method), [_cancel(turn)]])
     else:
         turn.say(
             turn._("Now type the owner's full name as written in the passport."),
             [[_cancel(turn)]],
         )
+
+
+def _what_code_word(turn: Turn, method: str) -> list[list[Button]]:
+    """At the code-word question, the way to the operator's own text about code words (where the profile has it)."""
+    if method != "phone_code_word" or "code_word" not in turn.profile.texts:
+        return []
+    return [[Button(turn._("❓ What is a code word?"), "idword")]]
+
+
+@router.payload("idword")
+async def what_a_code_word_is(turn: Turn) -> None:
+    """The operator's text about code words, then the same question again: the state, the number and the tries
+    left stay as they were. Pressed anywhere else, the same text on its own."""
+    text = turn.profile.texts.get("code_word")
+    if turn.session.state != "id:word" or text is None:
+        turn.redirect("code_word")
+        return
+    turn.say(
+        turn.content(text) + "\n\n" + turn._("Now type your code word. Letters such as ä, ş or ý may be typed as a, "
+                                               "s or y."),
+        [*_what_code_word(turn, "phone_code_word"), [_cancel(turn)]],
+    )  # fmt: skip
 
 
 @router.payload("idnum")

@@ -7,7 +7,7 @@ from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
 from bot.services import identity
-from handlers.common import MENU_PAYLOAD
+from handlers.common import CANCEL_KEYWORDS, MENU_PAYLOAD, RESUME_SLOT
 
 router = Router()
 
@@ -37,3 +37,16 @@ async def show_menu(turn: Turn) -> None:
         last.append(Button(turn._("🔓 Log out"), "logout"))
     rows.append(last)
     turn.say(turn._("How can I help you? Choose an option or type its number."), rows)
+
+
+@router.intent("cancel", CANCEL_KEYWORDS)
+@router.command("cancel", "stop", "otkazi", "yatyr")
+@router.payload("cancel")
+async def cancel(turn: Turn) -> None:
+    """/cancel, "otkaži", "ýatyr": out of any flow, identification too, to the menu; what identification would have
+    resumed is dropped, so it does not come back after a later identification."""
+    identifying = (turn.session.state or "").startswith("id:")
+    turn.session.extra.pop(RESUME_SLOT, None)
+    turn.finish()
+    turn.say(turn._("Identification cancelled.") if identifying else turn._("All right, I have stopped there."))
+    await show_menu(turn)

@@ -22,7 +22,7 @@ from bot.services.promises import PromiseRules, Refusal, Verdict
 from handlers.account import account_line, say_waiting
 from handlers.common import contact_centre_line, menu_button
 from handlers.identify import require_identity
-from handlers.menu import show_menu
+from handlers.menu import FEATURE_LABELS, show_menu
 
 router = Router()
 
@@ -74,13 +74,7 @@ def rules(turn: Turn) -> PromiseRules:
 async def start(turn: Turn) -> None:
     """Step 3 of the instructions: the subscriber's accounts with their status; choose a disconnected one."""
     if FEATURE not in turn.profile.menu:
-        turn.finish()
-        turn.say(
-            turn._("Reconnection on promise is not offered by {operator}. For a disconnected line, please contact:")
-            .format(operator=turn.t.script(turn.profile.operator))
-            + "\n" + contact_centre_line(turn),
-            [[menu_button(turn)]],
-        )  # fmt: skip
+        await explain_disconnection(turn)
         return
     who = await require_identity(turn)
     if who is None:
@@ -129,6 +123,56 @@ async def start(turn: Turn) -> None:
     turn.say(text + ("\n\n" + why if why else ""), rows)
 
 
+async def explain_disconnection(turn: Turn) -> None:
+    """Where the operator does not reconnect on promise (tm), "belgim öçürildi" hears which line is off and why,
+    the debt, and how to pay (the profile's payment text), with the way to an invoice for the payment."""
+    who = await require_identity(turn)
+    if who is None:
+        return
+    turn.finish()
+    accounts = await identity.backend(turn).accounts(who.subscriber_id)
+    disconnected = [a for a in accounts if a.status == AccountStatus.DISCONNECTED.value]
+    if not disconnected:
+        lines = "\n".join("• " + account_line(turn, a) for a in accounts)
+        turn.say(turn._("None of your lines is disconnected.") + ("\n\n" + lines if lines else ""))
+        await show_menu(turn)
+        return
+    parts = []
+    for account in disconnected:
+        if account.disconnect_reason in (DisconnectReason.DEBT.value, None):
+            parts.append(
+                turn._(
+                    "The line {account} was disconnected because of a debt of {amount}. It is switched on again "
+                    "once the debt is paid."
+                ).format(account=account.number, amount=turn.money(account.debt, account.currency))
+            )
+        else:
+            reason = turn._(OTHER_REASONS.get(account.disconnect_reason or "", OTHER_REASONS["other"]))
+            parts.append(turn._("The line {account} is disconnected {reason}.").format(account=account.number,
+                                                                                       reason=reason))  # fmt: skip
+    if "payment_info" in turn.profile.texts:
+        parts.append(turn.content(turn.profile.texts["payment_info"]))
+    parts.append(turn._("Our contact centre will tell you more:") + "\n" + contact_centre_line(turn))
+    rows = []
+    if "account" in turn.profile.menu:
+        if any(a.disconnect_reason == DisconnectReason.INACTIVITY.value for a in disconnected):
+            rows.append([Button(turn._("🔓 Unblock a line blocked for inactivity"), "aunbl")])
+        rows.append([Button(turn._("📄 Invoice for advance payment"), "ainv")])
+    rows.append([menu_button(turn)])
+    turn.say("\n\n".join(parts), rows)
+
+
+@router.payload("rcsteps")
+async def assistant_steps(turn: Turn) -> None:
+    """The operator's instructions for reconnection on promise with Mila, from help."""
+    offered(turn)
+    steps = turn.profile.texts.get("reconnect_assistant_steps")
+    if steps is None:
+        raise StalePayload(turn.payload)
+    turn.finish()
+    turn.say(turn.content(steps), [[Button(turn._(FEATURE_LABELS[FEATURE]), FEATURE)], [menu_button(turn)]])
+
+
 @router.payload(BY_PHONE)
 async def by_phone(turn: Turn) -> None:
     """The same reconnection through the contact centre's voice menu, mobile and fixed, as the operator wrote it."""
@@ -136,7 +180,7 @@ async def by_phone(turn: Turn) -> None:
     if not texts:
         raise StalePayload(turn.payload)
     turn.finish()
-    turn.say("\n\n".join(texts), [[menu_button(turn)]])
+    turn.say("\n\n".join(texts), [[Button(turn._("⬅ Back to the accounts"), FEATURE)], [menu_button(turn)]])
 
 
 @router.payload(CHOOSE)

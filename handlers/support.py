@@ -28,7 +28,7 @@ from bot.services.analytics import Mark
 from bot.services.support import tickets
 from bot.services.support.service import HANDOFF_SLOT, RATE_PAYLOAD, Support
 from bot.services.users import UserDirectory
-from handlers.common import contact_centre_line, menu_button
+from handlers.common import CANCEL_KEYWORDS, contact_centre_line, menu_button
 
 log = logging.getLogger("mila.support")
 
@@ -37,7 +37,6 @@ router = Router()
 ASK_STATE = "support:ask"
 LEAVE_STATE = "support:leave"
 OPERATOR_KEYWORDS = N_("operator|agent|human|person")
-CANCEL_KEYWORDS = N_("cancel|stop|end|back to the bot")
 CANCEL_COMMANDS = ("/cancel", "/stop")
 
 

@@ -110,7 +110,7 @@ async def test_every_check_passes_against_working_services(
         "ok database sqlite+aiosqlite:///", "warning database SQLite in production: only one mila process may use it",
         "ok redis redis://127.0.0.1:6379/0: reachable (Redis ", "warning redis Redis keeps no append-only file",
         "ok profile rs (rs.yaml): valid, languages sr, sr-Cyrl, tk",
-        "warning profile 18 texts marked draft: policies, support_hours, services.sms, ",
+        "warning profile 19 texts marked draft: policies, support_hours, services.sms, ",
         "warning profile payment is missing: the invoice for advance payment carries no payee",
         "warning profile texts is missing discount_package: the discount package is confirmed without saying",
         "ok security MILA_ENV=production, MILA_SECRET_KEY set",

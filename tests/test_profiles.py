@@ -165,8 +165,32 @@ def test_what_is_not_from_the_operators_documents_is_marked_draft() -> None:
     assert {f"consultations.{t.code}.answer" for t in tm.consultations} <= set(tm.drafts)
     assert {f"account_actions.{t.code}.answer" for t in tm.account_actions} <= set(tm.drafts)
     assert {f"services.{s.code}.description" for s in tm.services} <= set(tm.drafts)
+    assert {"complaints", "texts.payment_info", "texts.corporate"} <= set(tm.drafts)  # categories, days, wording
     assert not any(d.startswith(("texts.code_word", "texts.contacts", "texts.ivr")) for d in tm.drafts)
     assert "draft" not in rs.model_dump_json() and "draft" not in tm.model_dump_json(), "the marks are not data"
+
+
+def _sentences(text: str, documents: str) -> list[str]:
+    """A text's sentences, each line's heading ("Pismo: …", where the documents have it) left out."""
+    found = []
+    for line in text.splitlines():
+        head, colon, rest = line.partition(": ")
+        if colon and len(head.split()) <= 3 and head in documents:
+            line = rest
+        found += re.split(r"(?<=[.;])\s+(?=[A-ZÄÇŇÖŞÜÝŽ“„])", line)
+    return [" ".join(sentence.split()) for sentence in found if sentence.strip()]
+
+
+@pytest.mark.parametrize(("name", "language"), [("rs", "sr"), ("tm", "tk")])
+def test_a_text_not_marked_draft_is_the_operators_own_words(name: str, language: str) -> None:
+    """Every sentence of a profile text without `draft: true`, in the operator's language, stands in its documents."""
+    documents = " ".join(" ".join(f.read_text(encoding="utf-8").split()) for f in sorted(SEEDS.glob("*.txt")))
+    raw = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    for key, text in raw["texts"].items():
+        if text.get("draft"):
+            continue
+        for sentence in _sentences(text[language], documents):
+            assert sentence in documents, f"{name} texts.{key}: not in the operator's documents: {sentence!r}"
 
 
 def test_a_draft_mark_must_be_true_or_false(tmp_path: Path) -> None:
@@ -181,6 +205,9 @@ def test_mila_profile_check_lists_the_drafts(capsys: pytest.CaptureFixture[str])
     assert out[0] == "tm: valid (MTS, languages tk, sr, sr-Cyrl)"
     assert "  consultations.roaming.answer" in out and "  texts.pin_unblock" in out
     assert "  texts.code_word" not in out
+    drafts = load_profile("tm").drafts
+    assert f"{len(drafts)} parts are marked draft — not from the operator's documents; have the operator" in out
+    assert [line.strip() for line in out if line.startswith("  ")] == list(drafts)
 
 
 def test_what_a_profile_lacks_for_payment_and_the_discount_package_is_listed_not_refused() -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import traceback
+from collections.abc import Collection
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -60,6 +62,7 @@ UNSUPPORTED = N_("I can only read text and the buttons I show. Please write your
 NOT_UNDERSTOOD = N_("I didn't understand that. Choose one of the options, or write for example “menu” or “operator”.")
 PHONE_NOT_NEEDED = N_("Thank you, but I don't need a phone number right now.")
 MENU_BUTTON = N_("⬅ Main menu")
+MENU_OWN_PAYLOADS = frozenset({"language", "news", "help"})  # the main menu's last rows: shown together, it is the menu
 DID_YOU_MEAN = N_("Did you mean:")
 SECOND_MISS = N_("An operator can also help you with this.")
 SECOND_MISS_CENTRE = N_("Our contact centre can also help you with this:")
@@ -354,15 +357,23 @@ class Engine:
             if handler is None:
                 await self._notice_and_menu(turn, UNKNOWN_COMMAND, command="/" + command[:32])
             else:
-                turn.payload = self.payload_of.get(id(handler), "")
+                # "/news off" runs the button "news:off": the first word after a command is its payload's argument
+                # (the handler validates it, as it does a pressed button's).
+                target = self.payload_of.get(id(handler), "")
+                words = text.split()
+                if target and len(words) > 1 and re.fullmatch(r"[a-z0-9]{1,16}", argument := words[1].lower()):
+                    target += ":" + argument
+                turn.payload = target
                 await handler(turn)
             return
         misses = int(session.extra.pop(MISS_SLOT, 0))  # in a row: anything understood in between starts again
         folded = fold(text)
         spec = self.router.states.get(session.state)
-        payload = self._typed_choice(folded, session.buttons, numbers=not (spec and spec.free_text))
+        payload = self._typed_choice(
+            folded, session.buttons, numbers=not (spec and spec.free_text), explicit=self.router.explicit
+        )
         if payload is None:
-            payload = self._typed_answer(turn)
+            payload = self._typed_language(text, session.buttons) or self._typed_answer(turn)
         if payload is not None:
             await self._dispatch_payload(turn, payload)
             return
@@ -534,17 +545,22 @@ class Engine:
         if incoming.kind is Kind.BUTTON:
             return incoming.payload.partition(":")[0] == LANGUAGE_PAYLOAD
         if incoming.kind is Kind.TEXT:
-            chosen = Engine._typed_choice(fold(incoming.text), turn.session.buttons, numbers=True) or ""
+            buttons = turn.session.buttons
+            chosen = Engine._typed_choice(fold(incoming.text), buttons, numbers=True)
+            chosen = chosen or Engine._typed_language(incoming.text, buttons) or ""
             return chosen.startswith(LANGUAGE_PAYLOAD + ":")
         return False
 
     @staticmethod
-    def _typed_choice(folded: str, buttons: list[list[str]], *, numbers: bool) -> str | None:
+    def _typed_choice(
+        folded: str, buttons: list[list[str]], *, numbers: bool, explicit: Collection[str] = ()
+    ) -> str | None:
         """A typed "2" picks the second button shown; a typed label picks that button; so do the words of one
         label alone ("da" for "Da, uključi", "hawa" for "Hawa, birikdir", "7 dana" for "na 7 dana", "broj telefona"
         for "Brojem telefona") when no other button has them ("paket" picks neither "Internet paket" nor "SMS
         paketi"). Where typed text is data (`numbers=False`: a number, a code), text with digits picks nothing but a
-        whole label."""
+        whole label. A button of an `explicit` payload prefix is picked by its number or its whole label only:
+        "novosti" typed at the news question is not "Da, šaljite mi novosti"."""
         if not buttons:
             return None
         # Where digits are data (a code, a number), only a one- or two-digit number can be a button's: no customer
@@ -558,8 +574,30 @@ class Engine:
         typed = words_of(folded)
         if not typed or len("".join(typed)) < MIN_WORDS_CHOICE or (not numbers and any(w.isdigit() for w in typed)):
             return None
-        having = {payload for payload, label in buttons if has_run(words_of(fold(label)), typed)}
+        having = {
+            payload
+            for payload, label in buttons
+            if has_run(words_of(fold(label)), typed) and payload.partition(":")[0] not in explicit
+        }
         return having.pop() if len(having) == 1 else None
+
+    @staticmethod
+    def _typed_language(text: str, buttons: list[list[str]]) -> str | None:
+        """ "srpski" at the language question, in the words of two buttons (Latin and Cyrillic script), is the one
+        written in the script it was typed in: "srpski" Latin, "српски" Cyrillic."""
+        typed = words_of(fold(text))
+        if not typed:
+            return None
+        languages = [
+            (payload, label)
+            for payload, label in buttons
+            if payload.startswith(LANGUAGE_PAYLOAD + ":") and has_run(words_of(fold(label)), typed)
+        ]
+        if len(languages) < 2:
+            return None
+        cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in text)
+        same_script = [p for p, label in languages if any("\u0400" <= ch <= "\u04ff" for ch in label) == cyrillic]
+        return same_script[0] if len(same_script) == 1 else None
 
     @staticmethod
     def _typed_answer(turn: Turn) -> str | None:
@@ -603,7 +641,8 @@ class Engine:
             turn.say(notice)
             await self.show_menu(turn)
             return
-        if not any(button.payload == MENU_INTENT for button in shown):
+        is_menu = {payload for payload, _label in turn.session.buttons} >= MENU_OWN_PAYLOADS
+        if not is_menu and not any(button.payload == MENU_INTENT for button in shown):
             shown.append(self._menu_button(turn))
         turn.say(notice, [[button] for button in shown])
 

@@ -50,6 +50,9 @@ class Router:
         self.gates: dict[str, GateHandler] = {}
         self.session_starts: list[Handler] = []
         self.recognisers: list[Recogniser] = []
+        # Payload prefixes whose buttons a typed word of their label does not pick: they change a setting that only
+        # its own button (pressed, its number or its whole label typed) or a command may change (the news consent).
+        self.explicit: set[str] = set()
 
     def command(self, *names: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -59,12 +62,14 @@ class Router:
 
         return register
 
-    def payload(self, prefix: str) -> Callable[[Handler], Handler]:
+    def payload(self, prefix: str, *, explicit: bool = False) -> Callable[[Handler], Handler]:
         if ":" in prefix:
             raise ValueError("a payload prefix has no colon")
 
         def register(handler: Handler) -> Handler:
             self._put(self.payloads, prefix, handler, "payload")
+            if explicit:
+                self.explicit.add(prefix)
             return handler
 
         return register
@@ -108,6 +113,7 @@ class Router:
     def include(self, other: Router) -> None:
         self.session_starts.extend(other.session_starts)
         self.recognisers.extend(other.recognisers)
+        self.explicit |= other.explicit
         for table, theirs, what in (
             (self.commands, other.commands, "command"),
             (self.payloads, other.payloads, "payload"),

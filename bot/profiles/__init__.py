@@ -113,6 +113,8 @@ class Complaints(_Model):
     # Requests of corporate customers go to the department that works with them; unset: the category's address,
     # marked as corporate in the subject so the receiving desk forwards it.
     corporate_email: str | None = Field(None, pattern=EMAIL_PATTERN)
+    # The days within which the department answers: said when a request is filed; unset: not said.
+    answer_days: int | None = Field(None, ge=1, le=90)
 
     def category(self, code: str) -> ComplaintCategory | None:
         return next((c for c in self.categories if c.code == code), None)

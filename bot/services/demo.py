@@ -97,6 +97,15 @@ RS: list[dict[str, Any]] = [
              "disconnect_reason": "request", "debt": "0.00", "currency": "RSD", "tariff": "Postpaid S"},
         ],
     },
+    {
+        # A line blocked for inactivity (unblocking in "my account"); reconnection on promise cannot undo it.
+        "customer_code": "7890123", "full_name": "Ana Marković", "segment": "private", "phone": "+381 64 7890123",
+        "accounts": [
+            {"number": "7890123/1", "kind": "mobile", "phone": "064 7890123", "status": "disconnected",
+             "disconnect_reason": "inactivity", "debt": "0.00", "currency": "RSD", "tariff": "Prepaid Basic",
+             "services": {"sms": True, "gprs": False}},
+        ],
+    },
 ]  # fmt: skip
 
 _TM_BASE = {"sms": True, "gprs": True, "mms": False, "roaming": False, "forwarding": False, "call_waiting": True,
@@ -166,6 +175,16 @@ TM: list[dict[str, Any]] = [
         "accounts": [
             {"number": "8100006/1", "kind": "mobile", "phone": "+993 71 667788", "status": "active", "debt": "0.00",
              "currency": "TMT", "tariff": "Ýeňil", "services": dict(_TM_BASE)},
+        ],
+    },
+    {
+        # A line blocked for inactivity: "Belgini aktiw dällik blokdan açmak" in "my account".
+        "customer_code": "8100007", "full_name": "Merjen Annaýewa", "segment": "private",
+        "phone": "+993 65 778899", "code_word": "Arçabil", "passport": "I-AH 990011",
+        "accounts": [
+            {"number": "8100007/1", "kind": "mobile", "phone": "+993 65 778899", "status": "disconnected",
+             "disconnect_reason": "inactivity", "debt": "0.00", "currency": "TMT", "tariff": "Standart",
+             "services": dict(_TM_BASE)},
         ],
     },
 ]  # fmt: skip

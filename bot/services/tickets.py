@@ -46,7 +46,10 @@ MAIL_FIELDS = {
     "channel": N_("Messenger"),
     "language": N_("Language of the chat"),
     "attachment": N_("Attachment"),
+    "callback": N_("Callback number"),
 }
+# What the messengers send, named in the e-mail in the operator's language.
+ATTACHMENT_KINDS = {"photo": N_("photo"), "file": N_("file")}
 MAIL_DESCRIPTION = N_("Description")
 MAIL_NO_ATTACHMENT = N_("none")
 MAIL_ATTACHMENT = N_("{kind} “{name}”, kept by the messenger under the reference {ref}")
@@ -73,6 +76,7 @@ class TicketInfo:
     forwarded_at: datetime | None
     corporate: bool
     forwarding: Forwarding = Forwarding.ON_TIME
+    recipient: str = ""  # the department's address the e-mail goes to
 
 
 def normalize_reference(typed: str) -> str | None:
@@ -88,7 +92,7 @@ def _reference() -> str:
 
 def _info(row: Ticket, mail: MailMessage | None = None) -> TicketInfo:
     return TicketInfo(row.reference, row.category, row.status, row.created_at, row.forwarded_at, row.corporate,
-                      _forwarding(mail))  # fmt: skip
+                      _forwarding(mail), row.recipient or "")  # fmt: skip
 
 
 def _forwarding(mail: MailMessage | None) -> Forwarding:
@@ -124,6 +128,7 @@ async def file_ticket(
     user: UserRef,
     language: str,
     now: datetime | None = None,
+    callback: str | None = None,
 ) -> TicketInfo:
     """Store a ticket and its e-mail in the caller's transaction; the mail worker sends it."""
     assert profile.complaints is not None
@@ -159,7 +164,7 @@ async def file_ticket(
                 await db.flush()
         except IntegrityError:
             continue  # the random reference was taken: draw another
-        subject, body = _mail(profile, staff, ticket, subscriber, accounts, category)
+        subject, body = _mail(profile, staff, ticket, subscriber, accounts, category, callback)
         db.add(
             MailMessage(
                 ticket_id=ticket.id,
@@ -193,6 +198,7 @@ def _mail(
     subscriber: SubscriberInfo,
     accounts: list[AccountInfo],
     category: ComplaintCategory,
+    callback: str | None = None,
 ) -> tuple[str, str]:
     title = staff.content(category.title)
     subject = staff.gettext(MAIL_SUBJECT_CORPORATE if ticket.corporate else MAIL_SUBJECT).format(
@@ -200,7 +206,11 @@ def _mail(
     )
     if ticket.attachment_kind:
         attachment = staff.gettext(MAIL_ATTACHMENT).format(
-            kind=ticket.attachment_kind, name=ticket.attachment_name or "-", ref=ticket.attachment_ref
+            kind=staff.gettext(ATTACHMENT_KINDS[ticket.attachment_kind])
+            if ticket.attachment_kind in ATTACHMENT_KINDS
+            else ticket.attachment_kind,
+            name=ticket.attachment_name or "-",
+            ref=ticket.attachment_ref,
         )
     else:
         attachment = staff.gettext(MAIL_NO_ATTACHMENT)
@@ -214,6 +224,7 @@ def _mail(
         "channel": ticket.channel,
         "language": ticket.language,
         "attachment": attachment,
+        "callback": callback or "-",
     }
     lines = [staff.gettext(MAIL_INTRO)]
     if ticket.corporate:

@@ -421,7 +421,7 @@ def test_seed_demo_with_history_on_the_command_line(
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     assert main(["db", "seed-demo", "--profile", "tm", "--history"]) == 0
     out = capsys.readouterr().out
-    assert "demo data for tm: 6 records" in out and "demo history: " in out and "a finished campaign" in out
+    assert "demo data for tm: 7 records" in out and "demo history: " in out and "a finished campaign" in out
 
 
 async def test_guesses_at_once_count_as_failures_and_lockouts(make_app: AppFactory, database_url: str) -> None:

@@ -172,6 +172,6 @@ def test_seed_demo_on_the_command_line(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     assert main(["db", "seed-demo", "--profile", "tm"]) == 0
-    assert "demo data for tm: 6 records: subscribers 6 new" in capsys.readouterr().out
+    assert "demo data for tm: 7 records: subscribers 7 new" in capsys.readouterr().out
     assert main(["db", "seed-demo", "--profile", "tm"]) == 0
     assert "subscribers 0 new, 0 updated" in capsys.readouterr().out

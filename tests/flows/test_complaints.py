@@ -66,6 +66,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
     chat.expect("Ako imate fotografiju ili fajl koji pokazuje problem")
     await chat.press("Pošalji bez priloga")
     chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
+    chat.expect("mtsinfo@telekom.rs", "Odgovor možete očekivati u roku od 15 dana.")  # where it went, and when
     reference = reference_in(chat.text)
 
     # pressing "send" again does not file a second request
@@ -83,6 +84,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
     assert "Ime i prezime: Petar Petrović" in mail.text
     assert "Od juče nemam signal u stanu, Bulevar 12. Pozivi se prekidaju." in mail.text
     assert "Prilog: nema" in mail.text
+    assert "Broj za povratni poziv: +381641234567" in mail.text
 
     await chat.press_payload("menu")
     await chat.press("Prigovori i zahtevi")
@@ -151,6 +153,7 @@ async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp
     chat.expect("Surat ýa-da faýl iberiň")
     await chat.send_photo("speedtest.jpg")
     chat.expect("Sag boluň. Sorag-teklibiňiz R-", "Goşundy sorag-teklibe goşuldy.")
+    chat.expect("0890@mts.tm", "Jogaba 15 günüň dowamynda garaşyp bilersiňiz.")
     reference = reference_in(chat.text)
 
     assert [a.delivered for a in await mail_worker(app, smtp.url).run_once()] == [True]
@@ -158,7 +161,8 @@ async def test_tm_a_request_with_a_photo_goes_to_0890(make_app: AppFactory, smtp
     assert mail.recipients == ["0890@mts.tm"]
     assert mail.subject == f"Arz/sorag-teklip {reference}: Şäher telefony, telewideniýe, internet we bukjalar"
     assert "F.A.Aa.: Aýna Öwezowa" in mail.text
-    assert "Goşundy: photo „speedtest.jpg“" in mail.text
+    assert "Goşundy: surat „speedtest.jpg“" in mail.text  # the kind in the operator's language
+    assert "Yzyna jaň etmek üçin belgi: +99365123456" in mail.text
     assert "Öýdäki internet agşamlar haýal işleýär" in mail.text
 
     await chat.press("Sorag-teklibimiň ýagdaýy")
@@ -395,7 +399,7 @@ async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: 
     assert mail.recipients == ["info@telekom.rs"]  # fixed network, TV, internet and packages
     assert mail.subject == f"Prigovor/zahtev {reference}: Fiksna mreža, mts TV, internet i paketi usluga"
     assert "Ime i prezime: Jelena Jovanović" in mail.text and "Šifra korisnika: 2345678" in mail.text
-    assert "Prilog: photo „ekran.jpg“" in mail.text
+    assert "Prilog: fotografija „ekran.jpg“" in mail.text
     assert "ТВ слика се замрзава увече" in mail.text  # the subscriber's words as written
 
 
