@@ -78,7 +78,7 @@ def test_plain_term_counts_are_scored_as_scikit_learn_does() -> None:
     ],
 )
 def test_vectorizer_settings_it_does_not_compute_are_refused(part: object, refused: str) -> None:
-    union, _classifier, _texts = _fitted(FeatureUnion([("words", part)]))  # type: ignore[list-item]
+    union, _classifier, _texts = _fitted(FeatureUnion([("words", part)]))
     with pytest.raises(Unsupported, match=refused):
         Features(union)
 
