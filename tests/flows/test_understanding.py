@@ -114,6 +114,7 @@ EACH_INTENT = {
         "talk:bye": "prijatno, cujemo se",
         "talk:insult": "ti si bas glupa",
         "talk:robot": "da li si ti robot",
+        "cancel": "prekini",  # leaving a flow has keywords, no phrases
         "forget": "obrisite sve moje podatke",
         "logout": "odjavite me sa naloga molim vas",
         "ctopic:accounts_join": "hocu da spojim moja dva racuna",
@@ -152,6 +153,7 @@ EACH_INTENT = {
         "talk:bye": "hoş galyň",
         "talk:insult": "samsyk bot",
         "talk:robot": "sen hakykatdan robotmy",
+        "cancel": "bes et",
         "forget": "maglumatlarymy pozuň",
         "logout": "hasapdan çykmak isleýärin",
         "ctopic:accounts_join": "iki hasabymy birleşdirmek isleýärin",
