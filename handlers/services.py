@@ -44,7 +44,11 @@ KEYWORDS = N_("services|turn on a service|turn off a service")
 
 
 def _names(turn: Turn, services: tuple[Service, ...]) -> str:
-    return ", ".join(turn.content(s.name) for s in services)
+    """ "MMS", "MMS and Internet paket", "MMS, SMS and Internet paket": a list as the language writes it."""
+    names = [turn.content(s.name) for s in services]
+    if len(names) < 2:
+        return "".join(names)
+    return turn._("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1])
 
 
 def _changes(turn: Turn) -> ServiceChanges:
@@ -299,13 +303,17 @@ def refusal_text(turn: Turn, account: AccountInfo, change: Change) -> str:
             service=name, tariff=account.tariff or ""
         )
     if refusal is Refusal.NEEDS:
-        return turn._("{service} needs {needed}. Please turn on {needed} first.").format(
-            service=name, needed=_names(turn, others)
-        )
+        return turn.ngettext(
+            "{service} needs {needed}. Please turn on {needed} first.",
+            "{service} needs {needed}. Please turn them on first: {needed}.",
+            len(others),
+        ).format(service=name, needed=_names(turn, others))
     if refusal is Refusal.NEEDED_BY:
-        return turn._("{dependants} depends on {service}. Please turn off {dependants} first.").format(
-            service=name, dependants=_names(turn, others)
-        )
+        return turn.ngettext(
+            "{dependants} depends on {service}. Please turn off {dependants} first.",
+            "{dependants} depend on {service}. Please turn off {dependants} first.",
+            len(others),
+        ).format(service=name, dependants=_names(turn, others))
     return turn._("This service cannot be changed here.")
 
 

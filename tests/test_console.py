@@ -94,10 +94,10 @@ async def _share_at_the_phone_question(make_app: AppFactory, tmp_path: Path, *, 
 
 async def test_the_terminal_vouches_for_a_number_only_in_the_demo(make_app: AppFactory, tmp_path: Path) -> None:
     demo = await _share_at_the_phone_question(make_app, tmp_path, vouches=True)
-    assert "Hvala, Petar! Identifikovani ste." in demo
+    assert "Hvala! Identifikovani ste kao Petar." in demo
     elsewhere = await _share_at_the_phone_question(make_app, tmp_path, vouches=False)
     assert "Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67." in elsewhere
-    assert "Hvala, Petar" not in elsewhere
+    assert "Identifikovani ste kao Petar" not in elsewhere
 
 
 def test_which_terminal_vouches() -> None:

@@ -58,7 +58,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
     chat.expect("Da bismo nastavili, treba da znam ko ste.")  # anonymous requests are not processed
     await chat.press("Brojem telefona")
     await chat.share_phone("+381641234567", own=True)
-    chat.expect("Hvala, Petar! Identifikovani ste.", "Na šta se odnosi vaš prigovor ili zahtev?")
+    chat.expect("Hvala! Identifikovani ste kao Petar.", "Na šta se odnosi vaš prigovor ili zahtev?")
     chat.expect_buttons("Usluge mobilne mreže", "Fiksna mreža, mts TV, internet i paketi usluga")
     await chat.press("Usluge mobilne mreže")
     chat.expect("Opišite svoj prigovor ili zahtev u jednoj poruci, sa najviše 1.000 znakova.")
@@ -385,7 +385,7 @@ async def test_tm_an_over_long_request_is_refused_with_the_numbers(make_app: App
 async def test_rs_cyrillic_a_complaint_with_a_photo(make_app: AppFactory, smtp: SmtpServer) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381652345678", "Српски", entry=NEW_REQUEST)
-    chat.expect("Хвала, Јелена! Идентификовани сте.", "На шта се односи ваш приговор или захтев?")
+    chat.expect("Хвала! Идентификовани сте као Јелена.", "На шта се односи ваш приговор или захтев?")
     await chat.press("Фиксна мрежа")
     chat.expect("Опишите свој приговор или захтев у једној поруци, са највише 1.000 знакова.")
     await chat.say("ТВ слика се замрзава увече, шаљем снимак екрана.")

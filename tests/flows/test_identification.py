@@ -46,7 +46,7 @@ async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None
     chat.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67. Upišite ga ovde; važi 5 minuta.")
     code = await sms_code(app)
     await chat.say(code)
-    chat.expect("Hvala, Petar! Identifikovani ste.")
+    chat.expect("Hvala! Identifikovani ste kao Petar.")
     # and back into what the user asked for: their accounts
     chat.expect("Vaši računi:", "1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "Dug: 2.340,50 RSD")
     chat.expect("Tarifa: Postpaid S")
@@ -65,7 +65,7 @@ async def test_a_number_the_messenger_vouches_for_identifies_at_once(make_app: A
     chat.expect("Поделите свој број дугметом испод")
     assert chat.replies[-1].share_phone == "📱 Подели мој број"  # type: ignore[union-attr]
     await chat.share_phone("381641234567", own=True)  # Telegram may drop the +
-    chat.expect("Хвала, Петар! Идентификовани сте.", "Ваши рачуни:")
+    chat.expect("Хвала! Идентификовани сте као Петар.", "Ваши рачуни:")
     await no_sms(app)
 
 
@@ -87,7 +87,7 @@ async def test_a_typed_number_gets_a_code(make_app: AppFactory) -> None:
     await chat.say("065 234 5678")
     chat.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.")
     await chat.say(await sms_code(app))
-    chat.expect("Hvala, Jelena!", "2345678/1 · mobilna telefonija")
+    chat.expect("Identifikovani ste kao Jelena.", "2345678/1 · mobilna telefonija")
 
 
 FIXED_LINE_SR = "Fiksna linija ne može da primi SMS, pa kod šaljem na broj mobilnog telefona iz evidencije."
@@ -103,7 +103,7 @@ async def test_a_typed_fixed_line_gets_the_code_on_a_mobile_number_on_file(make_
     phone, text = await sms_sent(app)
     assert phone == "+381633456789"
     await chat.say(code_in(text))
-    chat.expect("Hvala, Marko!")
+    chat.expect("Identifikovani ste kao Marko.")
 
 
 async def test_a_typed_fixed_line_gets_the_code_on_a_mobile_number_in_turkmen(make_app: AppFactory) -> None:
@@ -228,7 +228,7 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
     await chat.press("Pošalji novi kod")  # sent at once to the same number
     fresh = await sms_code(app)
     await chat.say(fresh)
-    chat.expect("Hvala, Petar!")
+    chat.expect("Identifikovani ste kao Petar.")
     # a used code is gone, also for whoever saw it
     other = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await other.say("1234567")
@@ -356,7 +356,7 @@ async def test_full_name_and_passport_in_serbian(make_app: AppFactory) -> None:
     await chat.say("nurmuhammedowa  gülşat")
     chat.expect("Sada upišite seriju i broj pasoša")
     await chat.say("i-mr 112233")
-    chat.expect("Hvala, Gülşat!", "8100003/1 · mobilna telefonija", "isključena", "Dug: 45,30 TMT")
+    chat.expect("Identifikovani ste kao Gülşat.", "8100003/1 · mobilna telefonija", "isključena", "Dug: 45,30 TMT")
 
 
 async def test_a_wrong_passport(make_app: AppFactory) -> None:
@@ -499,7 +499,7 @@ async def test_no_secret_in_logs_or_redis_after_a_full_run(
     await rs_chat.say("+381 64 1234567")
     code = await sms_code(rs)
     await rs_chat.say(code)
-    rs_chat.expect("Hvala, Petar!")
+    rs_chat.expect("Identifikovani ste kao Petar.")
 
     stored = []
     async for key in app.redis.scan_iter(match=app.deps.sessions.prefix + "*"):

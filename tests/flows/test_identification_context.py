@@ -68,7 +68,7 @@ async def test_a_wrong_code_word_in_serbian_and_another_number_after_it(make_app
     chat.expect("Posle broja pitaću vas za kodnu reč.")
     await chat.say("+993 61 234567")
     await chat.say("ýyldyz")
-    chat.expect("Hvala, Serdar!")
+    chat.expect("Identifikovani ste kao Serdar.")
 
 
 async def test_a_wrong_passport_asks_for_the_name_and_passport_again(make_app: AppFactory) -> None:
@@ -82,7 +82,7 @@ async def test_a_wrong_passport_asks_for_the_name_and_passport_again(make_app: A
     await chat.say("Gülşat Nurmuhammedowa")
     chat.expect("Sada upišite seriju i broj pasoša")
     await chat.say("i-mr 112233")
-    chat.expect("Hvala, Gülşat!")
+    chat.expect("Identifikovani ste kao Gülşat.")
 
 
 async def test_a_wrong_name_in_turkmen_asks_for_the_name_again(make_app: AppFactory) -> None:
@@ -122,7 +122,8 @@ async def test_rs_step_up_sends_the_code_to_the_number_on_file(make_app: AppFact
     phone, text = await sms_sent(app)
     assert phone == "+381641234567"
     await chat.say(re.search(r"\d{6}", text).group(0))  # type: ignore[union-attr]
-    chat.expect("Hvala, Petar!", "PUK kod za 1234567/1: 40817263")  # his only mobile line: not asked which
+    # his only mobile line: not asked which
+    chat.expect("Identifikovani ste kao Petar.", "PUK kod za 1234567/1: 40817263")
 
 
 async def test_rs_step_up_in_turkmen_and_its_code_quota(make_app: AppFactory) -> None:
@@ -157,14 +158,14 @@ async def test_tm_step_up_in_serbian_after_a_passport_asks_for_the_name_again(ma
     await chat.say("+993 61 234567")
     await chat.say("Serdar Şamyradow")
     await chat.say("I-AŞ 654321")
-    chat.expect("Hvala, Serdar!")
+    chat.expect("Identifikovani ste kao Serdar.")
     await aged(app, chat)
     await chat.press_payload("apuk")
     chat.expect(STEP_UP_SR, "Sada upišite ime i prezime vlasnika kako piše u pasošu.")
     chat.expect_not("Kako želite da se identifikujete?")
     await chat.say("Serdar Şamyradow")
     await chat.say("I-AŞ 654321")
-    chat.expect("Hvala, Serdar!", "Za koju liniju vam treba PUK kod?")  # two mobile lines: asked which
+    chat.expect("Identifikovani ste kao Serdar.", "Za koju liniju vam treba PUK kod?")  # two mobile lines: asked which
 
 
 async def test_send_a_new_code_sends_it_at_once_to_the_same_number(make_app: AppFactory) -> None:
@@ -180,7 +181,7 @@ async def test_send_a_new_code_sends_it_at_once_to_the_same_number(make_app: App
     await chat.say(first)  # the new code replaced the first
     chat.expect("Kod nije tačan.")
     await chat.say(re.search(r"\d{6}", text).group(0))  # type: ignore[union-attr]
-    chat.expect("Hvala, Jelena!")
+    chat.expect("Identifikovani ste kao Jelena.")
 
 
 async def test_send_a_new_code_in_turkmen_for_a_customer_code(make_app: AppFactory) -> None:

@@ -155,9 +155,9 @@ async def test_send_a_new_code_again_and_again_sends_three(make_app: AppFactory,
     # The last code still works (each SMS leaves a random moment later, so it need not be the last to arrive).
     for _, text in reversed(gateway.sent):
         await chat.say(code_in(text))
-        if "Hvala, Petar!" in chat.text:
+        if "Identifikovani ste kao Petar." in chat.text:
             break
-    chat.expect("Hvala, Petar!")
+    chat.expect("Identifikovani ste kao Petar.")
 
 
 async def test_many_chats_asking_at_once_for_one_number_send_three(
@@ -233,7 +233,7 @@ async def test_a_hundred_chats_typing_wrong_codes_do_not_pause_anyone_else(
     petar = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await petar.say("1234567")
     await petar.say(await sms_code(app))
-    petar.expect("Hvala, Petar!")
+    petar.expect("Identifikovani ste kao Petar.")
     petar.expect_not(PAUSED_SR)
 
 

@@ -48,7 +48,7 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
     await chat.press("Uključenje na reč")
     chat.expect("Da bismo nastavili, treba da znam ko ste.")
     await identify_by_customer_code(chat, app, "1234567", method_label=SR_CODE)
-    chat.expect("Hvala, Petar! Identifikovani ste.")
+    chat.expect("Hvala! Identifikovani ste kao Petar.")
     chat.expect("Izaberite račun („Odaberi račun“) sa statusom „isključena“:")
     chat.expect("1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "1234567/2 · fiksna telefonija")
     # only the disconnected account can be chosen
@@ -234,7 +234,7 @@ async def test_step_up_before_the_order(make_app: AppFactory) -> None:
     assert await orders(app) == []
     await chat.say(await sms_code(app))  # sent at once to the number on file: no method, no number again
     [order] = await orders(app)
-    chat.expect("Hvala, Petar!", "Izdat je nalog za uključenje usluga", order.number)
+    chat.expect("Identifikovani ste kao Petar.", "Izdat je nalog za uključenje usluga", order.number)
 
 
 async def test_not_offered_in_turkmenistan(make_app: AppFactory) -> None:

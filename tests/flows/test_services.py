@@ -114,7 +114,7 @@ async def test_gprs_cannot_be_turned_off_while_mms_is_on(make_app: AppFactory) -
     app = await seeded(make_app, "rs")
     chat = await serbian_services(app, "2345678")
     await chat.press("GPRS")
-    chat.expect("Usluga MMS, Internet paket zavisi od usluge GPRS (mobilni prenos podataka).", "Prvo isključite MMS")
+    chat.expect("Usluge MMS i Internet paket zavise od usluge GPRS (mobilni prenos podataka).", "Prvo isključite MMS")
     assert await orders(app) == []
 
 
@@ -326,3 +326,43 @@ async def test_tm_call_forwarding_carries_the_number_and_a_forged_one_is_refused
     await chat.press_payload(yes)
     [order] = await orders(app)
     assert order.payload == {"service": "forwarding", "number": "+99312345678"}
+
+
+async def switch(app: App, number: str, **states: bool) -> None:
+    """The line's services as the billing system has them, e.g. `switch(app, "2345678/1", internet_pkg=False)`."""
+    line = (await account_ids(app))[number]
+    async with app.deps.sessionmaker() as db:
+        for code, enabled in states.items():
+            done = await db.execute(
+                update(AccountService)
+                .where(AccountService.account_id == line, AccountService.code == code)
+                .values(enabled=enabled)
+            )
+            assert done.rowcount == 1, (number, code)  # type: ignore[attr-defined]
+        await db.commit()
+
+
+async def test_one_service_depends_two_services_depend_in_both_languages(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    await switch(app, "2345678/1", gprs=True, mms=True, internet_pkg=True)
+    chat = await serbian_services(app, "2345678")
+    await chat.press("GPRS")
+    chat.expect("Usluge MMS i Internet paket zavise od usluge GPRS (mobilni prenos podataka). "
+                "Prvo isključite MMS i Internet paket.")  # fmt: skip
+    await switch(app, "2345678/1", internet_pkg=False)
+    await chat.press("Nazad na usluge")
+    await chat.press("GPRS")
+    chat.expect("Usluga MMS zavisi od usluge GPRS (mobilni prenos podataka). Prvo isključite MMS.")
+    assert await orders(app) == []
+
+    app = await seeded(make_app, "tm")
+    await switch(app, "8100001/1", gprs=True, mms=True, internet_pkg=True)
+    chat = await turkmen_services(app, "+993 65 123456", "Gülälek")
+    await chat.press("GPRS")
+    chat.expect("MMS we Internet-bukja hyzmatlary GPRS hyzmatyna bagly. Ilki MMS we Internet-bukja hyzmatlaryny "
+                "öçüriň.")  # fmt: skip
+    await switch(app, "8100001/1", internet_pkg=False)
+    await chat.press("Hyzmatlara dolan")
+    await chat.press("GPRS")
+    chat.expect("MMS hyzmaty GPRS hyzmatyna bagly. Ilki MMS hyzmatyny öçüriň.")
+    assert await orders(app) == []

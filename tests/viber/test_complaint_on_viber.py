@@ -51,7 +51,7 @@ async def file_complaint(viber: Viber, media: str) -> str:
     await ana.share_phone("381652345678")
     ana.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.")  # Viber proves no number: a code
     await ana.say(await sms_code(app))
-    ana.expect("Hvala, Jelena!", "Na šta se odnosi vaš prigovor ili zahtev?")
+    ana.expect("Identifikovani ste kao Jelena.", "Na šta se odnosi vaš prigovor ili zahtev?")
     await ana.press("Fiksna mreža")
     await ana.say("Slika na mts TV se zamrzava svake večeri.")
     ana.expect("Ako imate fotografiju ili fajl")

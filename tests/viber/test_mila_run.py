@@ -146,7 +146,7 @@ async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber, sms_gateway
     # Viber does not prove whose number it is: the number shared with the button gets a one-time code too.
     petar.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
     await petar.say(await sms_gateway.code("+381641234567", since=sms_sent))
-    petar.expect("Hvala, Petar! Identifikovani ste.", "Odaberi račun")
+    petar.expect("Hvala! Identifikovani ste kao Petar.", "Odaberi račun")
 
     await petar.press("1234567/1")
     petar.expect("Dug: 2.340,50 RSD", "Da li želite uključenje na reč?")
