@@ -32,6 +32,7 @@ from bot.core.incoming import Kind
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.core.understanding.entities import Entities
 from bot.services import identity
 from bot.services.analytics import Mark
 from bot.services.backend import SubscriberInfo
@@ -103,6 +104,9 @@ async def start_identification(turn: Turn) -> None:
     if await _locked_out(turn, None):
         return
     methods = turn.profile.identification
+    named, turn.named = turn.named, None  # what the sentence gave answers the first question once, not again
+    if named is not None and await _answered_by_the_sentence(turn, named):
+        return
     if len(methods) == 1:
         await _begin(turn, methods[0])
         return
@@ -114,6 +118,23 @@ async def start_identification(turn: Turn) -> None:
         question,
         [[Button(turn._(METHOD_LABELS[m]), METHOD_PAYLOADS[m])] for m in methods] + [[_cancel(turn)]],
     )
+
+
+async def _answered_by_the_sentence(turn: Turn, named: Entities) -> bool:
+    """A sentence that asked for something and gave a number ("moj broj je 064 1234567, pokažite mi račun") has
+    answered the method and the number questions: the number goes on as if typed at them (a one-time code or the
+    secret follows; a typed number is never proof of anything)."""
+    methods = turn.profile.identification
+    phone_method = next((m for m in methods if m != "customer_code"), None)
+    if named.phone and phone_method is not None:
+        turn.goto("id:phone", m=phone_method)
+        await _number_given(turn, named.phone, vouched=False)
+        return True
+    if named.account and "customer_code" in methods:
+        turn.goto("id:code", m="customer_code")
+        await _customer_code(turn, named.account)
+        return True
+    return False
 
 
 # --- method choice -------------------------------------------------------------------------------------------
@@ -187,8 +208,12 @@ async def cancel(turn: Turn) -> None:
 # --- the phone number ---------------------------------------------------------------------------------------------
 @router.state("id:phone", accepts=(Kind.TEXT, Kind.CONTACT), free_text=True)
 async def phone_given(turn: Turn) -> None:
-    method = turn.session.data.get("m", "phone")
     raw = turn.incoming.phone if turn.incoming.kind is Kind.CONTACT else turn.incoming.text
+    await _number_given(turn, raw, vouched=turn.incoming.kind is Kind.CONTACT and turn.incoming.phone_is_own)
+
+
+async def _number_given(turn: Turn, raw: str | None, *, vouched: bool) -> None:
+    method = turn.session.data.get("m", "phone")
     try:
         phone = normalize_phone(raw or "", turn.profile.country)
     except BadPhone:
@@ -200,7 +225,6 @@ async def phone_given(turn: Turn) -> None:
         return
     if await _locked_out(turn, None):  # the chat; the subscriber is checked once we know who it is
         return
-    vouched = turn.incoming.kind is Kind.CONTACT and turn.incoming.phone_is_own
     found = await identity.backend(turn).find_by_phone(phone, actor=turn.user)
     tag = identity.lockout_tag(turn, found.id if found else None, phone)
     if await _locked_out(turn, tag):  # the same checks whether or not the number is ours
@@ -309,7 +333,11 @@ _NO_MOBILE_SHARE = 4  # one unknown fixed number in this many looks like a subsc
 # --- customer code -----------------------------------------------------------------------------------------------
 @router.state("id:code", free_text=True)
 async def customer_code_given(turn: Turn) -> None:
-    code = "".join(turn.incoming.text.split()).split("/", 1)[0]
+    await _customer_code(turn, turn.incoming.text)
+
+
+async def _customer_code(turn: Turn, typed: str) -> None:
+    code = "".join(typed.split()).split("/", 1)[0]
     if not code.isdigit() or not 4 <= len(code) <= 16:
         turn.say(turn._("A customer code has only digits, for example 1234567. Please type it again."),
                  [[_cancel(turn)]])  # fmt: skip

@@ -453,6 +453,7 @@ class Engine:
 
     async def _run(self, turn: Turn, intent: str, reading: Reading) -> None:
         payload = self._step(turn, intent, reading)
+        turn.named = reading.entities
         if payload:
             await self._dispatch_payload(turn, payload)
             return

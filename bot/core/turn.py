@@ -19,6 +19,7 @@ from bot.core.i18n import I18n, Translator
 from bot.core.incoming import Incoming, UserRef
 from bot.core.replies import Button, Outbox, Reply, Text
 from bot.core.session import Session, SessionStore
+from bot.core.understanding.entities import Entities
 from bot.db.uow import UnitOfWork
 from bot.profiles import Profile
 
@@ -50,6 +51,9 @@ class Turn:
         self.payload = incoming.payload  # the payload being handled (also when chosen by typing)
         self.redirect_to: str | None = None
         self.t: Translator = deps.i18n.get(session.lang or deps.profile.default_language)
+        # What the sentence this turn was read from named (a phone number, a customer code), for a step further on
+        # that would ask for it, such as identification started by the flow the sentence asked for.
+        self.named: Entities | None = None
         self.marks: list[str] = []  # what this turn did that the analytics count (bot.services.analytics.Mark)
 
     # --- who and where -------------------------------------------------------------------------------------

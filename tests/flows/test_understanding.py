@@ -18,7 +18,7 @@ from bot.core.text import latin_to_cyrillic
 from bot.db.models import Account, AccountService, UnderstandingEvent
 from tests.chat import Chat
 from tests.conftest import App, AppFactory
-from tests.helpers import new_chat, rs_identified, seeded, tm_identified
+from tests.helpers import code_in, new_chat, rs_identified, seeded, sms_sent, tm_identified
 
 SCRIPTS = {"Srpski": "sr", "Српски": "sr-Cyrl", "Türkmençe": "tk"}
 
@@ -509,3 +509,35 @@ async def test_what_was_not_understood_is_kept_masked(make_app: AppFactory) -> N
     await chat.press("Da, obriši")
     async with app.deps.sessionmaker() as db:
         assert (await db.execute(select(UnderstandingEvent))).scalars().all() == []
+
+
+@pytest.mark.parametrize("language", ["Srpski", "Српски"])
+async def test_a_number_in_the_sentence_answers_identification(make_app: AppFactory, language: str) -> None:
+    app = await seeded(make_app, "rs")
+    script = SCRIPTS[language]
+    chat = await new_chat(app, language)
+    await chat.say(typed_in(script, "moj broj je 064 1234567, hocu da vidim stanje na racunu"))
+    phone, text = await sms_sent(app)
+    assert phone == "+381641234567"  # neither the method nor the number was asked: the sentence gave them
+    chat.expect_not(part(app, script, "How would you like to identify yourself?"))
+    await chat.say(code_in(text))
+    chat.expect(typed_in(script, "Identifikovani ste kao Petar."), "1234567/1")
+
+
+async def test_a_customer_code_in_the_sentence_answers_identification(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "rs")
+    chat = await new_chat(app, "Srpski")
+    await chat.say("sifra korisnika mi je 1234567, koliko dugujem ovog meseca")
+    phone, text = await sms_sent(app)  # to the number on file, never to one the sentence could name
+    assert phone == "+381641234567"
+    await chat.say(code_in(text))
+    chat.expect("Identifikovani ste kao Petar.", "1234567/1")
+
+
+async def test_a_number_in_a_turkmen_sentence_leaves_only_the_code_word(make_app: AppFactory) -> None:
+    app = await seeded(make_app, "tm")
+    chat = await new_chat(app, "Türkmençe")
+    await chat.say("meniň belgim +993 65 123456, hasabymda näçe pul galdy")
+    chat.expect_not(part(app, "tk", "How would you like to identify yourself?"))  # the number is known
+    await chat.say("Gülälek")
+    chat.expect("Sag boluň")  # identified: the accounts follow
