@@ -30,6 +30,7 @@ from bot.channels.viber.checks import check_viber
 from bot.checks.local import check_listeners, check_security, schema_finding
 from bot.checks.remote import check_provisioning, check_sms, check_smtp
 from bot.config import ConfigError, Settings
+from bot.core.outbound import pause_key
 from bot.health import Finding, Level, Parts, error, ok, worst
 from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for
@@ -151,14 +152,13 @@ def desk_reporter(parts: Parts) -> Callable[[int, Finding], None]:
 
 
 def campaign_worker(app: App, senders: dict[str, Pusher]) -> CampaignWorker:
-    from bot.channels.telegram.sender import PAUSE_KEY
-
     prefix = app.settings.redis.prefix
     profile = app.deps.profile
     return CampaignWorker(
         app.deps.sessionmaker, app.redis, prefix=prefix, settings=app.settings.broadcast,
         profile=profile.id, timezone=profile.timezone, i18n=app.deps.i18n,
-        default_language=profile.default_language, pushers=senders, pause_keys={"telegram": prefix + PAUSE_KEY},
+        default_language=profile.default_language, pushers=senders,
+        pause_keys={name: pause_key(prefix, name) for name in ("telegram", "viber")},
     )  # fmt: skip
 
 

@@ -34,9 +34,16 @@ class Lease:
     async def kept(self, key: str, value: str) -> AsyncIterator[None]:
         """Renew `key` (while it still holds `value`) every third of the lease until the block ends."""
 
+        # Stopped by the event as well as by cancelling: a cancellation that lands while the Redis client waits for a
+        # pool connection can be swallowed (Python 3.11's timeouts), and a renewal that went on would keep the claim
+        # — and the turn waiting for it here — forever.
+        stop = asyncio.Event()
+
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.seconds / 3)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.seconds / 3)
+                    return
                 with contextlib.suppress(RedisError):  # a stall: the claim may lapse, and a retry takes it over
                     await self._renew(keys=[key], args=[value, self.seconds])
 
@@ -44,6 +51,7 @@ class Lease:
         try:
             yield
         finally:
+            stop.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

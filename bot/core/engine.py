@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -134,9 +134,13 @@ class Engine:
             return self.keywords.get(folded)
         return self.keywords.forgiving(folded)
 
-    async def handle(self, incoming: Incoming) -> TurnReplies:
+    async def handle(
+        self, incoming: Incoming, *, numbered: Callable[[int], Awaitable[None]] | None = None
+    ) -> TurnReplies:
         """Process one event of one user; raises `TurnNotRun` (`SessionBusy`, `SessionStoreDown`, `DatabaseDown`)
-        when it could not be processed, so that the channel answers non-2xx and the platform delivers it again."""
+        when it could not be processed, so that the channel answers non-2xx and the platform delivers it again.
+        `numbered` is awaited with the turn's number while the user's lock is still held (the channel claims the
+        turn's place in the user's order there, see `bot.core.outbound.order`)."""
         async with self.deps.sessions.locked(incoming.user) as session:
             uow = UnitOfWork(self.deps.sessionmaker)
             turn = Turn(incoming, session, self.deps, uow)
@@ -166,6 +170,8 @@ class Engine:
             session.last_active = time.time()
             session.buttons = self._shown_buttons(turn.outbox.items)
             session.turns += 1  # saved with the session: the replies' place in the user's order
+            if numbered is not None:
+                await numbered(session.turns)
             return TurnReplies(list(turn.outbox.items), session.turns)
 
     @property

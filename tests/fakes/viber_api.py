@@ -134,6 +134,7 @@ class Call:
     size: int
     status: int
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it was answered
 
 
 class FakeViberApi:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -125,10 +126,10 @@ async def test_a_claim_left_by_a_dead_holder_lapses_within_a_lease_and_a_live_on
 
     runs: list[Incoming] = []
 
-    async def slow_handle(incoming: Incoming) -> list[Reply]:
+    async def slow_handle(incoming: Incoming, **options: Any) -> list[Reply]:
         runs.append(incoming)
         await gate.wait()
-        return await handle(incoming)
+        return await handle(incoming, **options)
 
     viber.channel.engine.handle = slow_handle  # type: ignore[method-assign,assignment]
     first = asyncio.create_task(user.post(slow))

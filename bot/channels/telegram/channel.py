@@ -207,26 +207,33 @@ class TelegramChannel:
         if not await self._claim(update.update_id):
             return DUPLICATE
         incoming = parsed.incoming
+        # The turn's place in the user's order is claimed inside the user's lock: the next turn finds it on its way.
+        claims = self.outbound.order.claims(incoming.user.key)
         try:
             async with self.dedupe.held(update.update_id):
-                replies = await self.app.engine.handle(incoming)
+                replies = await self.app.engine.handle(incoming, numbered=claims)
         except TurnNotRun as exc:
             await self.dedupe.release(update.update_id)
+            await claims.release()
             self._failed({SessionBusy: "busy", DatabaseDown: "database"}.get(type(exc), "redis"))
             raise UpdateNotProcessed(type(exc).__name__) from exc
         except BaseException:
             await self.dedupe.release(update.update_id)
+            await claims.release()
             raise
         try:
-            await self.dedupe.done(update.update_id)
-        except SessionStoreDown:
-            # The turn ran and is saved: its replies go out; the claim expires and a re-delivery is unlikely.
-            log.warning("update not marked done: Redis unavailable", extra={"update_id": update.update_id})
-        if parsed.callback_id is not None:
-            await self._answer_callback(parsed.callback_id)
-        edit = parsed.keyboard_message_id if parsed.callback_id is not None else None
-        calls = render(replies, parsed.chat_id, edit_message_id=edit)
-        await self.deliver(incoming.user, parsed.chat_id, calls, turn=replies.turn)
+            try:
+                await self.dedupe.done(update.update_id)
+            except SessionStoreDown:
+                # The turn ran and is saved: its replies go out; the claim expires and a re-delivery is unlikely.
+                log.warning("update not marked done: Redis unavailable", extra={"update_id": update.update_id})
+            if parsed.callback_id is not None:
+                await self._answer_callback(parsed.callback_id)
+            edit = parsed.keyboard_message_id if parsed.callback_id is not None else None
+            calls = render(replies, parsed.chat_id, edit_message_id=edit)
+            await self.deliver(incoming.user, parsed.chat_id, calls, turn=replies.turn)
+        finally:
+            await claims.done()  # nothing left to do if sent; never left to hold the user's next turn
         self.metrics.updates.labels(CHANNEL, HANDLED).inc()
         self.metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
         return HANDLED

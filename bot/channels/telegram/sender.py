@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,22 +29,17 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.core.outbound import Outbound, RateLimiter
+from bot.core.outbound import GlobalPause, Outbound, RateLimiter, pause_key
 from bot.metrics import Metrics
+
+__all__ = ["CHANNEL", "PAUSE_KEY", "Blocked", "GlobalPause", "Sender"]
 
 log = logging.getLogger("mila.telegram.send")
 
 CHANNEL = "telegram"
-PAUSE_KEY = "telegram:pause-until"  # after the Redis prefix: "send nothing before T", read by broadcast workers too
-
-_PAUSE_LATER = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-return 1
-"""
+PAUSE_KEY = pause_key("", CHANNEL)  # after the Redis prefix: "send nothing before T", read by broadcast workers too
 
 
 # aiogram parses every answer as `Response[method.__returning__]`; pydantic caches such parametrized models only
@@ -67,42 +61,6 @@ _RESPONSE_MODELS = [
 
 class Blocked(Exception):
     """The user blocked the bot (403): nothing more can be sent to them."""
-
-
-class GlobalPause:
-    """ "Send nothing before T", shared through Redis and cached here so a send costs no extra round trip.
-
-    Another process's pause is seen within `refresh` seconds; until then a send may meet the 429 itself, and then
-    waits too. Without Redis the pause still holds within this process.
-    """
-
-    def __init__(self, redis: Redis, key: str, *, refresh: float = 0.5) -> None:
-        self.redis = redis
-        self.key = key
-        self.refresh = refresh
-        self._until = 0.0
-        self._checked = 0.0
-        self._set_later = redis.register_script(_PAUSE_LATER)
-
-    async def pause_for(self, seconds: float) -> None:
-        until = time.time() + seconds
-        self._until = max(self._until, until)
-        try:
-            await self._set_later(keys=[self.key], args=[repr(until), int(seconds * 1000) + 1000])
-        except RedisError:
-            log.warning("rate-limit pause not shared: Redis unavailable")
-
-    async def remaining(self) -> float:
-        now = time.time()
-        if now - self._checked >= self.refresh:
-            self._checked = now
-            try:
-                raw = await self.redis.get(self.key)
-            except RedisError:
-                raw = None
-            if raw:
-                self._until = max(self._until, float(raw))
-        return max(0.0, self._until - time.time())
 
 
 class Sender:
@@ -145,20 +103,18 @@ class Sender:
         message = paced and chat_id is not None
         chat = str(chat_id)
         slot: float | None = None
+        # The user's previous turn is waited for before this message's slot, not after it: its messages have
+        # earlier slots, so it is out long before this one's comes, and a wait (a round trip to Redis) after the
+        # slot would make the slot late — thrown away, and the message put at the end of the queue.
+        if in_order is not None:
+            await in_order()
         if message and ready is not None:
             slot = await ready
-            await self.outbound.wait_for(chat, slot)
+            await self.outbound.wait_for(chat, slot)  # a slot that passed meanwhile is replaced by a new one
         elif message and bulk is None:
             await self.outbound.before_send(chat)
         # A broadcast's message goes the moment its slot comes (one a user, and a campaign yields while replies
         # are queued): a round trip for the chat's pace between the slot and the send would make it late.
-        if in_order is not None:
-            waiting = time.monotonic()
-            await in_order()
-            if message and time.monotonic() - waiting > self.outbound.limiter.late_seconds:
-                # The slot passed while the user's previous message was still going out: sending now could put
-                # two messages into one slot. A new place in the pace and the rate instead.
-                await self.outbound.before_send(chat)
         rate_limited = 0
         failures = 0
         while True:

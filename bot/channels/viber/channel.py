@@ -53,11 +53,11 @@ from bot.channels.viber.render import (
 )
 from bot.channels.viber.signature import SIGNATURE_HEADER, verify
 from bot.channels.webhook_body import parse_json, read_body
-from bot.config import ConfigError, ViberSettings
+from bot.config import BroadcastSettings, ConfigError, ViberSettings
 from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.outbound import Outbound, RateLimiter
+from bot.core.outbound import GlobalPause, Outbound, RateLimiter, pause_key
 from bot.core.replies import Button, Document, Picture, Reply, Text, Typing
 from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mila.viber")
 
 CHANNEL = "viber"
+DEFAULT_MARGIN = float(BroadcastSettings.model_fields["margin"].default)  # BROADCAST_RATE_MARGIN's default
 WEBHOOK_PATH = "/webhook/viber"
 # What set_webhook asks for; `message` and `webhook` callbacks come whatever is asked.
 EVENT_TYPES = ("conversation_started", "subscribed", "unsubscribed", "delivered", "seen", "failed")
@@ -150,6 +151,7 @@ class ViberChannel:
         documents: DocumentStore | None = None,
         dedupe_ttl_seconds: int = 24 * 3600,
         claim_ttl_seconds: int = LEASE_SECONDS,
+        rate_margin: float = DEFAULT_MARGIN,
     ) -> None:
         if settings.auth_token is None or not self.configured(settings):
             raise ConfigError("configuration error: VIBER_AUTH_TOKEN: required for the Viber channel")
@@ -160,8 +162,15 @@ class ViberChannel:
         self.prefix = f"{redis_prefix}{CHANNEL}:"
         self.client = client or ViberClient(self._token, settings.api_base)
         self.sender = Sender(settings.bot_name, settings.bot_avatar)
-        # Viber documents no per-chat pace for replies: the global rate (shared with broadcasts) and the order.
-        self.outbound = Outbound(redis, redis_prefix, CHANNEL, rate=settings.send_rate, chat_rate=None)
+        # Viber documents no per-chat pace for replies: the global rate (shared with broadcasts), the order, and a
+        # pause after status 12 that every sender of the bot keeps (the campaign worker reads the same key).
+        paused = pause_key(redis_prefix, CHANNEL)
+        self.pause = GlobalPause(redis, paused)
+        # The rate the bot keeps is Viber's less the margin (`BROADCAST_RATE_MARGIN`), as on Telegram: sending at
+        # exactly the limit, a few milliseconds of jitter put one message too many into a second.
+        rate = settings.send_rate / (1 + rate_margin)
+        self.outbound = Outbound(redis, redis_prefix, CHANNEL, rate=rate, chat_rate=None, pause_key=paused)
+        self.client.on_rate_limited = self._rate_limited
         self.on_receipt = on_receipt
         self.metrics = metrics
         self.documents = documents
@@ -181,6 +190,7 @@ class ViberChannel:
     @classmethod
     def from_app(cls, app: App, **options: Any) -> ViberChannel:
         """The channel on the application's engine, Redis and settings (what `mila run` mounts)."""
+        options.setdefault("rate_margin", app.settings.broadcast.margin)
         return cls(app.engine, app.settings.viber, redis=app.redis, redis_prefix=app.settings.redis.prefix, **options)
 
     # --- the contract with the HTTP server -----------------------------------------------------------------------
@@ -326,14 +336,23 @@ class ViberChannel:
         # The engine keeps one user's turns in order; holding this lock until the replies are sent keeps their
         # answers in that order too (Viber may deliver a user's callbacks in parallel).
         async with self._user_lock(incoming.user.external_id):
-            replies = await self.engine.handle(incoming)
-            if incoming.kind is Kind.UNSUBSCRIBED:
-                await self._end_session(incoming.user)
-            parts = await self._parts(incoming.user, replies)
-            ref = str(data.get("message_token", ""))
-            messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
-            async with self.outbound.order.turn(incoming.user.key, replies.turn):
-                await self._deliver(incoming.user, messages, key)
+            # The turn's place in the user's order is claimed inside the session lock (any process may run the next).
+            claims = self.outbound.order.claims(incoming.user.key)
+            try:
+                replies = await self.engine.handle(incoming, numbered=claims)
+            except BaseException:
+                await claims.release()
+                raise
+            try:
+                if incoming.kind is Kind.UNSUBSCRIBED:
+                    await self._end_session(incoming.user)
+                parts = await self._parts(incoming.user, replies)
+                ref = str(data.get("message_token", ""))
+                messages = render_turn(parts, sender=self.sender, receiver=incoming.user.external_id, ref=ref)
+                async with self.outbound.order.turn(incoming.user.key, replies.turn):
+                    await self._deliver(incoming.user, messages, key)
+            finally:
+                await claims.done()
         return web.Response(status=200)
 
     def _user_lock(self, external_id: str) -> asyncio.Lock:
@@ -346,7 +365,14 @@ class ViberChannel:
         """The one message Viber lets a bot send before the user subscribes goes back in the HTTP response."""
         user = UserRef(CHANNEL, str(parsed.user.id))
         incoming = Incoming(user, Kind.START, language_hint=parsed.user.language, meta=_meta(data))
-        replies = await self.engine.handle(incoming)
+        claims = self.outbound.order.claims(user.key)
+        try:
+            replies = await self.engine.handle(incoming, numbered=claims)
+        except BaseException:
+            await claims.release()
+            raise
+        # Its answer goes back in the HTTP response, not through the outbound path: the user's next turn goes on.
+        await claims.done()
         texts = [reply for reply in replies if isinstance(reply, Text)]
         if not texts:
             return web.Response(status=200)
@@ -466,11 +492,27 @@ class ViberChannel:
             session = Session()
         return deps.i18n.get(session.lang or deps.profile.default_language)
 
+    async def _rate_limited(self, seconds: float) -> None:
+        """Status 12, as Telegram's 429: the bot's sending pauses — in every process, replies and broadcasts alike —
+        and the retry takes a new slot after it, so the sends that waited leave at the rate, not all at once."""
+        if self.metrics is not None:
+            self.metrics.rate_limit_waits.labels(CHANNEL).inc()
+        await self.pause.pause_for(seconds)
+        self.outbound.rate_limited()
+        await self._slot()
+
+    async def _slot(self) -> None:
+        """A slot of the bot's rate, taken after any pause: one taken before the pause was known is not used."""
+        await self.outbound.before_send(None)
+        while (wait := await self.pause.remaining()) > 0:
+            await asyncio.sleep(wait)
+            await self.outbound.before_send(None)
+
     async def _deliver(self, user: UserRef, messages: list[dict[str, Any]], key: str | None) -> None:
         """Send in order; keep what is left for a re-delivery when Viber is unavailable or keeps saying 12."""
         for index, message in enumerate(messages):
             purpose = f"reply {index + 1}/{len(messages)}"
-            await self.outbound.before_send(None)
+            await self._slot()
             try:
                 await self.client.send_message(_unmarked(message), purpose=purpose)
             except ViberUnreachable as exc:
@@ -524,7 +566,7 @@ class ViberChannel:
         async with self._user_lock(user.external_id):
             for index, message in enumerate(messages):
                 if bulk is None or index > 0:  # a broadcast's first message has the slot its caller took
-                    await self.outbound.before_send(None)
+                    await self._slot()
                 try:
                     token = await self.client.send_message(message, purpose=f"{purpose} {index + 1}/{len(messages)}")
                 except ViberUnreachable as exc:

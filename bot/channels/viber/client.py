@@ -5,9 +5,10 @@ talks to Viber through this client instead: aiohttp, a timeout on every call, th
 (tests and benchmarks point it at a local fake) and the token in the `X-Viber-Auth-Token` header.
 
 Viber reports errors as a `status` in a 200 JSON body. 0 is success; 12 (too many requests) is retried a bounded
-number of times with growing pauses; 5, 6 and 7 mean the user cannot be reached (not registered, not subscribed,
-bot blocked) and are never retried; any other status is logged with the purpose of the request — never with its
-body, which holds what the user was told.
+number of times with growing pauses (`on_rate_limited`: the channel's pause, shared by every sender of the bot);
+5, 6 and 7 mean the user cannot be reached (not registered, not subscribed, bot blocked) and are never retried;
+any other status is logged with the purpose of the request — never with its body, which holds what the user was
+told.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -61,8 +62,11 @@ class ViberClient:
         timeout: float = 10.0,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
         connections: int = 100,
+        on_rate_limited: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._token = auth_token
+        # Status 12 with a retry left: awaited with the pause before the retry (default: sleep it in this call).
+        self.on_rate_limited = on_rate_limited
         self.api_base = api_base.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry_delays = tuple(retry_delays)
@@ -94,8 +98,9 @@ class ViberClient:
                 return answer
             message = str(answer.get("status_message", ""))[:100]
             if status == TOO_MANY_REQUESTS and attempt < len(self.retry_delays):
-                log.info("viber %s: too many requests, retrying in %.1f s", purpose, self.retry_delays[attempt])
-                await asyncio.sleep(self.retry_delays[attempt])
+                delay = self.retry_delays[attempt]
+                log.info("viber %s: too many requests, retrying in %.1f s", purpose, delay)
+                await (self.on_rate_limited(delay) if self.on_rate_limited is not None else asyncio.sleep(delay))
                 continue
             if status == TOO_MANY_REQUESTS:
                 log.warning("viber %s: still too many requests after %d attempts", purpose, attempt + 1)

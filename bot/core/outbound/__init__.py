@@ -25,8 +25,9 @@ from redis.exceptions import RedisError
 from bot.core.outbound.limiter import BULK, REPLY, RateLimiter
 from bot.core.outbound.order import TurnOrder
 from bot.core.outbound.pace import ChatPace
+from bot.core.outbound.pause import GlobalPause, pause_key
 
-__all__ = ["BULK", "REPLY", "ChatPace", "Outbound", "RateLimiter", "TurnOrder", "rate_key"]
+__all__ = ["BULK", "REPLY", "ChatPace", "GlobalPause", "Outbound", "RateLimiter", "TurnOrder", "pause_key", "rate_key"]
 
 log = logging.getLogger("mila.outbound")
 

@@ -1,20 +1,25 @@
 """One user's replies in the order of their turns, whichever process sends them.
 
 A turn is numbered inside the user's session lock (`Session.turns`, saved with the session), so the numbers follow
-the order in which the turns ran. The replies are sent after the lock is given back — holding it while waiting for
-the platform's limits would hold up the user's next turn as well — in two steps, each in the order of the turns:
+the order in which the turns ran. The process that ran the turn claims its number there too, before the lock is
+given back (`TurnOrder.claim`, called by the engine through `Engine.handle(numbered=...)`): so when the user's next
+turn comes to send, the turn before is known to be on its way — in this process, or in one that is alive — however
+long the steps between the turn and its sending take (a busy event loop, a Redis pool with every connection taken).
+The replies are sent after the lock is given back — holding it while waiting for the platform's limits would hold
+up the user's next turn as well — in two steps, each in the order of the turns:
 
 1. `reserved`: a turn takes its place in the chat's pace (and from there in the global schedule) once the turn
    before has taken its own, so a user's next replies queue for the rate right away, as the limits allow, instead
    of joining the queue only after the previous ones were sent;
 2. `served`: its first message goes only once every message of the turn before was sent.
 
-A turn that will never be served must not hold the ones after it: the process sending a turn claims its number with
-its own token and keeps an "alive" key renewed every second; a waiter goes on when the turn before was claimed by a
-process that is gone, or was never claimed within `grace` seconds (its process died between the turn and the send).
-A session that expired starts again at 1, which resets `served`; a `served` lost with Redis' data costs the next
-turn `grace` seconds. Without Redis nothing can be ordered across
-processes: the replies go out at once rather than not at all.
+A turn sent by this process is waited for on its own events, without a time limit: it is known to be alive, and
+its replies may be queued behind the limiter (or a 429 pause) for as long as the limits say. A turn that will never
+be served must not hold the ones after it: its claim carries the token of its process, which keeps an "alive" key
+renewed every second; a waiter goes on when the turn before was claimed by a process that is gone, or was never
+claimed within `grace` seconds (a turn run by code that does not claim). A session that expired starts again at 1,
+which resets `served`; a `served` lost with Redis' data costs the next turn `grace` seconds. Without Redis nothing
+can be ordered across processes: the replies go out at once rather than not at all.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
@@ -58,6 +64,7 @@ end
 return 1
 """
 
+DONE_HERE_SECONDS = 60.0
 RESERVED = "reserved"
 SERVED = "served"
 
@@ -93,6 +100,28 @@ class TurnGate:
         self._previous_sent = True
 
 
+class Claims:
+    """`Engine.handle(incoming, numbered=claims)`: claims the turn's number inside the user's lock. Afterwards
+    `release()` when the turn was not kept (the engine raised), else `done()` once its replies went (or will not)."""
+
+    def __init__(self, order: TurnOrder, chat: str) -> None:
+        self.order = order
+        self.chat = chat
+        self.seqs: list[int] = []
+
+    async def __call__(self, seq: int) -> None:
+        self.seqs.append(seq)
+        await self.order.claim(self.chat, seq)
+
+    async def release(self) -> None:
+        for seq in self.seqs:
+            await self.order.release(self.chat, seq)
+
+    async def done(self) -> None:
+        for seq in self.seqs:
+            await self.order.done(self.chat, seq)
+
+
 class TurnOrder:
     def __init__(
         self,
@@ -115,6 +144,10 @@ class TurnOrder:
         self._check = redis.register_script(_CHECK)
         self._mark = redis.register_script(_MARK)
         self._local: dict[tuple[str, int], TurnGate] = {}  # turns being sent by this process
+        # The last turn of each chat this process finished, and when: its next turn, sent here too, goes on without
+        # a round trip to Redis. Kept a minute (a session that expired since starts again at 1), for so many chats.
+        self._done_here: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self.done_memory = 10_000
         self._renewer: asyncio.Task[None] | None = None
         self.skipped = 0  # waits that gave up on a turn that would never be served
 
@@ -125,35 +158,66 @@ class TurnOrder:
     def _alive_key(self) -> str:
         return f"{self.prefix}alive:{self.token}"
 
+    def claims(self, chat: str) -> Claims:
+        return Claims(self, chat)
+
+    async def claim(self, chat: str, seq: int | None) -> None:
+        """The turn `seq` was numbered and this process will send its replies: called inside the user's session
+        lock, so the user's next turn finds it claimed. Its replies then go in `turn`; a turn whose replies will not
+        be sent after all is given up with `done` (its turn ran) or `release` (it did not: the number comes again)."""
+        if seq is None or (chat, seq) in self._local:
+            return
+        self._local[(chat, seq)] = TurnGate(self, chat, seq)  # before any await: this process's waiters see it
+        self._keep_alive()
+        try:
+            await self._claim(
+                keys=[self._key(chat, seq), self._alive_key], args=[self.token, self.alive_ms, int(self.max_wait * 2)]
+            )
+        except RedisError:
+            log.warning("replies not ordered across processes: Redis unavailable")
+
+    async def release(self, chat: str, seq: int | None) -> None:
+        """A claimed turn that was not kept (the session was not saved): its number will be given again."""
+        if seq is None or self._local.pop((chat, seq), None) is None:
+            return
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(self._key(chat, seq))
+
+    async def done(self, chat: str, seq: int | None) -> None:
+        """The claimed turn's replies are out, or will never be sent (the turn said nothing on this path): the
+        next turn goes on. Nothing happens for a turn not claimed here, or done already."""
+        if seq is None or (gate := self._local.pop((chat, seq), None)) is None:
+            return
+        for event in gate.events.values():
+            event.set()
+        self._done_here[chat] = (seq, time.monotonic())
+        self._done_here.move_to_end(chat)
+        while len(self._done_here) > self.done_memory:
+            self._done_here.popitem(last=False)
+        with contextlib.suppress(RedisError):
+            await self._mark(
+                keys=[self._key(chat, RESERVED), self._key(chat, SERVED), self._key(chat, seq)],
+                args=[seq, self.ttl_seconds, 1],
+            )
+
     @contextlib.asynccontextmanager
     async def turn(self, chat: str, seq: int | None) -> AsyncIterator[TurnGate]:
         """Send a turn's replies inside this block. It is entered once the turn before has reserved its places;
         call `gate.reserved()` after reserving this turn's, and `gate.previous_sent()` before sending the first
-        message (`seq` None: no order to keep)."""
-        gate = TurnGate(self, chat, seq)
+        message (`seq` None: no order to keep). A turn not claimed yet is claimed here."""
         if seq is None:
-            yield gate
+            yield TurnGate(self, chat, seq)
             return
-        self._local[(chat, seq)] = gate
-        claim = self._key(chat, seq)
+        await self.claim(chat, seq)
+        gate = self._local.get((chat, seq)) or TurnGate(self, chat, seq)
         try:
-            self._keep_alive()
             try:
-                await self._claim(
-                    keys=[claim, self._alive_key], args=[self.token, self.alive_ms, int(self.max_wait * 2)]
-                )
                 await self._wait(chat, seq, RESERVED)
             except RedisError:
                 log.warning("replies not ordered across processes: Redis unavailable")
             yield gate
         finally:
-            self._local.pop((chat, seq), None)
-            for event in gate.events.values():
-                event.set()
-            with contextlib.suppress(RedisError):
-                await self._mark(
-                    keys=[self._key(chat, RESERVED), self._key(chat, SERVED), claim], args=[seq, self.ttl_seconds, 1]
-                )
+            await self.done(chat, seq)
 
     async def _wait(self, chat: str, seq: int, step: str) -> None:
         """Until the turn before has done `step` (or is known never to do it)."""
@@ -165,9 +229,16 @@ class TurnOrder:
         done, claim = self._key(chat, step), self._key(chat, seq - 1)
         while time.monotonic() - started < self.max_wait:
             before = self._local.get((chat, seq - 1))
-            if before is not None:  # sent by this process: no need to ask Redis
-                await before.events[step].wait()
+            if before is not None:  # sent by this process: no need to ask Redis, and no grace: it is alive
+                left = self.max_wait - (time.monotonic() - started)
+                try:
+                    await asyncio.wait_for(before.events[step].wait(), max(left, 0.0))
+                except TimeoutError:
+                    break  # a last resort, minutes on: never a user left without answers for good
                 return
+            last, at = self._done_here.get(chat, (0, 0.0))
+            if last == seq - 1 and time.monotonic() - at < DONE_HERE_SECONDS:
+                return  # finished by this process a moment ago
             state = await self._check(keys=[done, claim], args=[seq, f"{self.prefix}alive:"])
             state = state.decode() if isinstance(state, bytes) else str(state)
             if state == "go":
