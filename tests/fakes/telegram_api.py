@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+OVERALL_JITTER = 0.04  # seconds of the fake's own loop lag not held against the bot in the bot-wide second
 _ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
                  "tg-spoiler", "tg-emoji", "blockquote"}  # fmt: skip
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
@@ -294,7 +295,10 @@ class FakeTelegram:
                 raise ApiError(429, f"Too Many Requests: retry after {forced.retry_after}", forced.retry_after)
         if self.chat_burst is not None and params.get("action") is not None:
             return  # with the real limits a chat action (typing…) is not a message
-        while self._recent and now - self._recent[0][0] > 1.0:
+        # The sliding second, less a few tens of milliseconds: this fake reads its clock when its own event loop gets
+        # to a request, and on a CPU shared with the workers that loop's stalls bunch arrivals the bot had spaced
+        # out. A sustained rate above the limit is still refused (and the tests measure the rate themselves).
+        while self._recent and now - self._recent[0][0] > 1.0 - OVERALL_JITTER:
             self._recent.popleft()
         overall = self._overall_limit(params)
         if overall is not None and len(self._recent) >= overall:

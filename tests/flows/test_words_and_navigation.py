@@ -69,7 +69,7 @@ async def test_cancel_leaves_identification_and_the_action_it_would_resume(make_
 
     await chat.press_payload("idm:phone")  # an old button of that identification, pressed later
     await chat.share_phone("+381641234567", own=True)
-    chat.expect("Identifikovani ste.", RS_MENU)  # the menu: "my account" does not come back on its own
+    chat.expect("Identifikovani ste kao Petar.", RS_MENU)  # the menu: "my account" does not come back on its own
     chat.expect_not("Vaši računi:")
 
 
@@ -229,7 +229,7 @@ async def test_tm_help_says_what_the_voice_menu_tells(make_app: AppFactory) -> N
 async def test_rs_demo_line_blocked_for_inactivity_is_unblocked(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381647890123")  # Ana Marković of the demo identities
-    chat.expect("Hvala, Ana!", "7890123/1")
+    chat.expect("Identifikovani ste kao Ana.", "7890123/1")
     await chat.press("Otključavanje broja")  # her only line blocked: not asked which
     chat.expect("7890123/1")
     await chat.say("da")

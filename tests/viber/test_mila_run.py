@@ -199,7 +199,7 @@ async def test_a_contact_card_of_the_users_own_number_gets_a_code(
     jelena.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.")
     assert "Identifikovani ste" not in jelena.text
     await jelena.say(await sms_gateway.code("+381652345678", since=sms_sent))
-    jelena.expect("Identifikovani ste.")
+    jelena.expect("Identifikovani ste kao Jelena.")
     assert "381652345678" not in mila_rs.logs() and "65 2345678" not in mila_rs.logs()  # no phone number logged
 
 
