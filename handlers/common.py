@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.capabilities import capabilities
 from bot.core.engine import MENU_BUTTON
 from bot.core.i18n import N_
 from bot.core.replies import Button
@@ -31,3 +32,16 @@ def contact_centre_line(turn: Turn) -> str:
     if centre.note:
         line += ". " + turn.content(centre.note)
     return line
+
+
+def call_buttons(turn: Turn) -> list[list[Button]]:
+    """One tap to call each number of the profile, where the messenger can open the dialler from a button; the
+    numbers stay in the text, so nothing is lost where it cannot."""
+    if not capabilities(turn.user.channel).call_links:
+        return []
+    numbers = [turn.profile.contact_centre.number, *(phone.number for phone in turn.profile.phones)]
+    rows: list[list[Button]] = []
+    for number in dict.fromkeys(numbers):
+        dialled = re.sub(r"[^0-9+]", "", number)
+        rows.append([Button(turn._("📞 Call {number}").format(number=number), url="tel:" + dialled)])
+    return rows

@@ -7,7 +7,7 @@ from bot.core.i18n import N_
 from bot.core.replies import Button
 from bot.core.router import Router
 from bot.core.turn import Turn
-from handlers.common import menu_button
+from handlers.common import call_buttons, menu_button
 from handlers.support import handoff_available
 
 router = Router()
@@ -40,4 +40,4 @@ async def show_help(turn: Turn) -> None:
 @router.payload("contacts")
 async def show_contacts(turn: Turn) -> None:
     turn.finish()
-    turn.say(turn.content(turn.profile.text("contacts")), [[menu_button(turn)]])
+    turn.say(turn.content(turn.profile.text("contacts")), [*call_buttons(turn), [menu_button(turn)]])

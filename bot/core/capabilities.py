@@ -15,11 +15,14 @@ class Capabilities:
     can_delete: bool = False  # the bot can remove a message it sent
     share_phone: bool = False  # a button that sends the user's number (a convenience: proof only where the channel
     # sets `Incoming.phone_is_own`, i.e. Telegram's contact.user_id == from.id; Viber never proves it)
+    call_links: bool = False  # a button can open the phone's dialler (a `tel:` URL). Viber's open-url buttons can;
+    # Telegram's URL buttons take only http(s) and tg:// (anything else fails the whole message with 400
+    # "Unsupported URL protocol"), and its apps make a number in the text tappable on their own.
 
 
 _CHANNELS = {
     "telegram": Capabilities(can_edit=True, can_delete=True, share_phone=True),
-    "viber": Capabilities(share_phone=True),
+    "viber": Capabilities(share_phone=True, call_links=True),
 }
 
 

@@ -365,6 +365,10 @@ class FakeTelegram:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
                 if not button.get("text"):
                     raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                url = button.get("url")
+                if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
+                    raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Unsupported URL "
+                                        "protocol")  # fmt: skip
 
     @staticmethod
     def _text(params: dict[str, Any], key: str = "text", limit: int = MAX_TEXT) -> str:

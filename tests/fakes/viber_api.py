@@ -387,7 +387,8 @@ class ViberUser:
         button = buttons[0]
         if button["ActionType"] == "share-phone":
             raise AssertionError("use share_phone() for the share-phone button")
-        assert button["ActionType"] == "reply", button
+        # An open-url button opens its URL and, as a reply button does, sends its body back as a text message.
+        assert button["ActionType"] in ("reply", "open-url"), button
         return self.message_callback({"type": "text", "text": button["ActionBody"]})
 
     async def press(self, label: str) -> int:

@@ -290,3 +290,17 @@ async def test_two_processes_share_one_bot(mila_factory: StartMila, fake_telegra
     shown = fake.shown_since(user, mark)
     expected = [GREETING_SR, NEWS_QUESTION_SR, "/menu", MENU_SR]  # greeted with the language question, once
     assert [fragment in shown[n] for n, fragment in enumerate(expected)] == [True] * 4
+
+
+async def test_contacts_on_telegram_keep_the_numbers_in_the_text_without_call_buttons(
+    mila: Mila, fake_telegram: FakeTelegram
+) -> None:
+    # Telegram refuses a tel: URL button (the whole message fails with 400): its apps make the number tappable.
+    fake = fake_telegram
+    user = fake.user(111111115, language_code="sr")
+    await choose_serbian(fake, user)
+    mark = len(fake.calls)
+    fake.send_text(user, "kontakt")
+    await fake.wait_text(user, "0800 100 100", since=mark)
+    assert all(call.ok for call in fake.calls_to(user, "sendMessage", since=mark))
+    assert not any(label.startswith("📞") for label in fake.labels(user))

@@ -259,3 +259,37 @@ async def test_the_service_list_pages_on_a_viber_keyboard(make_viber: ViberFacto
         order = (await db.execute(select(Order))).scalar_one()
     ayna.expect(order.number)
     assert order.kind == "service_on" and order.payload == {"service": "mms"}
+
+
+async def test_contacts_have_a_button_that_calls_each_number_and_its_press_is_not_a_message(
+    make_viber: ViberFactory,
+) -> None:
+    viber = await make_viber("tm")
+    aman = viber.user(language="tk")
+    await aman.open()
+    await aman.press("Türkmençe")
+    await aman.press("Ýok, sag boluň")  # no tariff news
+    await aman.say("habarlaşmak")
+    aman.expect("0890", "(+993 66) 300890")  # the numbers stay in the text
+    calls = [(b["ActionBody"], b["OpenURLType"], b["Silent"]) for b in aman.keyboard() if b["ActionType"] == "open-url"]
+    assert calls == [("tel:0890", "external", True), ("tel:+99366300890", "external", True)]
+    aman.expect_buttons("📞 0890 belgä jaň ediň", "📞 (+993 66) 300890 belgä jaň ediň")
+
+    # Viber opens the dialler and sends the button's body back as a message: the bot does not answer it.
+    assert await aman.press("📞 0890") == 200
+    assert aman.replies == []
+    await aman.say("menýu")
+    aman.expect("Size nähili kömek edip bilerin?")
+
+
+async def test_a_typed_number_is_still_understood(make_viber: ViberFactory) -> None:
+    viber = await make_viber("rs")
+    ana = viber.user(language="sr")
+    await ana.open()
+    await ana.press("Srpski (latinica)")
+    await ana.press("Ne, hvala")
+    await ana.say("kontakt")
+    assert [b["ActionBody"] for b in ana.keyboard() if b["ActionType"] == "open-url"] == ["tel:0800100100"]
+    ana.expect_buttons("📞 Pozovite 0800 100 100")
+    await ana.say("0800 100 100")  # typed, not a call button's echo: answered as any text is
+    assert ana.replies

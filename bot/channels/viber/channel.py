@@ -47,6 +47,7 @@ from bot.channels.viber.render import (
     FilePart,
     Part,
     Sender,
+    is_call_link,
     payload_from_text,
     read_tracking_data,
     render_turn,
@@ -332,6 +333,9 @@ class ViberChannel:
     async def _process(self, event: str, data: dict[str, Any], parsed: Any, key: str | None) -> web.Response:
         if isinstance(parsed, ViberConversationStartedRequest):
             return await self._welcome(parsed, data)
+        message = parsed.message if isinstance(parsed, ViberMessageRequest) else None
+        if isinstance(message, TextMessage) and is_call_link(message.text or ""):
+            return web.Response(status=200)  # a call button's press, echoed by Viber: the user said nothing
         incoming = self._incoming(event, data, parsed)
         # The engine keeps one user's turns in order; holding this lock until the replies are sent keeps their
         # answers in that order too (Viber may deliver a user's callbacks in parallel).

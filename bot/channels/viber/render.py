@@ -35,6 +35,7 @@ MAX_TRACKING_DATA = 4000
 TEXT_BUDGET_BYTES = 24_000  # what a message's text may take, leaving room for the keyboard and the envelope
 SHARE_PHONE_API_VERSION = 3  # share-phone buttons need Viber clients of API level 3 (Viber 7.6 and later)
 MAX_BUTTONS_PER_ROW = 3  # narrower than 2 columns, a label cannot be read on a phone
+_CALL_LINK = re.compile(r"tel:\+?[0-9]{2,20}")
 _PARTIAL_ENTITY = re.compile(r"&[a-z#0-9]*$")
 
 
@@ -47,6 +48,12 @@ def payload_from_text(text: str) -> str | None:
     if text.startswith(ACTION_PREFIX) and len(text) > len(ACTION_PREFIX):
         return text[len(ACTION_PREFIX) :]
     return None
+
+
+def is_call_link(text: str) -> bool:
+    """A `tel:` link as the bot's call buttons carry it. Viber sends the body of a pressed open-url button back to
+    the bot as a text message; a number to dial is never something the user said."""
+    return _CALL_LINK.fullmatch(text.strip()) is not None
 
 
 def encoded_size(message: dict[str, Any]) -> int:
@@ -71,8 +78,11 @@ def _label(text: str) -> str:
 
 def _button(button: Button, columns: int) -> dict[str, Any]:
     if button.url is not None:
-        return {"Columns": columns, "Rows": 1, "ActionType": "open-url", "ActionBody": button.url,
+        body = {"Columns": columns, "Rows": 1, "ActionType": "open-url", "ActionBody": button.url,
                 "Text": _label(button.label)}  # fmt: skip
+        if is_call_link(button.url):  # the dialler, not Viber's browser; the echo of the press stays out of the chat
+            body |= {"OpenURLType": "external", "Silent": True}
+        return body
     assert button.payload is not None
     return {"Columns": columns, "Rows": 1, "ActionType": "reply", "ActionBody": action_body(button.payload),
             "Text": _label(button.label), "Silent": True}  # fmt: skip
