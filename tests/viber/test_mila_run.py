@@ -25,9 +25,9 @@ from bot.db.migrate import upgrade_async
 from bot.db.models import ChannelUser
 from tests.conftest import REDIS_URL, own_redis_prefix
 from tests.fakes.sms_gateway import FakeSmsGateway
-from tests.fakes.viber_api import FakeViberApi, ViberUser
+from tests.fakes.viber_api import FakeViberApi, ViberUser, sign
 from tests.helpers import seed_database
-from tests.service import channel_user, free_port, mila_env, orders, spawn_mila, stop_mila
+from tests.service import channel_user, chunked, free_port, mila_env, orders, raw_post, spawn_mila, stop_mila
 from tests.viber.conftest import BOT_NAME, TOKEN, post_every_sample, turkmen_service_list
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -256,6 +256,40 @@ async def test_every_sample_callback_of_the_reference(mila_rs: MilaOnViber) -> N
         )  # fmt: skip
     finally:
         await redis.aclose()
+
+
+def post_in_parts(
+    mila: MilaOnViber, body: bytes, parts: list[bytes], *, pause: float = 0.0, headers: dict[str, str] | None = None
+) -> int:
+    """A callback signed over `body` and posted over a plain socket in the given TCP segments."""
+    signed = {"X-Viber-Content-Signature": sign(body, TOKEN)} | (headers or {})
+    return raw_post(mila.url, WEBHOOK_PATH, parts, pause=pause, headers=signed)
+
+
+async def test_a_callback_in_two_tcp_segments_is_read_whole(mila_rs: MilaOnViber) -> None:
+    """A few hundred bytes arriving in two segments a moment apart, as behind a proxy: read whole, not refused."""
+    for n in range(10):
+        user = mila_rs.user(f"runSplit{n:02d}b+/cD==")
+        body = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()
+        half = len(body) // 2
+        status = await asyncio.to_thread(post_in_parts, mila_rs, body, [body[:half], body[half:]], pause=0.05)
+        assert status == 200, n
+        assert any("Izaberite jezik" in m.get("text", "") for m in mila_rs.api.messages(user.id))
+
+
+async def test_a_chunked_callback_is_read_whole_and_an_oversized_one_is_413(mila_rs: MilaOnViber) -> None:
+    """Transfer-Encoding: chunked has no Content-Length to check first: the limit holds on what arrives."""
+    te = {"Transfer-Encoding": "chunked"}
+    sent = len(mila_rs.api.send_calls())
+    user = mila_rs.user("runChunky1b+/cD==")
+    big = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()[:-1] + b" " * (1 << 20) + b"}"
+    status = await asyncio.to_thread(post_in_parts, mila_rs, big, chunked(big, 65536), headers=te)
+    assert status == 413 and len(mila_rs.api.send_calls()) == sent
+    # Within the limit, padded to most of it with JSON whitespace, in chunks that arrive apart: a callback.
+    body = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()[:-1] + b" " * 900_000 + b"}"
+    status = await asyncio.to_thread(post_in_parts, mila_rs, body, chunked(body, 65536), pause=0.002, headers=te)
+    assert status == 200
+    assert any("Izaberite jezik" in m.get("text", "") for m in mila_rs.api.messages(user.id))
 
 
 async def test_a_forged_signature_is_refused_and_health_is_reported(mila_rs: MilaOnViber) -> None:
