@@ -7,10 +7,11 @@ test's users (each test has users of its own)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,33 +61,55 @@ class MilaOnViber:
         return self.log_path.read_text(errors="replace")
 
 
+async def until_registered(mila: MilaOnViber, since: int = 0) -> MilaOnViber:
+    """Wait until the process has registered its webhook (Viber is told only once mila listens, and calls it at
+    once with a signed check), among the API calls after the first `since`."""
+    deadline = time.monotonic() + 60
+    while not any(c.endpoint == "set_webhook" and c.body.get("url") == mila.webhook_url and c.status == 0
+                  for c in mila.api.calls[since:]):  # fmt: skip
+        assert mila.process.returncode is None, mila.logs()
+        assert time.monotonic() < deadline, f"mila run did not register its Viber webhook:\n{mila.logs()}"
+        await asyncio.sleep(0.05)
+    return mila
+
+
 @asynccontextmanager
 async def mila_on_viber(profile: str, directory: Path, api: FakeViberApi, **env: str) -> AsyncIterator[MilaOnViber]:
     """`mila run` on Viber with the profile's demo subscribers; it must exit with 0 on SIGTERM at the end."""
+    async with mila_processes_on_viber(profile, directory, api, **env) as start:
+        yield await start()
+
+
+@asynccontextmanager
+async def mila_processes_on_viber(
+    profile: str, directory: Path, api: FakeViberApi, **env: str
+) -> AsyncIterator[Callable[[], Awaitable[MilaOnViber]]]:
+    """Start `mila run` on Viber again and again (after a crash) on one database, Redis prefix and port; every
+    process still running at the end must exit with 0 on SIGTERM."""
     database_url = f"sqlite+aiosqlite:///{directory / 'mila.sqlite3'}"
     await upgrade_async(database_url)
     await seed_database(database_url, profile)
     port = free_port()
     webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    started: list[MilaOnViber] = []
     async with own_redis_prefix() as prefix, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         environment = mila_env(
             database_url=database_url, redis_prefix=prefix, port=port, profile=profile, VIBER_AUTH_TOKEN=TOKEN,
             VIBER_API_BASE=api.url, VIBER_WEBHOOK_URL=webhook_url, VIBER_BOT_NAME=BOT_NAME, **env,
         )  # fmt: skip
-        process = await spawn_mila(environment, directory / "mila.log")
-        mila = MilaOnViber(process, f"http://127.0.0.1:{port}", database_url, prefix, directory / "mila.log", api, http)
+
+        async def start() -> MilaOnViber:
+            since = len(api.calls)
+            process = await spawn_mila(environment, directory / "mila.log")
+            url = f"http://127.0.0.1:{port}"
+            started.append(MilaOnViber(process, url, database_url, prefix, directory / "mila.log", api, http))
+            return await until_registered(started[-1], since)
+
         try:
-            deadline = time.monotonic() + 60
-            # Viber is told the webhook only once mila listens, and calls it at once with a signed check.
-            while not any(c.endpoint == "set_webhook" and c.body.get("url") == webhook_url and c.status == 0
-                          for c in api.calls):  # fmt: skip
-                assert process.returncode is None, mila.logs()
-                assert time.monotonic() < deadline, f"mila run did not register its Viber webhook:\n{mila.logs()}"
-                await asyncio.sleep(0.05)
-            yield mila
+            yield start
         finally:
-            code = await stop_mila(process)
-        assert code == 0, f"mila run exited with {code} after SIGTERM:\n{mila.logs()[-4000:]}"
+            codes = [await stop_mila(mila.process) for mila in started if mila.process.returncode is None]
+        assert codes == [0] * len(codes), f"mila run exited with {codes} after SIGTERM:\n{started[-1].logs()[-4000:]}"
 
 
 @module_fixture
@@ -315,3 +338,45 @@ async def test_the_service_list_in_turkmen(mila_tm: MilaOnViber) -> None:
     assert order.kind == "service_on" and order.payload == {"service": "mms"}
     ayna.expect(order.number)
     assert all(m["sender"]["name"] == BOT_NAME for m in mila_tm.api.messages(ayna.id))
+
+
+async def test_a_callback_whose_process_was_killed_mid_turn_is_answered_on_a_retry_and_the_next_ones_in_order(
+    fake_viber: FakeViberApi, tmp_path: Path
+) -> None:
+    """SIGKILL while a turn's reply is on its way to Viber: no clean-up of any kind. Viber re-delivers the callback
+    until it gets 200; after a restart the re-delivery is answered as soon as the dead process's claim lapses (a
+    lease of seconds, not the dedupe's minutes), and the user's next messages are answered, in order."""
+    async with mila_processes_on_viber("rs", tmp_path, fake_viber) as start:
+        first = await start()
+        vesna = first.user("runKilled1b+/cD==")
+        await start_in_serbian(vesna)
+        help_pressed = vesna.button_callback("❓ Pomoć")
+        hold = fake_viber.hold_next()  # the turn has run; its reply waits on Viber's answer
+        posting = asyncio.create_task(vesna.post(help_pressed))
+        await asyncio.wait_for(hold.arrived.wait(), 30)
+        first.process.kill()
+        await first.process.wait()
+        killed_at = time.monotonic()
+        with contextlib.suppress(aiohttp.ClientError):
+            await posting  # the connection died with the process: for Viber, no answer
+        hold.release.set()
+        assert fake_viber.messages(vesna.id)[-1]["text"].startswith("Kako mogu da vam pomognem?")
+
+        await start()  # the same port, database and Redis: what systemd's restart gives
+        restarted = time.monotonic() - killed_at
+        retries = 0
+        while (status := (await vesna.post(help_pressed))[0]) != 200:  # Viber's re-deliveries, a second apart
+            assert status == 503, status
+            retries += 1
+            assert time.monotonic() - killed_at < restarted + 30, "the dead process's claim still holds the callback"
+            await asyncio.sleep(1.0)
+        vesna.expect("/menu")
+        after = len(fake_viber.messages(vesna.id)) - len(vesna.replies)
+        for text, answer in [("meni", "Kako mogu da vam pomognem?"), ("pomoć", "/menu"), ("meni", "Kako mogu")]:
+            asked = time.monotonic()
+            assert await vesna.say(text) == 200
+            vesna.expect(answer)
+            assert time.monotonic() - asked < 10, f"{text!r} waited for something the dead process held"
+        texts = [m["text"] for m in fake_viber.messages(vesna.id)[after:]]
+        order = ["/menu", "Kako mogu da vam pomognem?", "/menu", "Kako mogu da vam pomognem?"]  # a message a turn
+        assert len(texts) == len(order) and all(want in text for want, text in zip(order, texts, strict=True)), texts
