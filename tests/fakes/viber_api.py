@@ -461,6 +461,12 @@ class ViberUser:
         """The last message the bot showed this user (sent through the API, or the welcome)."""
         return self._last
 
+    def look(self) -> None:
+        """Look at the chat: a message the bot sent outside an action of this user (a campaign's) is now the last."""
+        messages = self.api.messages(self.id)
+        if messages:
+            self._last = messages[-1]
+
     def keyboard(self) -> list[dict[str, Any]]:
         """The keyboard on screen: Viber shows the last one sent (a message without one removes it)."""
         last = self.last_message()
