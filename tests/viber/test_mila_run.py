@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from bot.channels.lease import LEASE_SECONDS
 from bot.channels.viber import WEBHOOK_PATH
 from bot.db.migrate import upgrade_async
 from bot.db.models import ChannelUser
@@ -380,3 +382,49 @@ async def test_a_callback_whose_process_was_killed_mid_turn_is_answered_on_a_ret
         texts = [m["text"] for m in fake_viber.messages(vesna.id)[after:]]
         order = ["/menu", "Kako mogu da vam pomognem?", "/menu", "Kako mogu da vam pomognem?"]  # a message a turn
         assert len(texts) == len(order) and all(want in text for want, text in zip(order, texts, strict=True)), texts
+
+
+async def test_a_callback_whose_process_was_killed_inside_the_turn_is_answered_on_a_retry_within_a_lease(
+    fake_viber: FakeViberApi, tmp_path: Path
+) -> None:
+    """SIGKILL while the turn itself runs, holding the user's session lock (its database is held up: here the test
+    keeps the SQLite file locked). The dead process's lock and claim must free the user within a lease of seconds:
+    the re-delivery is answered, then the user's next messages, in order."""
+    async with mila_processes_on_viber("rs", tmp_path, fake_viber) as start:
+        first = await start()
+        goran = first.user("runKilled2b+/cD==")
+        assert await goran.open() == 200
+        choose = goran.button_callback("Srpski (latinica)")  # choosing the language writes the user's profile
+        lock_key = f"{first.redis_prefix}viber:{goran.id}:lock"
+        redis = Redis.from_url(REDIS_URL)
+        database = sqlite3.connect(tmp_path / "mila.sqlite3", isolation_level=None)
+        try:
+            database.execute("BEGIN EXCLUSIVE")  # every read and write of mila's waits on the file
+            posting = asyncio.create_task(goran.post(choose))
+            deadline = time.monotonic() + 30
+            while not await redis.exists(lock_key):  # the turn holds the user's lock, waiting on the database
+                assert time.monotonic() < deadline and not posting.done(), "the turn never took the user's lock"
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            first.process.kill()
+            await first.process.wait()
+            killed_at = time.monotonic()
+        finally:
+            database.rollback()
+            database.close()
+            await redis.aclose()
+        with contextlib.suppress(aiohttp.ClientError):
+            await posting
+
+        await start()
+        restarted = time.monotonic() - killed_at
+        while (status := (await goran.post(choose))[0]) != 200:  # Viber's re-deliveries, a second apart
+            assert status == 503, status
+            assert time.monotonic() - killed_at < max(restarted, LEASE_SECONDS) + 8, "the dead turn still holds"
+            await asyncio.sleep(1.0)
+        goran.expect("Želite li da ovde dobijate novosti")
+        answered = time.monotonic() - killed_at
+        assert answered < max(restarted, LEASE_SECONDS) + 8, answered
+        for label, answer in [("Ne, hvala", "Kako mogu da vam pomognem?"), ("❓ Pomoć", "/menu")]:
+            assert await goran.press(label) == 200
+            goran.expect(answer)
