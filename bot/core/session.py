@@ -209,9 +209,9 @@ class SessionStore:
         stop = asyncio.Event()
 
         async def renew() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
+            while True:
+                await asyncio.sleep(self.lease_ms / 3000)
+                if stop.is_set():
                     return
                 with contextlib.suppress(RedisError):  # a stall: the lock may lapse, as it did before renewals
                     await self._renew(keys=[lock], args=[token, self.lease_ms])
