@@ -150,7 +150,9 @@ async def test_two_processes_keep_one_users_order(fake_telegram: FakeTelegram, m
 
     async def one_user(index: int) -> None:
         turn0 = asyncio.create_task(here.process(first[index]))
-        await asyncio.sleep(0.2)  # the turn ran; its replies are on their way through the chat's pace
+        # Once the turn ran (not after a guess at how long that takes on a loaded machine); its replies are then
+        # on their way through the chat's pace.
+        await wait_until(lambda: bool(ran.get(str(users[index].id))), "the first turn ran")
         await there.process(second[index])
         await here.process(third[index])
         await turn0
@@ -178,8 +180,9 @@ async def test_after_a_429_the_waiting_sends_leave_at_the_rate_not_all_at_once(
     assert len(sent) == 24 and sent[0] >= pause_ends - 0.05
     # At the rate: 24 messages at ~29 a second take ~0.8 s; a herd would send them within a few milliseconds.
     assert sent[-1] - sent[0] > 23 / 30 * 0.9, sent[-1] - sent[0]
+    # A herd would leave ~23 of the 23 gaps under 15 ms; a loaded machine may answer a few sends back to back.
     gaps = [b - a for a, b in itertools.pairwise(sent)]
-    assert sum(1 for gap in gaps if gap < 0.015) <= 2, gaps
+    assert sum(1 for gap in gaps if gap < 0.015) <= 6, gaps
 
 
 async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_leave(
