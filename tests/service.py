@@ -6,6 +6,7 @@ import asyncio
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,6 +22,44 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def raw_post(url: str, path: str, parts: list[bytes], *, pause: float = 0.0, headers: dict[str, str]) -> int:
+    """POST `path` of the server at `url` over a plain socket, the body in the given TCP segments with a pause
+    between them (a `Transfer-Encoding` header: the parts are sent as they are, with no Content-Length)."""
+    host, port = url.removeprefix("http://").split(":")
+    body = b"".join(parts)
+    head = {"Host": host, "Content-Type": "application/json", "Content-Length": str(len(body)),
+            "Connection": "close"} | headers  # fmt: skip
+    if "Transfer-Encoding" in head:
+        del head["Content-Length"]
+    request = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n"
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request.encode("latin-1"))
+        try:
+            for index, part in enumerate(parts):
+                if index:
+                    time.sleep(pause)
+                sock.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (413) before the whole body was sent: its answer is read below
+        answer = b""
+        while b"\r\n" not in answer:
+            try:
+                chunk = sock.recv(4096)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+
+
+def chunked(body: bytes, size: int) -> list[bytes]:
+    """`body` in the chunks of `Transfer-Encoding: chunked`, `size` bytes each, then the last chunk."""
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    return [f"{len(piece):x}\r\n".encode() + piece + b"\r\n" for piece in pieces] + [b"0\r\n\r\n"]
 
 
 def mila_env(*, database_url: str, redis_prefix: str, port: int, profile: str = "rs", **extra: str) -> dict[str, str]:

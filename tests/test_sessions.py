@@ -152,3 +152,40 @@ async def test_the_notice_says_how_long_in_proper_serbian(make_app: AppFactory) 
         session.last_active = time.time() - 200
     await chat.say("nešto")
     chat.expect("Prošla su 3 minuta bez vaše poruke")
+
+
+async def test_a_turn_slower_than_the_lock_lease_keeps_the_lock_and_a_dead_holders_lapses_within_it(
+    redis_prefix: str,
+) -> None:
+    """The user's lock is a short lease renewed while the turn runs: a slow turn keeps it (the user's next update,
+    in another process, waits), and the lock of a process killed in the middle of a turn frees its user within
+    one lease instead of a guess at the longest turn."""
+    clients = [Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)]
+    here, there = (SessionStore(client, redis_prefix, ttl_seconds=60, lease_ms=300) for client in clients)
+    user = UserRef("test", "slow")
+    events: list[str] = []
+    try:
+
+        async def slow_turn() -> None:
+            async with here.locked(user):
+                events.append("slow turn starts")
+                await asyncio.sleep(1.2)  # four leases
+                events.append("slow turn ends")
+
+        async def next_turn() -> None:
+            await asyncio.sleep(0.1)
+            async with there.locked(user):
+                events.append("next turn")
+
+        await asyncio.gather(slow_turn(), next_turn())
+        assert events == ["slow turn starts", "slow turn ends", "next turn"]
+
+        # A holder that died: its lock, left with the lease it had, is all that is left of it.
+        await clients[0].set(here.key(user, "lock"), "dead-holder", px=300)
+        started = time.monotonic()
+        async with there.locked(user):
+            waited = time.monotonic() - started
+        assert waited < 2.0, waited
+    finally:
+        for client in clients:
+            await client.aclose()

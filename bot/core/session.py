@@ -4,12 +4,13 @@ A turn costs two Redis round trips when nobody else is talking for that user: on
 returns the session, another saves the session and releases the lock. Waiters queue in arrival order (a sorted
 set), so two updates of one user are handled one after the other in the order they came, whichever process got
 them; a waiter that stops polling (its process died) is dropped from the queue, and a holder that dies loses the
-lock when its lease runs out.
+lock when its lease runs out: a short lease (10 s) that the running turn keeps renewing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -62,6 +63,12 @@ return 1
 """
 
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+LEASE_MS = 10_000  # the lock's life without renewal: how long a holder that died keeps its user waiting
 _WAITER_STALE_MS = 2000  # a waiter polls at least every 50 ms; silent this long, it is gone
 
 
@@ -123,7 +130,7 @@ class SessionStore:
         prefix: str,
         *,
         ttl_seconds: int,
-        lease_ms: int = 30_000,
+        lease_ms: int = LEASE_MS,
         wait_seconds: float = 20.0,
     ) -> None:
         self.redis = redis
@@ -133,6 +140,7 @@ class SessionStore:
         self.wait_seconds = wait_seconds
         self._acquire = redis.register_script(_ACQUIRE)
         self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
         # Within one process, updates of one user queue on an asyncio lock first (FIFO, no Redis polling);
         # the Redis lock then orders them against other processes.
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -181,7 +189,8 @@ class SessionStore:
         session = Session.from_json(raw)
         saved = False
         try:
-            yield session
+            async with self._kept(keys[0], token):
+                yield session
             saved = True
         finally:
             # After an error in the turn the lock is given back and the session stays as it was before it.
@@ -191,6 +200,30 @@ class SessionStore:
             except RedisError as exc:
                 if saved:
                     raise SessionStoreDown(str(exc)) from exc
+
+    @asynccontextmanager
+    async def _kept(self, lock: str, token: str) -> AsyncIterator[None]:
+        """Renew the lock (while it is still ours) every third of its lease until the block ends: a turn however
+        slow keeps it, and a holder that died (SIGKILL in the middle of a turn) frees its user within one lease.
+        Stopped by the event as well as by cancelling (a cancellation can be swallowed in the Redis pool's wait)."""
+        stop = asyncio.Event()
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease_ms / 3000)
+                if stop.is_set():
+                    return
+                with contextlib.suppress(RedisError):  # a stall: the lock may lapse, as it did before renewals
+                    await self._renew(keys=[lock], args=[token, self.lease_ms])
+
+        task = asyncio.create_task(renew(), name="session-lease")
+        try:
+            yield
+        finally:
+            stop.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def forget(self, user: UserRef) -> None:
         """Delete every key of this user (personal data erasure)."""

@@ -11,6 +11,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,20 @@ async def rows_by_user(url: str, campaign_id: int) -> dict[str, str]:
                 .where(CampaignDelivery.campaign_id == campaign_id)
             )
             return dict(rows.all())
+    finally:
+        await engine.dispose()
+
+
+async def sending_claimed(url: str, campaign_id: int, *, after: datetime) -> int:
+    """Rows still being sent that were claimed after `after`."""
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as db:
+            d = CampaignDelivery
+            query = select(func.count()).where(
+                d.campaign_id == campaign_id, d.status == "sending", d.claimed_at > after
+            )
+            return int((await db.execute(query)).scalar_one())
     finally:
         await engine.dispose()
 
@@ -199,15 +214,22 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     victim = processes.pop(0)
     victim.process.kill()  # SIGKILL: no clean-up of any kind
     await victim.process.wait()
+    killed_at = datetime.now(UTC)  # every row the victim claimed was claimed before this moment
     processes += await workers(1, fake_telegram, viber_api, pg_url, redis_prefix, tmp_path / "restarted", **margin)
 
-    deadline = time.monotonic() + 60
+    # Waited for by what the rows say, not by the clock: on a loaded machine a worker may stall for seconds.
+    deadline = time.monotonic() + 180
     while (await counts(pg_url, campaign_id))["pending"] > 0:
         assert time.monotonic() < deadline, await counts(pg_url, campaign_id)
         await asyncio.sleep(0.2)
-    # The surviving workers finish the batches they hold: then only the killed worker's rows are left "sending".
+    # The surviving workers finish the batches they hold: first every one they claimed after the kill ...
+    while await sending_claimed(pg_url, campaign_id, after=killed_at):
+        assert time.monotonic() < deadline, await counts(pg_url, campaign_id)
+        await asyncio.sleep(0.2)
+    # ... then the few they had claimed just before it, which leave "sending" by the time the count stands still
+    # for four seconds (longer than any pause); only the killed worker's rows are then left "sending".
     settled, previous = 0, -1
-    while settled < 8:  # unchanged for four seconds: longer than any pause
+    while settled < 8:
         assert time.monotonic() < deadline, await counts(pg_url, campaign_id)
         current = (await counts(pg_url, campaign_id)).get("sending", 0)
         settled, previous = (settled + 1, current) if current == previous else (0, current)
@@ -221,6 +243,7 @@ async def test_a_worker_killed_half_way_never_causes_a_duplicate_and_the_rest_is
     assert set(final) <= {"sent", "sending"} and final["sent"] + final["sending"] == 300, final
     # At this rate a worker claims in two lanes side by side, a batch each: that is what a kill can strand.
     lost = final["sending"]
+    assert await sending_claimed(pg_url, campaign_id, after=killed_at) == 0, "a survivor's row was left sending"
     assert lost <= 2 * batch, f"{lost} rows lost with the killed worker (two lanes of a batch of {batch})"
     # Rows just left "sending" may still be on their way as far as the others know: the campaign stays open a while.
     assert await campaign_status(pg_url, campaign_id) == ("sending" if lost else "done")

@@ -128,6 +128,14 @@ class StaticResolver(AbstractResolver):
 
 
 @dataclass
+class Hold:
+    """A send_message call held unanswered: `arrived` once it came, answered once `release` is set."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class Call:
     endpoint: str
     body: dict[str, Any]
@@ -150,6 +158,7 @@ class FakeViberApi:
         self.delay = 0.0  # seconds before each answer (to test timeouts)
         self._scripted: deque[int] = deque()
         self._delays: deque[float] = deque()
+        self._holds: deque[Hold] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.media: dict[str, bytes] = {}  # what users sent, served at `host_media(name)` as Viber's CDN would
@@ -164,6 +173,13 @@ class FakeViberApi:
     def delay_next(self, seconds: float) -> None:
         """The next send_message call is answered (and recorded) only after `seconds`."""
         self._delays.append(seconds)
+
+    def hold_next(self) -> Hold:
+        """The next send_message call waits, unanswered, until the test releases it; a call whose sender has gone
+        by then (killed while it waited) is neither answered nor recorded: the message was not accepted."""
+        hold = Hold()
+        self._holds.append(hold)
+        return hold
 
     def answer(self, status: int, times: int = 1) -> None:
         """The next `times` send_message calls get `status`; afterwards 0 again."""
@@ -256,6 +272,12 @@ class FakeViberApi:
         if endpoint == "send_message":
             if self._delays:
                 await asyncio.sleep(self._delays.popleft())
+            if self._holds:
+                hold = self._holds.popleft()
+                hold.arrived.set()
+                await hold.release.wait()
+                if request.transport is None or request.transport.is_closing():
+                    return web.Response(status=499)  # nobody is there to read the answer
             problems = message_problems(body)
             if problems:
                 self.problems.extend(f"send_message: {p}" for p in problems)
@@ -438,6 +460,12 @@ class ViberUser:
     def last_message(self) -> dict[str, Any] | None:
         """The last message the bot showed this user (sent through the API, or the welcome)."""
         return self._last
+
+    def look(self) -> None:
+        """Look at the chat: a message the bot sent outside an action of this user (a campaign's) is now the last."""
+        messages = self.api.messages(self.id)
+        if messages:
+            self._last = messages[-1]
 
     def keyboard(self) -> list[dict[str, Any]]:
         """The keyboard on screen: Viber shows the last one sent (a message without one removes it)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 
 from redis.asyncio import Redis
 
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
+from tests import service
 from tests.conftest import REDIS_URL, _empty_tables
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -27,27 +27,8 @@ def start_update(fake: FakeTelegram, user: FakeUser, text: str = "/start") -> di
 
 def raw_post(mila: Mila, parts: list[bytes], *, pause: float = 0.0, headers: dict[str, str] | None = None) -> int:
     """POST /webhook/telegram over a plain socket, the body in the given TCP segments with a pause between them."""
-    host, port = mila.url.removeprefix("http://").split(":")
-    body = b"".join(parts)
-    head = {"Host": host, "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
-            "Content-Length": str(len(body)), "Connection": "close"} | (headers or {})  # fmt: skip
-    if "Transfer-Encoding" in head:
-        del head["Content-Length"]
-    request = "POST /webhook/telegram HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n"
-    with socket.create_connection((host, int(port)), timeout=20) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(request.encode("latin-1"))
-        for index, part in enumerate(parts):
-            if index:
-                time.sleep(pause)
-            sock.sendall(part)
-        answer = b""
-        while b"\r\n" not in answer:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            answer += chunk
-    return int(answer.split(b" ", 2)[1])
+    secret = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    return service.raw_post(mila.url, "/webhook/telegram", parts, pause=pause, headers=secret | (headers or {}))
 
 
 async def test_an_update_in_two_tcp_segments_is_read_whole(
@@ -64,12 +45,21 @@ async def test_an_update_in_two_tcp_segments_is_read_whole(
     await fake_telegram.wait_text(fake_telegram.user(610_019), CHOOSE_LANGUAGE)
 
 
-async def test_an_oversized_chunked_body_is_413(mila_factory: StartMila) -> None:
+async def test_a_chunked_body_is_read_whole_and_an_oversized_one_is_413(
+    mila_factory: StartMila, fake_telegram: FakeTelegram
+) -> None:
+    """No Content-Length to check first: the limit holds on what arrives, and a body within it, in chunks that
+    arrive apart, is read whole."""
     mila = await mila_factory("webhook")
-    chunk = b"x" * 65536
-    pieces = [f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(20)] + [b"0\r\n\r\n"]
-    status = await asyncio.to_thread(raw_post, mila, pieces, headers={"Transfer-Encoding": "chunked"})
+    chunked = {"Transfer-Encoding": "chunked"}
+    status = await asyncio.to_thread(raw_post, mila, service.chunked(b"x" * (20 * 65536), 65536), headers=chunked)
     assert status == 413
+    user = fake_telegram.user(615_001)
+    # Within the limit, padded to most of it with JSON whitespace: a big body is still an update.
+    body = json.dumps(start_update(fake_telegram, user)).encode()[:-1] + b" " * 900_000 + b"}"
+    status = await asyncio.to_thread(raw_post, mila, service.chunked(body, 65536), pause=0.002, headers=chunked)
+    assert status == 200
+    await fake_telegram.wait_text(user, CHOOSE_LANGUAGE)
 
 
 async def test_hostile_bodies_and_headers_get_4xx_and_no_traceback(

@@ -7,6 +7,7 @@ the engine ran each user's turns: a user's messages must arrive in exactly that 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -86,6 +87,24 @@ def received(fake: FakeTelegram, user: FakeUser) -> list[str]:
     return [str(m.get("text")) for m in fake.bot_messages(user)]
 
 
+def sent_at(fake: FakeTelegram, chats: set[int] | None = None) -> list[float]:
+    """When the fake accepted each sendMessage (to `chats`, or to anyone), in order."""
+    wanted = [c for c in fake.calls if c.method == "sendMessage" and c.ok and (chats is None or c.chat_id in chats)]
+    return sorted(c.at for c in wanted)
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most of these sorted moments within any one second."""
+    return max((bisect.bisect_right(times, at + 1.0) - n for n, at in enumerate(times)), default=0)
+
+
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
+
 def expected(ran: list[str], parts: Callable[[str], int] = lambda text: 2) -> list[str]:
     return [f"{text} {chr(ord('a') + part)}" for text in ran for part in range(parts(text))]
 
@@ -101,18 +120,18 @@ async def test_a_burst_from_many_users_meets_no_429_and_each_user_gets_answers_i
         for turn in range(4)
         for user in users
     ]  # 240 messages: 8 a user (past the burst of five), 30 users (past 30 a second)
-    started = time.monotonic()
     await asyncio.gather(*(channel.process(update) for update in updates))
-    took = time.monotonic() - started
     assert fake_telegram.too_many["rate"] == fake_telegram.too_many["chat_rate"] == 0
     assert fake_telegram.caused_429 == 0
     for user in users:
         assert len(ran[str(user.id)]) == 4
         assert received(fake_telegram, user) == expected(ran[str(user.id)])
-    # The global rate is the bound (8 s at 30/s); a path that kept one chat's pace for all would need 240 s.
-    # How well the rate is filled is measured by bench/limits.py; here only a gross loss of it fails, not a busy
-    # machine.
-    assert took < 240 / 30 * 4, took
+    # The global rate is the bound (30 a second); a path that kept one chat's pace for all would send one a second
+    # after the burst of five. Counted by the fake over its busiest second, not timed over the whole run: a loaded
+    # machine stretches a run, and a second in it where the loop kept up still shows the rate. How well the rate is
+    # filled over a run is measured by bench/limits.py.
+    busiest = busiest_second(sent_at(fake_telegram))
+    assert busiest >= 10, busiest
 
 
 async def test_two_processes_keep_one_users_order(fake_telegram: FakeTelegram, make_channel: ChannelFactory) -> None:
@@ -131,7 +150,9 @@ async def test_two_processes_keep_one_users_order(fake_telegram: FakeTelegram, m
 
     async def one_user(index: int) -> None:
         turn0 = asyncio.create_task(here.process(first[index]))
-        await asyncio.sleep(0.2)  # the turn ran; its replies are on their way through the chat's pace
+        # Once the turn ran (not after a guess at how long that takes on a loaded machine); its replies are then
+        # on their way through the chat's pace.
+        await wait_until(lambda: bool(ran.get(str(users[index].id))), "the first turn ran")
         await there.process(second[index])
         await here.process(third[index])
         await turn0
@@ -159,8 +180,9 @@ async def test_after_a_429_the_waiting_sends_leave_at_the_rate_not_all_at_once(
     assert len(sent) == 24 and sent[0] >= pause_ends - 0.05
     # At the rate: 24 messages at ~29 a second take ~0.8 s; a herd would send them within a few milliseconds.
     assert sent[-1] - sent[0] > 23 / 30 * 0.9, sent[-1] - sent[0]
+    # A herd would leave ~23 of the 23 gaps under 15 ms; a loaded machine may answer a few sends back to back.
     gaps = [b - a for a, b in itertools.pairwise(sent)]
-    assert sum(1 for gap in gaps if gap < 0.015) <= 2, gaps
+    assert sum(1 for gap in gaps if gap < 0.015) <= 6, gaps
 
 
 async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_leave(
@@ -188,15 +210,16 @@ async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_lea
             news_at.append(time.monotonic())
 
     sending = asyncio.gather(*(broadcast() for _ in range(6)))
-    await asyncio.sleep(1.0)
-    alone = len(news_at)
-    assert alone > 15  # alone, the campaign takes the whole rate (~29 a second)
+    await wait_until(lambda: len(news_at) >= 40, "the campaign alone sends")
+    # Alone, the campaign takes the whole rate (~29 a second): its busiest second shows it, however loaded the
+    # machine is around it; a campaign that yielded to replies nobody waits for would send a few.
+    alone = busiest_second(sent_at(fake_telegram, reader_ids))
+    assert alone >= 10, alone
     users = [fake_telegram.user(8600 + n) for n in range(20)]
     updates = [Update.model_validate(fake_telegram.send_text(user, f"u{user.id} t0")) for user in users]
     await asyncio.gather(*(channel.process(update) for update in updates))
     replied_at = time.monotonic()
-    await asyncio.sleep(1.0)
-    after = sum(1 for at in news_at if at > replied_at)
+    await wait_until(lambda: sum(1 for at in news_at if at > replied_at) >= 40, "the campaign sends again")
     stop.set()
     await sending
     assert fake_telegram.caused_429 == 0
@@ -209,7 +232,9 @@ async def test_a_campaign_yields_to_conversation_replies_and_fills_what_they_lea
     first, last = min(replies), max(replies)
     between = sum(1 for c in fake_telegram.calls if c.chat_id in reader_ids and c.ok and first < c.at < last)
     assert between <= 3, between
-    assert after > alone / 2, (after, alone)  # the campaign takes the rate back as soon as nobody is waiting
+    # The campaign takes the rate back as soon as nobody is waiting: its busiest second after the replies.
+    after = busiest_second([at for at in sent_at(fake_telegram, reader_ids) if at > last])
+    assert after >= 10, (after, alone)
 
 
 @pytest.mark.parametrize("processes", [1, 2])

@@ -7,10 +7,12 @@ test's users (each test has users of its own)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +22,15 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from bot.channels.lease import LEASE_SECONDS
 from bot.channels.viber import WEBHOOK_PATH
 from bot.db.migrate import upgrade_async
 from bot.db.models import ChannelUser
 from tests.conftest import REDIS_URL, own_redis_prefix
 from tests.fakes.sms_gateway import FakeSmsGateway
-from tests.fakes.viber_api import FakeViberApi, ViberUser
+from tests.fakes.viber_api import FakeViberApi, ViberUser, sign
 from tests.helpers import seed_database
-from tests.service import channel_user, free_port, mila_env, orders, spawn_mila, stop_mila
+from tests.service import channel_user, chunked, free_port, mila_env, orders, raw_post, spawn_mila, stop_mila
 from tests.viber.conftest import BOT_NAME, TOKEN, post_every_sample, turkmen_service_list
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -60,33 +63,55 @@ class MilaOnViber:
         return self.log_path.read_text(errors="replace")
 
 
+async def until_registered(mila: MilaOnViber, since: int = 0) -> MilaOnViber:
+    """Wait until the process has registered its webhook (Viber is told only once mila listens, and calls it at
+    once with a signed check), among the API calls after the first `since`."""
+    deadline = time.monotonic() + 60
+    while not any(c.endpoint == "set_webhook" and c.body.get("url") == mila.webhook_url and c.status == 0
+                  for c in mila.api.calls[since:]):  # fmt: skip
+        assert mila.process.returncode is None, mila.logs()
+        assert time.monotonic() < deadline, f"mila run did not register its Viber webhook:\n{mila.logs()}"
+        await asyncio.sleep(0.05)
+    return mila
+
+
 @asynccontextmanager
 async def mila_on_viber(profile: str, directory: Path, api: FakeViberApi, **env: str) -> AsyncIterator[MilaOnViber]:
     """`mila run` on Viber with the profile's demo subscribers; it must exit with 0 on SIGTERM at the end."""
+    async with mila_processes_on_viber(profile, directory, api, **env) as start:
+        yield await start()
+
+
+@asynccontextmanager
+async def mila_processes_on_viber(
+    profile: str, directory: Path, api: FakeViberApi, **env: str
+) -> AsyncIterator[Callable[[], Awaitable[MilaOnViber]]]:
+    """Start `mila run` on Viber again and again (after a crash) on one database, Redis prefix and port; every
+    process still running at the end must exit with 0 on SIGTERM."""
     database_url = f"sqlite+aiosqlite:///{directory / 'mila.sqlite3'}"
     await upgrade_async(database_url)
     await seed_database(database_url, profile)
     port = free_port()
     webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    started: list[MilaOnViber] = []
     async with own_redis_prefix() as prefix, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         environment = mila_env(
             database_url=database_url, redis_prefix=prefix, port=port, profile=profile, VIBER_AUTH_TOKEN=TOKEN,
             VIBER_API_BASE=api.url, VIBER_WEBHOOK_URL=webhook_url, VIBER_BOT_NAME=BOT_NAME, **env,
         )  # fmt: skip
-        process = await spawn_mila(environment, directory / "mila.log")
-        mila = MilaOnViber(process, f"http://127.0.0.1:{port}", database_url, prefix, directory / "mila.log", api, http)
+
+        async def start() -> MilaOnViber:
+            since = len(api.calls)
+            process = await spawn_mila(environment, directory / "mila.log")
+            url = f"http://127.0.0.1:{port}"
+            started.append(MilaOnViber(process, url, database_url, prefix, directory / "mila.log", api, http))
+            return await until_registered(started[-1], since)
+
         try:
-            deadline = time.monotonic() + 60
-            # Viber is told the webhook only once mila listens, and calls it at once with a signed check.
-            while not any(c.endpoint == "set_webhook" and c.body.get("url") == webhook_url and c.status == 0
-                          for c in api.calls):  # fmt: skip
-                assert process.returncode is None, mila.logs()
-                assert time.monotonic() < deadline, f"mila run did not register its Viber webhook:\n{mila.logs()}"
-                await asyncio.sleep(0.05)
-            yield mila
+            yield start
         finally:
-            code = await stop_mila(process)
-        assert code == 0, f"mila run exited with {code} after SIGTERM:\n{mila.logs()[-4000:]}"
+            codes = [await stop_mila(mila.process) for mila in started if mila.process.returncode is None]
+        assert codes == [0] * len(codes), f"mila run exited with {codes} after SIGTERM:\n{started[-1].logs()[-4000:]}"
 
 
 @module_fixture
@@ -258,6 +283,40 @@ async def test_every_sample_callback_of_the_reference(mila_rs: MilaOnViber) -> N
         await redis.aclose()
 
 
+def post_in_parts(
+    mila: MilaOnViber, body: bytes, parts: list[bytes], *, pause: float = 0.0, headers: dict[str, str] | None = None
+) -> int:
+    """A callback signed over `body` and posted over a plain socket in the given TCP segments."""
+    signed = {"X-Viber-Content-Signature": sign(body, TOKEN)} | (headers or {})
+    return raw_post(mila.url, WEBHOOK_PATH, parts, pause=pause, headers=signed)
+
+
+async def test_a_callback_in_two_tcp_segments_is_read_whole(mila_rs: MilaOnViber) -> None:
+    """A few hundred bytes arriving in two segments a moment apart, as behind a proxy: read whole, not refused."""
+    for n in range(10):
+        user = mila_rs.user(f"runSplit{n:02d}b+/cD==")
+        body = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()
+        half = len(body) // 2
+        status = await asyncio.to_thread(post_in_parts, mila_rs, body, [body[:half], body[half:]], pause=0.05)
+        assert status == 200, n
+        assert any("Izaberite jezik" in m.get("text", "") for m in mila_rs.api.messages(user.id))
+
+
+async def test_a_chunked_callback_is_read_whole_and_an_oversized_one_is_413(mila_rs: MilaOnViber) -> None:
+    """Transfer-Encoding: chunked has no Content-Length to check first: the limit holds on what arrives."""
+    te = {"Transfer-Encoding": "chunked"}
+    sent = len(mila_rs.api.send_calls())
+    user = mila_rs.user("runChunky1b+/cD==")
+    big = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()[:-1] + b" " * (1 << 20) + b"}"
+    status = await asyncio.to_thread(post_in_parts, mila_rs, big, chunked(big, 65536), headers=te)
+    assert status == 413 and len(mila_rs.api.send_calls()) == sent
+    # Within the limit, padded to most of it with JSON whitespace, in chunks that arrive apart: a callback.
+    body = json.dumps(user.message_callback({"type": "text", "text": "zdravo"})).encode()[:-1] + b" " * 900_000 + b"}"
+    status = await asyncio.to_thread(post_in_parts, mila_rs, body, chunked(body, 65536), pause=0.002, headers=te)
+    assert status == 200
+    assert any("Izaberite jezik" in m.get("text", "") for m in mila_rs.api.messages(user.id))
+
+
 async def test_a_forged_signature_is_refused_and_health_is_reported(mila_rs: MilaOnViber) -> None:
     forged = mila_rs.user("runEve01Ab+/cD==", auth_token="not-the-token")
     assert await forged.say("meni") == 403
@@ -281,3 +340,93 @@ async def test_the_service_list_in_turkmen(mila_tm: MilaOnViber) -> None:
     assert order.kind == "service_on" and order.payload == {"service": "mms"}
     ayna.expect(order.number)
     assert all(m["sender"]["name"] == BOT_NAME for m in mila_tm.api.messages(ayna.id))
+
+
+async def test_a_callback_whose_process_was_killed_mid_turn_is_answered_on_a_retry_and_the_next_ones_in_order(
+    fake_viber: FakeViberApi, tmp_path: Path
+) -> None:
+    """SIGKILL while a turn's reply is on its way to Viber: no clean-up of any kind. Viber re-delivers the callback
+    until it gets 200; after a restart the re-delivery is answered as soon as the dead process's claim lapses (a
+    lease of seconds, not the dedupe's minutes), and the user's next messages are answered, in order."""
+    async with mila_processes_on_viber("rs", tmp_path, fake_viber) as start:
+        first = await start()
+        vesna = first.user("runKilled1b+/cD==")
+        await start_in_serbian(vesna)
+        help_pressed = vesna.button_callback("❓ Pomoć")
+        hold = fake_viber.hold_next()  # the turn has run; its reply waits on Viber's answer
+        calls = len(fake_viber.send_calls())
+        posting = asyncio.create_task(vesna.post(help_pressed))
+        await asyncio.wait_for(hold.arrived.wait(), 30)
+        first.process.kill()
+        await first.process.wait()
+        killed_at = time.monotonic()
+        with contextlib.suppress(aiohttp.ClientError):
+            await posting  # the connection died with the process: for Viber, no answer
+        hold.release.set()
+        await asyncio.sleep(0.2)
+        assert len(fake_viber.send_calls()) == calls, "the held message, sent by nobody now, was taken"
+
+        await start()  # the same port, database and Redis: what systemd's restart gives
+        restarted = time.monotonic() - killed_at
+        retries = 0
+        while (status := (await vesna.post(help_pressed))[0]) != 200:  # Viber's re-deliveries, a second apart
+            assert status == 503, status
+            retries += 1
+            assert time.monotonic() - killed_at < restarted + 30, "the dead process's claim still holds the callback"
+            await asyncio.sleep(1.0)
+        vesna.expect("/menu")
+        after = len(fake_viber.messages(vesna.id)) - len(vesna.replies)
+        for text, answer in [("meni", "Kako mogu da vam pomognem?"), ("pomoć", "/menu"), ("meni", "Kako mogu")]:
+            asked = time.monotonic()
+            assert await vesna.say(text) == 200
+            vesna.expect(answer)
+            assert time.monotonic() - asked < 10, f"{text!r} waited for something the dead process held"
+        texts = [m["text"] for m in fake_viber.messages(vesna.id)[after:]]
+        order = ["/menu", "Kako mogu da vam pomognem?", "/menu", "Kako mogu da vam pomognem?"]  # a message a turn
+        assert len(texts) == len(order) and all(want in text for want, text in zip(order, texts, strict=True)), texts
+
+
+async def test_a_callback_whose_process_was_killed_inside_the_turn_is_answered_on_a_retry_within_a_lease(
+    fake_viber: FakeViberApi, tmp_path: Path
+) -> None:
+    """SIGKILL while the turn itself runs, holding the user's session lock (its database is held up: here the test
+    keeps the SQLite file locked). The dead process's lock and claim must free the user within a lease of seconds:
+    the re-delivery is answered, then the user's next messages, in order."""
+    async with mila_processes_on_viber("rs", tmp_path, fake_viber) as start:
+        first = await start()
+        goran = first.user("runKilled2b+/cD==")
+        assert await goran.open() == 200
+        choose = goran.button_callback("Srpski (latinica)")  # choosing the language writes the user's profile
+        lock_key = f"{first.redis_prefix}viber:{goran.id}:lock"
+        redis = Redis.from_url(REDIS_URL)
+        database = sqlite3.connect(tmp_path / "mila.sqlite3", isolation_level=None)
+        try:
+            database.execute("BEGIN EXCLUSIVE")  # every read and write of mila's waits on the file
+            posting = asyncio.create_task(goran.post(choose))
+            deadline = time.monotonic() + 30
+            while not await redis.exists(lock_key):  # the turn holds the user's lock, waiting on the database
+                assert time.monotonic() < deadline and not posting.done(), "the turn never took the user's lock"
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            first.process.kill()
+            await first.process.wait()
+            killed_at = time.monotonic()
+        finally:
+            database.rollback()
+            database.close()
+            await redis.aclose()
+        with contextlib.suppress(aiohttp.ClientError):
+            await posting
+
+        await start()
+        restarted = time.monotonic() - killed_at
+        while (status := (await goran.post(choose))[0]) != 200:  # Viber's re-deliveries, a second apart
+            assert status == 503, status
+            assert time.monotonic() - killed_at < max(restarted, LEASE_SECONDS) + 8, "the dead turn still holds"
+            await asyncio.sleep(1.0)
+        goran.expect("Želite li da ovde dobijate novosti")
+        answered = time.monotonic() - killed_at
+        assert answered < max(restarted, LEASE_SECONDS) + 8, answered
+        for label, answer in [("Ne, hvala", "Kako mogu da vam pomognem?"), ("❓ Pomoć", "/menu")]:
+            assert await goran.press(label) == 200
+            goran.expect(answer)

@@ -61,3 +61,33 @@ async def test_push_without_an_answer_is_unknown(viber: Viber) -> None:
         await viber.channel.client.close()
         viber.channel.client = answering
     assert result.delivery is Delivery.UNKNOWN and result.message_ids == ()
+
+
+async def test_the_echo_of_a_campaigns_link_button_is_not_answered_and_the_same_link_typed_elsewhere_is(
+    viber: Viber,
+) -> None:
+    """Pressing an open-url button opens the page, and Viber sends the button's URL back as a text message from the
+    user: the user said nothing, so nothing is answered ("not understood" would be). Only the exact URL of a button
+    the bot sent this user is taken for that echo."""
+    ana = viber.user()
+    await ana.open()
+    await ana.press("Srpski (latinica)")
+    await ana.press("Ne, hvala")
+    news = Text("Nova tarifa", ((Button("Saznaj više", url="https://mts.rs/tarife?c=7"),),))
+    result = await viber.channel.push(UserRef("viber", ana.id), [news], purpose="campaign")
+    assert result.delivery is Delivery.SENT
+    ana.look()  # the campaign's keyboard is on screen
+
+    assert await ana.press("Saznaj više") == 200  # the echo: text "https://mts.rs/tarife?c=7"
+    assert ana.replies == []
+    assert await ana.say("meni") == 200  # the conversation goes on as before
+    ana.expect("Kako mogu da vam pomognem?")
+
+    other = viber.user()  # the same link from someone who was never sent it: text like any other
+    await other.open()
+    await other.press("Srpski (latinica)")
+    await other.press("Ne, hvala")
+    assert await other.say("https://mts.rs/tarife?c=7") == 200
+    assert other.replies
+    assert await ana.say("https://mts.rs/tarife") == 200  # not the URL of a button she was sent
+    assert ana.replies

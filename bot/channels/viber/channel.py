@@ -77,6 +77,10 @@ WEBHOOK_PATH = "/webhook/viber"
 # What set_webhook asks for; `message` and `webhook` callbacks come whatever is asked.
 EVENT_TYPES = ("conversation_started", "subscribed", "unsubscribed", "delivered", "seen", "failed")
 RECEIPT_EVENTS = frozenset({"delivered", "seen", "failed"})
+# How long the address of a link button sent to a user is recognised when Viber echoes its press: a campaign's
+# button stays on the user's screen until the next keyboard, and is pressed days later.
+LINKS_TTL_SECONDS = 30 * 24 * 3600
+MAX_LINK = 2048  # longer text is never taken for a button's address
 
 SECRET_NOT_DELIVERED = N_(
     "A message with a secret (your PUK) could not be delivered to you, and I do not keep it anywhere to send later. "
@@ -336,6 +340,8 @@ class ViberChannel:
         message = parsed.message if isinstance(parsed, ViberMessageRequest) else None
         if isinstance(message, TextMessage) and is_call_link(message.text or ""):
             return web.Response(status=200)  # a call button's press, echoed by Viber: the user said nothing
+        if isinstance(message, TextMessage) and await self._is_link_echo(str(parsed.sender.id), message.text or ""):
+            return web.Response(status=200)  # a link button's press, echoed the same way
         incoming = self._incoming(event, data, parsed)
         # The engine keeps one user's turns in order; holding this lock until the replies are sent keeps their
         # answers in that order too (Viber may deliver a user's callbacks in parallel).
@@ -358,6 +364,37 @@ class ViberChannel:
             finally:
                 await claims.done()
         return web.Response(status=200)
+
+    # --- link buttons ---------------------------------------------------------------------------------------------
+    def _links_key(self, external_id: str) -> str:
+        """Beside the user's session keys, so that erasing the user's data erases it too."""
+        return self.engine.deps.sessions.key(UserRef(CHANNEL, external_id), "links")
+
+    async def _remember_links(self, external_id: str, messages: list[dict[str, Any]]) -> None:
+        """The web addresses of the open-url buttons about to be sent to this user: pressing one makes Viber send
+        the address back as the user's text, which is then recognised (`_is_link_echo`) and not answered."""
+        buttons = [button for message in messages for button in (message.get("keyboard") or {}).get("Buttons", ())]
+        links = {str(button.get("ActionBody")) for button in buttons if button.get("ActionType") == "open-url"}
+        links = {link for link in links if not is_call_link(link)}
+        if not links:
+            return
+        key = self._links_key(external_id)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(key, *links)
+                pipe.expire(key, LINKS_TTL_SECONDS)
+                await pipe.execute()
+        except RedisError:
+            log.warning("viber link buttons not remembered: their echo would be answered as text")
+
+    async def _is_link_echo(self, external_id: str, text: str) -> bool:
+        """Whether `text` is exactly the address of a link button the bot sent this user (see `_remember_links`)."""
+        if not text.startswith(("https://", "http://")) or len(text) > MAX_LINK:
+            return False
+        try:
+            return bool(await self.redis.sismember(self._links_key(external_id), text))
+        except RedisError:
+            return False  # answered as text, as before
 
     def _user_lock(self, external_id: str) -> asyncio.Lock:
         lock = self._user_locks.get(external_id)
@@ -514,6 +551,7 @@ class ViberChannel:
 
     async def _deliver(self, user: UserRef, messages: list[dict[str, Any]], key: str | None) -> None:
         """Send in order; keep what is left for a re-delivery when Viber is unavailable or keeps saying 12."""
+        await self._remember_links(user.external_id, messages)
         for index, message in enumerate(messages):
             purpose = f"reply {index + 1}/{len(messages)}"
             await self._slot()
@@ -567,6 +605,7 @@ class ViberChannel:
         parts = await self._parts(user, list(replies))
         messages = render_turn(parts, sender=self.sender, receiver=user.external_id)
         tokens: list[str] = []
+        await self._remember_links(user.external_id, messages)
         async with self._user_lock(user.external_id):
             for index, message in enumerate(messages):
                 if bulk is None or index > 0:  # a broadcast's first message has the slot its caller took

@@ -16,10 +16,12 @@ up the user's next turn as well — in two steps, each in the order of the turns
 A turn sent by this process is waited for on its own events, without a time limit: it is known to be alive, and
 its replies may be queued behind the limiter (or a 429 pause) for as long as the limits say. A turn that will never
 be served must not hold the ones after it: its claim carries the token of its process, which keeps an "alive" key
-renewed every second; a waiter goes on when the turn before was claimed by a process that is gone, or was never
-claimed within `grace` seconds (a turn run by code that does not claim). A session that expired starts again at 1,
-which resets `served`; a `served` lost with Redis' data costs the next turn `grace` seconds. Without Redis nothing
-can be ordered across processes: the replies go out at once rather than not at all.
+renewed every second on a connection of its own (never queued behind the turns for one of the pool's, so a turn
+however slow keeps its place while its process lives); a waiter goes on when the turn before was claimed by a
+process that is gone, or was never claimed within `grace` seconds (a turn run by code that does not claim). A
+session that expired starts again at 1, which resets `served`; a `served` lost with Redis' data costs the next turn
+`grace` seconds. Without Redis nothing can be ordered across processes: the replies go out at once rather than
+not at all.
 """
 
 from __future__ import annotations
@@ -264,10 +266,19 @@ class TurnOrder:
             self._renewer = asyncio.create_task(self._renew(), name="outbound-alive")
 
     async def _renew(self) -> None:
-        while True:
+        """Renew the alive key every third of its life while the process lives, on a connection of its own: a
+        renewal that queued for one of the pool's connections behind a burst of turns (each waiting up to the pool's
+        timeout) would let the key lapse, and the user's next turn, in another process, would take this process for
+        dead and overtake a turn still being sent here."""
+        keeper = self.redis.client()  # takes one connection of the pool at its first command and keeps it
+        try:
+            while True:
+                with contextlib.suppress(RedisError):
+                    await keeper.set(self._alive_key, "1", px=self.alive_ms)
+                await asyncio.sleep(self.alive_ms / 3000)
+        finally:
             with contextlib.suppress(RedisError):
-                await self.redis.set(self._alive_key, "1", px=self.alive_ms)
-            await asyncio.sleep(self.alive_ms / 3000)
+                await keeper.aclose(close_connection_pool=False)  # the connection goes back to the pool
 
     async def close(self) -> None:
         if self._renewer is not None:
