@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from redis.asyncio import Redis
@@ -97,3 +98,46 @@ async def test_a_broadcast_yields_while_replies_hold_the_schedule_and_fills_what
         assert len(bulk_done) + 25 <= 50 * 1.0 + 2  # together never above the rate
     finally:
         await client.aclose()
+
+
+async def test_a_reply_that_must_wait_for_its_chat_leaves_the_slots_it_passes_over_to_the_next_replies(
+    redis_prefix: str,
+) -> None:
+    """A chat whose pace says "not before half a second from now" gets the first slot after that moment; the ten
+    slots before it are not reserved and thrown away but go to the replies that ask next, in order, at the rate."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        limiter = RateLimiter(client, redis_prefix + "outbound:telegram:rate", 20.0, priority=REPLY)
+        start = time.monotonic()
+        paced = await limiter.reserve_after(start + 0.5)
+        others = [await limiter.reserve_after(0.0) for _ in range(12)]
+        assert 0.45 <= paced - start < 0.6, paced - start
+        before = [slot for slot in others if slot < paced]
+        assert len(before) >= 8, [round(slot - start, 3) for slot in others]  # the holes, all used
+        assert before == sorted(before)  # handed out first come, first served
+        every = sorted([paced, *others])
+        assert min(b - a for a, b in itertools.pairwise(every)) >= 0.05 - 0.003  # never above the rate
+        assert every[-1] - start < 13 * 0.05 + 0.1  # 13 replies in 13 slots: none went unused
+    finally:
+        await client.aclose()
+
+
+async def test_replies_racing_for_the_holes_each_get_their_own_slot(redis_prefix: str) -> None:
+    """Dozens of replies from several processes at once: every hole and every slot goes to exactly one of them."""
+    clients = [Redis.from_url(REDIS_URL) for _ in range(3)]
+    try:
+        key = redis_prefix + "outbound:telegram:rate"
+        limiters = [RateLimiter(client, key, 50.0, priority=REPLY) for client in clients]
+        start = time.monotonic()
+        await limiters[0].reserve_after(start + 1.0)  # leaves about 50 holes before it
+        slots = await asyncio.gather(*(limiters[n % 3].reserve_after(0.0) for n in range(60)))
+        assert await clients[0].zcard(limiters[0].holes_key) == 0  # every hole was taken
+        before = [slot for slot in slots if slot < start + 1.0]
+        assert len(before) >= 45, len(before)  # the holes went to them, not to the end of the queue
+        # Slots 20 ms apart; each is read in this process's clock when its answer is handled, which a loaded event
+        # loop delays by a few milliseconds: two replies given the same slot would be under a millisecond apart.
+        ordered = sorted(slots)
+        assert min(b - a for a, b in itertools.pairwise(ordered)) >= 0.01, [round(t - start, 3) for t in ordered]
+    finally:
+        for client in clients:
+            await client.aclose()

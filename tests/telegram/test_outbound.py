@@ -268,3 +268,33 @@ async def test_a_turn_slow_to_reach_its_sending_keeps_its_place_before_the_users
     assert ran["7400"] == ["u7400 t0", "u7400 t1"]
     assert received(fake_telegram, user) == ["u7400 t0 a", "u7400 t0 b", "u7400 t1 a", "u7400 t1 b"]
     assert all(channel.outbound.order.skipped == 0 for channel in channels)
+
+
+async def test_a_user_who_writes_once_is_not_queued_behind_another_users_many_turns(
+    fake_telegram: FakeTelegram, sqlite_url: str, redis_prefix: str
+) -> None:
+    """At 4 messages a second, Ana sends six messages at once, then Petar one. Petar's answer takes the slot after
+    Ana's next one — a fair round — instead of waiting behind the six places Ana's turns would have taken ahead."""
+    ran: dict[str, list[str]] = {}
+    base = settings(fake_telegram, sqlite_url, redis_prefix)
+    slow = base.model_copy(update={"telegram": base.telegram.model_copy(update={"send_rate": 4.0})})
+    app = build_app(slow, router=echo_router(ran, parts=lambda text: 1))
+    channel = TelegramChannel(app, Metrics())
+    try:
+        ana, petar = fake_telegram.user(7400), fake_telegram.user(7401)
+        many = [Update.model_validate(fake_telegram.send_text(ana, f"ana t{turn}")) for turn in range(6)]
+        anas = asyncio.gather(*(channel.process(update) for update in many))
+        await fake_telegram.wait_for(lambda: received(fake_telegram, ana) or None, what="Ana's first answer")
+        await channel.process(Update.model_validate(fake_telegram.send_text(petar, "petar t0")))
+        await anas
+        order = [
+            str(call.params.get("text"))
+            for call in fake_telegram.calls
+            if call.method == "sendMessage" and call.status == 200
+        ]
+        assert received(fake_telegram, ana) == expected(ran[str(ana.id)], lambda text: 1)
+        assert fake_telegram.caused_429 == 0
+        assert order.index("petar t0 a") <= 3, order  # after at most Ana's next answer, not after all six
+    finally:
+        await channel.close()
+        await app.close()

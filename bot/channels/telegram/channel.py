@@ -311,8 +311,10 @@ class TelegramChannel:
     ) -> PushResult:
         # Each message's place — a moment the chat's pace allows that is a slot of the global rate — is taken in
         # order, in the background, while the ones before are being sent; once all are taken the user's next turn
-        # may take its own. So a user's replies queue for the rate as soon as the limits allow, and still go out one
-        # after the other, the first once the previous turn's last message was sent.
+        # may take its own. A turn takes its places once the user's previous turn was sent: a place taken earlier
+        # would pass while that turn waits (for a slot it lost to a busy event loop, say) and be thrown away, and
+        # every later turn of the user after it; so when many users wait, each gets a turn in every round of the
+        # queue, and a message that misses its slot delays only itself.
         chat = str(chat_id)
         loop = asyncio.get_running_loop()
         ready: list[asyncio.Future[float] | None] = [
@@ -322,6 +324,7 @@ class TelegramChannel:
 
         async def reserve_all() -> None:
             try:
+                await gate.previous_sent()
                 for future in ready:
                     if future is not None:
                         future.set_result(await self.outbound.reserve(chat))

@@ -63,16 +63,13 @@ class Outbound:
     async def reserve(self, chat: str | None) -> float:
         """A moment this chat may get its next message that is also a slot of the global rate (`time.monotonic()`),
         taken now. The chat's pace is counted from the slot, when the message really goes: a pace counted from an
-        earlier moment would let a queue of slots bunch the chat's messages together. A slot that comes before the
-        chat allows is left unused and the next one after the chat's moment is taken. Without Redis: now."""
+        earlier moment would let a queue of slots bunch the chat's messages together. The slot is the first free
+        one at or after the chat's moment (and after the chat's previous message); the ones passed over stay free
+        for other chats. Without Redis: now."""
         try:
             if chat is None or self.pace is None:
                 return await self.limiter.reserve()
-            earliest = await self.pace.earliest(chat)
-            slot = await self.limiter.reserve()
-            if slot < earliest:
-                await asyncio.sleep(earliest - time.monotonic())
-                slot = await self.limiter.reserve()
+            slot = await self.limiter.reserve_after(await self.pace.earliest(chat))
             await self.pace.commit(chat, slot)
             return slot
         except RedisError:

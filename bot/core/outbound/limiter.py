@@ -18,6 +18,13 @@ follow one another at the rate, so the sends that waited out the pause leave one
 At high rates one round trip per message would cost more than the message itself, so a broadcast process reserves a
 few consecutive slots at once (`chunk`, about 20 ms worth: one slot at 30/s, twenty at 1000/s) and uses them in turn.
 
+A reply may have to go later than the next free slot: its chat's pace (about one a second per chat on Telegram)
+or its place after the user's previous message says "not before T". It asks for the first slot at or after T
+(`reserve_after`), and the slots it passes over stay free ("holes", a sorted set in Redis) for the next reply
+that may go earlier, instead of being reserved and left unused: with thousands of replies queued half a minute
+ahead, a slot thrown away for the pace would also put that reply half a minute further back, and the user's next
+replies behind it.
+
 A slot is used on time or not at all. A process that was held up (a busy event loop, a garbage collection, a CPU
 shared with other processes) finds the slots it reserved already past; sending on all of them the moment it wakes
 would put a second's worth of a stall into a burst, and the platform counts a sliding second. A slot more than
@@ -47,9 +54,32 @@ local pause = math.floor(tonumber(redis.call('GET', KEYS[2]) or '0') * 1000000)
 if pause > now then return {'p', string.format('%.0f', pause - now)} end
 local held = tonumber(redis.call('GET', KEYS[3]) or '0')
 if ARGV[4] == 'b' and held > now then return {'y', string.format('%.0f', held - now)} end
-local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-if pause > 0 then slot = math.max(slot, pause + tonumber(ARGV[2])) end
-local after = slot + tonumber(ARGV[1]) * tonumber(ARGV[3])
+local earliest = now
+if pause > 0 then earliest = math.max(earliest, pause + tonumber(ARGV[2])) end
+local interval = tonumber(ARGV[1])
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), earliest)
+if ARGV[4] == 'r' then
+  -- A reply: the first free slot not before ARGV[5] microseconds from now, a hole left by an earlier reply first.
+  local nb = math.max(earliest, now + tonumber(ARGV[5]))
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', string.format('(%.0f', earliest))
+  local hole = redis.call('ZRANGEBYSCORE', KEYS[4], string.format('%.0f', nb), string.format('(%.0f', slot),
+    'LIMIT', 0, 1)
+  if #hole > 0 then
+    redis.call('ZREM', KEYS[4], hole[1])
+    return {'s', string.format('%.0f', tonumber(hole[1]) - now)}
+  end
+  if nb > slot then
+    local left, at = 0, slot
+    while at + interval <= nb and left < 64 do
+      redis.call('ZADD', KEYS[4], at, string.format('%.0f', at))
+      at = at + interval
+      left = left + 1
+    end
+    slot = nb
+  end
+  redis.call('PEXPIRE', KEYS[4], math.floor((slot - now) / 1000) + 60000)
+end
+local after = slot + interval * tonumber(ARGV[3])
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.floor((slot - now) / 1000) + 60000)
 if ARGV[4] == 'r' and after > held then
   redis.call('SET', KEYS[3], string.format('%.0f', after), 'PX', math.floor((after - now) / 1000) + 1000)
@@ -81,6 +111,7 @@ class RateLimiter:
         self.priority = priority
         self.pause_key = pause_key or key + ":no-pause"
         self.held_key = key + ":held-by-replies"
+        self.holes_key = key + ":holes"
         self.interval_us = round(1_000_000 / rate)
         self.gap_us = round(gap_seconds * 1_000_000)
         # A reply takes one slot at a time: a slot reserved ahead and not used would hold the schedule for nothing.
@@ -112,6 +143,21 @@ class RateLimiter:
                 await self._reserve_chunk()
         return self._slots.popleft()
 
+    async def reserve_after(self, not_before: float) -> float:
+        """A reply's slot: the first free one at or after `not_before` (`time.monotonic()`), a hole first; the
+        slots passed over stay free for others. Returns it in `time.monotonic()`."""
+        if self.priority != REPLY:
+            raise ValueError("only replies reserve after a moment (a broadcast takes the next slot)")
+        ahead = max(0, round((not_before - time.monotonic()) * 1_000_000))
+        while True:
+            kind, micros = await self._reserve(
+                keys=[self.key, self.pause_key, self.held_key, self.holes_key],
+                args=[self.interval_us, self.gap_us, 1, REPLY, ahead],
+            )
+            if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "s":
+                return time.monotonic() + int(micros) / 1_000_000
+            await asyncio.sleep(int(micros) / 1_000_000)  # paused: nobody gets a slot until it is over
+
     def forget(self) -> None:
         """Drop the slots reserved ahead: after a 429 they would fire into the pause."""
         self._slots.clear()
@@ -119,8 +165,8 @@ class RateLimiter:
     async def _reserve_chunk(self) -> None:
         while True:
             kind, micros = await self._reserve(
-                keys=[self.key, self.pause_key, self.held_key],
-                args=[self.interval_us, self.gap_us, self.chunk, self.priority],
+                keys=[self.key, self.pause_key, self.held_key, self.holes_key],
+                args=[self.interval_us, self.gap_us, self.chunk, self.priority, 0],
             )
             if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "s":
                 first = time.monotonic() + int(micros) / 1_000_000

@@ -8,9 +8,9 @@ long the steps between the turn and its sending take (a busy event loop, a Redis
 The replies are sent after the lock is given back — holding it while waiting for the platform's limits would hold
 up the user's next turn as well — in two steps, each in the order of the turns:
 
-1. `reserved`: a turn takes its place in the chat's pace (and from there in the global schedule) once the turn
-   before has taken its own, so a user's next replies queue for the rate right away, as the limits allow, instead
-   of joining the queue only after the previous ones were sent;
+1. `reserved`: a turn takes its place in the chat's pace (and from there in the global schedule) only after the
+   turn before has taken its own (the Telegram channel waits until it was sent, so that a place taken ahead is
+   never thrown away while the turn before waits);
 2. `served`: its first message goes only once every message of the turn before was sent.
 
 A turn sent by this process is waited for on its own events, without a time limit: it is known to be alive, and

@@ -16,7 +16,9 @@ _PEEK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-return string.format('%.0f', math.max(tat - tonumber(ARGV[1]), now) - now)
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+return {string.format('%.0f', math.max(tat - tonumber(ARGV[1]), now) - now),
+        string.format('%.0f', math.max(last + 1, now) - now)}
 """
 
 _COMMIT = """
@@ -24,7 +26,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local at = now + tonumber(ARGV[2])
 local after = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), at) + tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.floor((after - now) / 1000) + 1000)
+local px = math.floor((after - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', px)
+redis.call('SET', KEYS[2], string.format('%.0f', math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), at)), 'PX', px)
 return 1
 """
 
@@ -54,14 +58,19 @@ class ChatPace:
         self._commit = redis.register_script(_COMMIT)
 
     async def earliest(self, chat: str) -> float:
-        """The chat's next moment (`time.monotonic()`), not taken yet: `commit` takes it at the moment chosen."""
-        micros = int(await self._peek(keys=[self.prefix + chat], args=[self.tolerance_us]))
-        return time.monotonic() + micros / 1_000_000
+        """The chat's next moment (`time.monotonic()`), not taken yet: `commit` takes it at the moment chosen. Never
+        before the moment of the chat's last message taken, so a message cannot be given an earlier moment than the
+        one before it (whichever process took that one)."""
+        pace, after_last = await self._peek(
+            keys=[self.prefix + chat, self.prefix + chat + ":last"], args=[self.tolerance_us]
+        )
+        now = time.monotonic()
+        return max(now + int(pace) / 1_000_000, now + int(after_last) / 1_000_000)
 
     async def commit(self, chat: str, at: float) -> None:
         """A message to the chat goes at `at` (`time.monotonic()`, not before `earliest`)."""
         delay = max(0, round((at - time.monotonic()) * 1_000_000))
-        await self._commit(keys=[self.prefix + chat], args=[self.interval_us, delay])
+        await self._commit(keys=[self.prefix + chat, self.prefix + chat + ":last"], args=[self.interval_us, delay])
 
     async def reserve(self, chat: str) -> float:
         """Take this chat's next moment without waiting for it; returns it in `time.monotonic()`."""
