@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar
@@ -15,6 +17,7 @@ from bot.app import App
 from bot.console.app import build_console
 from bot.console.users import add_user, find_user, verify_password
 from tests.conftest import AppFactory
+from tests.console.browser import Browser
 
 PASSWORDS = {"ana": "ana-admin-password", "marko": "marko-marketing-pw", "sara": "sara-support-pw"}
 ROLES = {"ana": "admin", "marko": "marketing", "sara": "support"}
@@ -97,3 +100,11 @@ async def make_console(make_app: AppFactory) -> AsyncIterator[ConsoleFactory]:
 @pytest.fixture
 async def console(make_console: ConsoleFactory) -> Console:
     return await make_console()
+
+
+@pytest.fixture
+async def page(chromium: Any, console: Console, request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The browser on a console of this test's own, with no cookie of an earlier test."""
+    await asyncio.to_thread(chromium.execute_cdp_cmd, "Network.clearBrowserCookies", {})
+    yield Browser(chromium, console.url, request.node.name)
+    await asyncio.to_thread(chromium.execute_cdp_cmd, "Network.clearBrowserCookies", {})

@@ -37,14 +37,22 @@ def _numbers(svg: str) -> list[float]:
     return [float(v.replace(",", "")) for v in VALUE.findall(svg) if v.strip()]
 
 
-async def test_analytics_charts_and_csv_agree_with_the_dashboard(console: Console) -> None:
-    await _history(console)
+def datetime_range(console: Console) -> tuple[datetime, datetime]:
+    """The page's default period (the last 30 local days) as the dashboard takes it."""
     zone = console.app.deps.profile.zone
     last = datetime.now(UTC).astimezone(zone).date()
     first = last - timedelta(days=29)
+    return datetime.combine(first, time(), zone).astimezone(UTC), datetime.combine(
+        last + timedelta(days=1), time(), zone
+    ).astimezone(UTC)
+
+
+async def test_analytics_charts_and_csv_agree_with_the_dashboard(console: Console) -> None:
+    await _history(console)
+    zone = console.app.deps.profile.zone
+    since, until = datetime_range(console)
+    first, last = since.astimezone(zone).date(), (until - timedelta(days=1)).astimezone(zone).date()
     query = f"since={first.isoformat()}&until={last.isoformat()}"
-    since = datetime.combine(first, time(), zone).astimezone(UTC)
-    until = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
     async with console.app.deps.sessionmaker() as db:
         board = await dashboard(db, since=since, until=until, zone=zone)
         viber = await dashboard(db, since=since, until=until, zone=zone, channel="viber")
