@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import signal
 import sys
 
-from bot.cli.common import database, fail, settings_for
+from bot.cli.common import add_profile_option, database, fail, settings_for
 from bot.console.users import UserError, add_user, list_users, remove_user
 from bot.db.models import ConsoleRole
 
@@ -30,6 +31,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     remove = actions.add_parser("remove-user", help="remove a console user (their sessions end)")
     remove.add_argument("name")
     remove.set_defaults(func=_remove)
+    serve = actions.add_parser("serve", help="only the web console, without the channels (mila run serves it too)")
+    add_profile_option(serve)
+    serve.set_defaults(func=_serve)
 
 
 def _password(from_stdin: bool) -> str | None:
@@ -90,3 +94,36 @@ def _remove(args: argparse.Namespace) -> int:
         return fail(f"no user named {args.name}")
     print(f"removed {args.name}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    # Imported here: the console's templates and charts are no concern of the other commands.
+    from bot.app import build_app
+    from bot.console.serve import console_url, start_console
+    from bot.server import refuse_a_schema_not_ours
+
+    if settings.redis.url is None and settings.security.environment == "production":
+        return fail("REDIS_URL is required when MILA_ENV=production (the console's sessions and lockout live there)")
+
+    async def run() -> int:
+        await refuse_a_schema_not_ours(settings)
+        app = build_app(settings)
+        try:
+            runner = await start_console(app)
+        except OSError as exc:
+            await app.close()
+            return fail(f"the web console cannot listen on {settings.admin.host}:{settings.admin.port}: {exc}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"the web console: {console_url(app)} (Ctrl-C stops it)", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await app.close()
+        return 0
+
+    return asyncio.run(run())

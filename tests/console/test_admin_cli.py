@@ -6,7 +6,9 @@ import asyncio
 import io
 import subprocess
 import sys
+from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -16,6 +18,7 @@ from bot.console.users import verify_password
 from bot.db.base import make_sessionmaker
 from bot.db.models import ConsoleAudit, ConsoleUser
 from tests.environment import without_mila_settings
+from tests.service import free_port, stop_mila
 
 
 async def _run(argv: list[str]) -> int:
@@ -113,3 +116,26 @@ def test_the_installed_command(sqlite_url: str) -> None:
     listed = subprocess.run([sys.executable, "-m", "bot", "admin", "list-users"], env=env, capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert listed.returncode == 0 and listed.stdout.splitlines()[1].split()[:2] == ["ops", "admin"]
+
+
+async def test_serve_only_the_console(sqlite_url: str, tmp_path: Path) -> None:
+    """`mila admin serve`: the console without any channel (what `make demo-admin` starts), stopped by SIGTERM."""
+    port = free_port()
+    env = without_mila_settings()
+    env.update(DATABASE_URL=sqlite_url, ADMIN_PORT=str(port), ADMIN_HOST="127.0.0.1")
+    out = tmp_path / "serve.log"
+    with out.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "admin", "serve", env=env, stdout=log, stderr=log,
+            stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        for _ in range(300):
+            if f"the web console: http://127.0.0.1:{port}/login" in out.read_text():
+                break
+            assert process.returncode is None, out.read_text()
+            await asyncio.sleep(0.1)
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/login") as page:
+            assert page.status == 200 and 'name="password"' in await page.text()
+    finally:
+        assert await stop_mila(process, 30) == 0, out.read_text()
