@@ -1,15 +1,28 @@
 """`/campaigns`: every campaign with its state and its funnel (targeted → sent → delivered → seen, failed,
-unreachable, opted out), per channel and language. Counts only: no recipient is ever shown."""
+unreachable, opted out), per channel and language. Counts only: no recipient is ever shown.
+
+`/campaigns/new`: a draft from a form, the same campaign a file given to `mila campaign create` makes (the form
+is turned into the file's fields and checked by the same rules): the text per language, the Serbian Cyrillic
+generated from the Latin text shown (and replaceable), the recipients it would reach now per channel and
+language and the Viber cost. Starting it stays with `mila campaign send`."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from aiohttp import web
+from multidict import MultiDictProxy
 from sqlalchemy import case, func, select
 
+from bot.channels.base import BROADCAST_CHANNELS
 from bot.console import charts
 from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
+from bot.core.i18n import LANGUAGES
 from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
+from bot.services.campaigns import store
+from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
 
 LIMIT = 100
 STEPS = ("targeted", "sent", "delivered", "seen", "failed", "unreachable", "opted_out")
@@ -62,5 +75,86 @@ async def listing(request: web.Request) -> web.Response:
     return render(request, "campaigns.html", {"campaigns": shown, "steps": [_step(s) for s in STEPS]})
 
 
+def _bases(languages: list[str]) -> list[str]:
+    """The languages a text is written in (Serbian Cyrillic comes from the Latin text)."""
+    return list(dict.fromkeys(base_language(code) for code in languages))
+
+
+def _field(form: MultiDictProxy[Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _definition(form: MultiDictProxy[Any], profile: str, bases: list[str], cyrillic: bool) -> dict[str, Any]:
+    """The form as the fields of a campaign file."""
+    raw: dict[str, Any] = {"name": _field(form, "name"), "profile": profile,
+                           "text": {code: _field(form, f"text_{code}") for code in bases}}  # fmt: skip
+    raw["text"] = {code: text for code, text in raw["text"].items() if text}
+    if cyrillic and _field(form, "text_sr-Cyrl"):
+        raw["text"]["sr-Cyrl"] = _field(form, "text_sr-Cyrl")
+    if _field(form, "picture"):
+        raw["picture"] = _field(form, "picture")
+    if _field(form, "start"):
+        try:
+            raw["start"] = datetime.fromisoformat(_field(form, "start")).replace(tzinfo=None).isoformat()
+        except ValueError:
+            raw["start"] = _field(form, "start")
+    if _field(form, "quiet_hours"):
+        raw["quiet_hours"] = _field(form, "quiet_hours")
+    channels = [c for c in form.getall("channel", []) if c in BROADCAST_CHANNELS]
+    languages = [code for code in form.getall("language", []) if code in LANGUAGES]
+    segment: dict[str, Any] = {}
+    if channels:
+        segment["channels"] = channels
+    if languages:
+        segment["languages"] = languages
+    if segment:
+        raw["segment"] = segment
+    return raw
+
+
+@allow(ADMIN, MARKETING)
+async def new(request: web.Request) -> web.Response:
+    console = console_of(request)
+    profile = console.app.deps.profile
+    bases = _bases(profile.languages)
+    cyrillic = "sr-Cyrl" in profile.languages
+    context: dict[str, Any] = {"bases": bases, "cyrillic": cyrillic, "channels": BROADCAST_CHANNELS,
+                               "languages": profile.languages, "form": {}, "chosen_channels": list(BROADCAST_CHANNELS),
+                               "chosen_languages": list(profile.languages), "errors": [], "preview": None}  # fmt: skip
+    if request.method == "GET":
+        return render(request, "campaign_new.html", context)
+    form = await request.post()
+    context["form"] = {key: _field(form, key) for key in form if key != "csrf"}
+    context["chosen_channels"] = form.getall("channel", [])
+    context["chosen_languages"] = form.getall("language", [])
+    try:
+        spec: CampaignSpec = parse(_definition(form, profile.id, bases, cyrillic))
+    except CampaignFileError as exc:
+        context["errors"] = str(exc).splitlines()
+        return render(request, "campaign_new.html", context, status=400)
+    now = console.app.deps.clock()
+    broadcast = console.app.settings.broadcast
+    async with console.sessionmaker() as db:
+        counts = await store.dry_run(db, spec, profile.default_language, now, broadcast.viber_price,
+                                     broadcast.viber_currency)  # fmt: skip
+        if _field(form, "action") == "create":
+            campaign = await store.create(db, spec, profile=profile.id, timezone=profile.timezone, now=now)
+            await db.commit()
+            await console.record(request, "create_campaign", f"campaign {campaign.id}", name=spec.name,
+                                 recipients=counts.total)  # fmt: skip
+            raise web.HTTPSeeOther(f"/campaigns#campaign-{campaign.id}")
+    context["preview"] = {
+        "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+        "counts": sorted(counts.by_channel_language.items()), "total": counts.total,
+        "viber_cost": f"{counts.viber_cost:.2f} {counts.currency}" if counts.viber_price else None,
+    }  # fmt: skip
+    if cyrillic and "sr" in spec.text and not context["form"].get("text_sr-Cyrl"):
+        context["form"]["text_sr-Cyrl"] = spec.text_for("sr-Cyrl")
+    return render(request, "campaign_new.html", context)
+
+
 def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/campaigns", listing)
+    router.add_get("/campaigns/new", new)
+    router.add_post("/campaigns/new", new)
