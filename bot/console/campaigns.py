@@ -20,6 +20,7 @@ from bot.console import charts
 from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
 from bot.core.i18n import LANGUAGES
+from bot.core.text import latin_to_cyrillic
 from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
@@ -90,8 +91,10 @@ def _definition(form: MultiDictProxy[Any], profile: str, bases: list[str], cyril
     raw: dict[str, Any] = {"name": _field(form, "name"), "profile": profile,
                            "text": {code: _field(form, f"text_{code}") for code in bases}}  # fmt: skip
     raw["text"] = {code: text for code, text in raw["text"].items() if text}
-    if cyrillic and _field(form, "text_sr-Cyrl"):
-        raw["text"]["sr-Cyrl"] = _field(form, "text_sr-Cyrl")
+    written = _field(form, "text_sr-Cyrl")
+    # Kept only when changed by hand: the Cyrillic shown after a preview is the generated one.
+    if cyrillic and written and written != latin_to_cyrillic(raw["text"].get("sr", "")):
+        raw["text"]["sr-Cyrl"] = written
     if _field(form, "picture"):
         raw["picture"] = _field(form, "picture")
     if _field(form, "start"):

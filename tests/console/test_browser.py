@@ -123,3 +123,24 @@ async def test_the_console_in_serbian(page: Browser, console: Console) -> None:
     assert "Çykyş" in await page.text()
     await page.screenshot("turkmen")
     await asyncio.sleep(0)
+
+
+async def test_a_campaign_draft_from_the_form(page: Browser, console: Console) -> None:
+    await _history(console)
+    await page.login("marko", PASSWORDS["marko"])
+    await page.open("/campaigns")
+    await page.click("#new-campaign")
+    assert page.path == "/campaigns/new"
+    await page.fill("#name", "Praznični paket")
+    await page.fill("#text_sr", "Praznični paket: dupli internet do kraja meseca.")
+    await page.fill("#text_tk", "Baýramçylyk bukjasy: aýyň ahyryna çenli iki esse internet.")
+    await page.click("#preview-button")
+    shown = await page.text()
+    assert "Празнични пакет: дупли интернет до краја месеца." in shown
+    total = int((await page.texts("#recipients-total"))[0])
+    assert total > 0
+    await page.screenshot("campaign-preview")
+    await page.click("#create-button")
+    assert page.path.startswith("/campaigns")
+    assert "Praznični paket" in await page.text() and "draft" in await page.text()
+    await page.screenshot("campaign-draft")

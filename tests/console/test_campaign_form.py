@@ -40,13 +40,19 @@ async def test_preview_count_and_save(console: Console) -> None:
         for (channel, language), n in counts.by_channel_language.items():
             assert f"<tr><td>{channel}</td><td>{language}</td><td>{n}</td></tr>" in page
 
+        # Saved after the preview, the generated Cyrillic is not kept as written by hand; a changed one is.
         form[-1] = ("action", "create")
+        form.append(("text_sr-Cyrl", "Нова тарифа Старт: 20 GB за 990 RSD."))
         async with http.post("/campaigns/new", data=form, allow_redirects=False) as response:
             assert response.status == 303 and response.headers["Location"].startswith("/campaigns#campaign-")
         async with http.get("/campaigns") as response:
             listing = await response.text()
         assert "Nova tarifa Start" in listing and 'class="state draft"' in listing
 
+        changed = [("name", "Start (ćirilica)") if key == "name" else (key, value) for key, value in form[:-1]]
+        changed.append(("text_sr-Cyrl", "Нова тарифа Start: 20 GB за 990 RSD."))
+        async with http.post("/campaigns/new", data=changed, allow_redirects=False) as response:
+            assert response.status == 303
         bad = [("csrf", token), ("name", ""), ("text_sr", ""), ("action", "create")]
         async with http.post("/campaigns/new", data=bad) as response:
             assert response.status == 400 and 'id="errors"' in await response.text()
@@ -60,8 +66,11 @@ async def test_preview_count_and_save(console: Console) -> None:
         # No Cyrillic written by hand: it is generated when sent, as for a campaign file.
         assert made[0].definition["text"] == {"sr": "Nova tarifa Start: 20 GB za 990 RSD.",
                                               "tk": "Täze Start tarifi: aýda 20 GB."}  # fmt: skip
+        (by_hand,) = (await db.execute(select(Campaign).where(Campaign.name == "Start (ćirilica)"))).scalars()
+        assert by_hand.definition["text"]["sr-Cyrl"] == "Нова тарифа Start: 20 GB за 990 RSD."
         audit = (await db.execute(select(ConsoleAudit).where(ConsoleAudit.action == "create_campaign"))).scalars()
-        assert [(a.actor, a.target) for a in audit] == [("marko", f"campaign {made[0].id}")]
+        assert [(a.actor, a.target) for a in audit] == [("marko", f"campaign {made[0].id}"),
+                                                        ("marko", f"campaign {by_hand.id}")]  # fmt: skip
 
 
 async def test_support_cannot_make_a_campaign(console: Console) -> None:
