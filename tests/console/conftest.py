@@ -77,8 +77,8 @@ ConsoleFactory = Callable[..., Awaitable[Console]]
 async def make_console(make_app: AppFactory) -> AsyncIterator[ConsoleFactory]:
     servers: list[TestServer] = []
 
-    async def factory(profile: str = "rs", **admin: object) -> Console:
-        app = await make_app(profile)
+    async def factory(profile: str = "rs", database_url: str | None = None, **admin: object) -> Console:
+        app = await make_app(profile, database_url=database_url)
         for name, value in admin.items():
             setattr(app.settings.admin, name, value)
         async with app.deps.sessionmaker() as db:

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from bot.db.models import Campaign, ConsoleAudit
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import parse
-from tests.console.conftest import Console, csrf_of
+from tests.console.conftest import ConsoleFactory, csrf_of
 from tests.console.test_pages import _history
 
 
-async def test_preview_count_and_save(console: Console) -> None:
+async def test_preview_count_and_save(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
     await _history(console)
     async with await console.logged_in("marko") as http:
         async with http.get("/campaigns/new") as response:
@@ -73,7 +74,8 @@ async def test_preview_count_and_save(console: Console) -> None:
                                                         ("marko", f"campaign {by_hand.id}")]  # fmt: skip
 
 
-async def test_support_cannot_make_a_campaign(console: Console) -> None:
+async def test_support_cannot_make_a_campaign(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
     async with await console.logged_in("sara") as http:
         async with http.get("/tickets") as page:
             token = csrf_of(await page.text())

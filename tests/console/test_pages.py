@@ -14,7 +14,7 @@ from bot.db.models import ConsoleAudit, Subscriber, SupportMessage, SupportStatu
 from bot.services.analytics import dashboard, to_csv
 from bot.services.demo import seed_demo
 from bot.services.demo_history import seed_history
-from tests.console.conftest import Console, csrf_of
+from tests.console.conftest import Console, ConsoleFactory, csrf_of
 
 VALUE = re.compile(r'<desc class="value">([^<]*)</desc>')
 
@@ -47,7 +47,10 @@ def datetime_range(console: Console) -> tuple[datetime, datetime]:
     ).astimezone(UTC)
 
 
-async def test_analytics_charts_and_csv_agree_with_the_dashboard(console: Console) -> None:
+async def test_analytics_charts_and_csv_agree_with_the_dashboard(
+    make_console: ConsoleFactory, database_url: str
+) -> None:
+    console = await make_console(database_url=database_url)
     await _history(console)
     zone = console.app.deps.profile.zone
     since, until = datetime_range(console)
@@ -120,7 +123,8 @@ async def _tickets(console: Console) -> tuple[int, int]:
         return waiting.id, closed.id
 
 
-async def test_tickets_masked_searched_and_closed(console: Console) -> None:
+async def test_tickets_masked_searched_and_closed(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
     waiting_id, closed_id = await _tickets(console)
     async with await console.logged_in("sara") as http:
         async with http.get("/tickets") as response:
@@ -169,7 +173,8 @@ async def test_tickets_masked_searched_and_closed(console: Console) -> None:
         ]
 
 
-async def test_campaigns_show_their_funnel(console: Console) -> None:
+async def test_campaigns_show_their_funnel(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
     await _history(console)
     async with await console.logged_in("marko") as http, http.get("/campaigns") as response:
         assert response.status == 200
