@@ -99,11 +99,17 @@ def _address(request: web.Request) -> str:
     return (request.remote or "-")[:64]
 
 
+def role_name(role: str) -> str:
+    names = {ADMIN: _("admin"), MARKETING: _("marketing"), SUPPORT: _("support")}
+    return names.get(role, role)
+
+
 def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
     user: ConsoleUser | None = request.get(USER)
     session: Session | None = request.get(SESSION)
     base = {
         "user": user,
+        "role_name": role_name(user.role) if user is not None else "",
         "csrf": session.csrf if session else "",
         "menu": [path for path, roles in MENU if user is not None and user.role in roles],
         "path_now": request.path,

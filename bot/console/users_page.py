@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.console.app import ADMIN, allow, console_of, render
+from bot.console.app import ADMIN, allow, console_of, render, role_name
 from bot.console.users import list_users
 from bot.db.models import ConsoleAudit
 
@@ -22,7 +22,7 @@ async def page(request: web.Request) -> web.Response:
         audit = [{"at": e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor, "action": e.action,
                   "target": e.target or "", "address": e.address or "",
                   "detail": ", ".join(f"{k}: {v}" for k, v in sorted(e.detail.items()))} for e in entries]  # fmt: skip
-    rows = [{"name": u.username, "role": u.role,
+    rows = [{"name": u.username, "role": role_name(u.role),
              "last_login": u.last_login_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if u.last_login_at else "–"}
             for u in users]  # fmt: skip
     return render(request, "users.html", {"users": rows, "audit": audit})
