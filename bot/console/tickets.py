@@ -131,7 +131,7 @@ async def close(request: web.Request) -> web.Response:
     if not isinstance(support, Support):
         raise web.HTTPServiceUnavailable()
     # As an operator would from the desk: the user is told, gets the bot back and is asked for a rating.
-    closed = await support.close(ticket.id, "operator", user.username)
+    closed = await support.close(ticket.id, "operator", user.username, only_waiting=True)
     if not closed.ok:
         return render(request, "error.html", {"title": _("Not closed"),
                       "message": _("Only a waiting ticket can be closed here.")}, status=409)  # fmt: skip

@@ -185,3 +185,21 @@ async def test_campaigns_show_their_funnel(make_console: ConsoleFactory, databas
     svg = _chart(page, f"funnel-{chart.group(1)}")
     assert sum(_numbers(svg)) > 0
     assert "+381" not in page and "demo-history-" not in page  # counts only, never a recipient
+
+
+async def test_a_ticket_taken_meanwhile_is_not_closed(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    waiting_id, _ = await _tickets(console)
+    support = console.app.deps.services["support"]
+    async with await console.logged_in("sara") as http:
+        async with http.get(f"/tickets/{waiting_id}") as response:
+            token = csrf_of(await response.text())
+        await support.take(waiting_id, "9001", "Ana")  # an operator takes it while the page is open
+        async with http.post(f"/tickets/{waiting_id}/close", data={"csrf": token, "reason": "x"}) as response:
+            assert response.status == 409
+    # The service's own check, for a take that lands between the page's check and the close.
+    assert not (await support.close(waiting_id, "operator", "sara", only_waiting=True)).ok
+    async with console.app.deps.sessionmaker() as db:
+        ticket = await db.get(SupportTicket, waiting_id)
+        assert ticket is not None and ticket.status == "with_operator"
+        assert (await db.execute(select(ConsoleAudit).where(ConsoleAudit.action == "close_ticket"))).first() is None
