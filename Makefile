@@ -9,7 +9,7 @@ DEMO_LANG_tm := tk
 DEMO_DB := sqlite+aiosqlite:///$(CURDIR)/var/demo-$(PROFILE).sqlite3
 BABEL_KEYWORDS := -k N_ -k _ -k ngettext:1,2 -k pgettext:1c,2
 
-.PHONY: install demo test lint typecheck locales locales-compile bench clean
+.PHONY: install demo demo-admin test lint typecheck locales locales-compile bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ demo: install
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db upgrade
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db seed-demo --profile $(PROFILE)
 	DATABASE_URL=$(DEMO_DB) $(BIN)/mila chat --profile $(PROFILE) --lang $(DEMO_LANG_$(PROFILE))
+
+## The web console on the demo data plus 30 days of invented history, with a demo user (on loopback only).
+DEMO_ADMIN_USER := demo
+DEMO_ADMIN_PASSWORD := mila-demo-console
+demo-admin: install
+	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db upgrade
+	DATABASE_URL=$(DEMO_DB) $(BIN)/mila db seed-demo --profile $(PROFILE) --history
+	@DATABASE_URL=$(DEMO_DB) $(BIN)/mila admin remove-user $(DEMO_ADMIN_USER) >/dev/null 2>&1 || true
+	@echo $(DEMO_ADMIN_PASSWORD) | DATABASE_URL=$(DEMO_DB) $(BIN)/mila admin add-user $(DEMO_ADMIN_USER) \
+		--role admin --password-stdin
+	@echo "log in as $(DEMO_ADMIN_USER) with the password $(DEMO_ADMIN_PASSWORD)"
+	DATABASE_URL=$(DEMO_DB) ADMIN_HOST=127.0.0.1 $(BIN)/mila admin serve --profile $(PROFILE)
 
 ## ruff, mypy and the whole test suite against the real Redis and PostgreSQL servers.
 test: install

@@ -127,6 +127,14 @@ class AdminSettings(_Section):
     enabled: bool = Field(True, validation_alias="ADMIN_ENABLED")
     host: str = Field("127.0.0.1", validation_alias="ADMIN_HOST")
     port: int = Field(8081, ge=1, le=65535, validation_alias="ADMIN_PORT")
+    # A console session ends after this long without a request.
+    session_idle_seconds: int = Field(30 * 60, ge=60, le=24 * 3600, validation_alias="ADMIN_SESSION_IDLE")
+    # Cookies marked Secure even on plain http (they always are when the request came over https).
+    secure_cookies: bool = Field(False, validation_alias="ADMIN_SECURE_COOKIES")
+    # Login attempts per name and per client address within the window; the next ones are refused until it ends.
+    lockout_failures: int = Field(5, ge=1, le=100, validation_alias="ADMIN_LOCKOUT_FAILURES")
+    lockout_address_failures: int = Field(20, ge=1, le=10000, validation_alias="ADMIN_LOCKOUT_ADDRESS_FAILURES")
+    lockout_seconds: int = Field(15 * 60, ge=10, le=24 * 3600, validation_alias="ADMIN_LOCKOUT_SECONDS")
 
 
 class HealthSettings(_Section):

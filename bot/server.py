@@ -326,6 +326,36 @@ def _log(finding: Finding) -> None:
         log.warning(finding.message, extra={"part": finding.part, "advice": finding.advice})
 
 
+def console_address(app: App) -> str:
+    from bot.console.serve import console_url
+
+    return console_url(app)
+
+
+async def console_if_enabled(app: App, parts: Parts) -> web.AppRunner | None:
+    """The web console on its own listener, unless ADMIN_ENABLED=false or its start-up check failed (it would
+    share the webhook port); logged either way, with where it listens."""
+    from bot.console.serve import console_url, start_console
+
+    admin = app.settings.admin
+    if not admin.enabled:
+        log.info("the web console is off (ADMIN_ENABLED=false)", extra={"console": "off"})
+        return None
+    if not parts.usable("admin"):
+        log.error("the web console is not started: see the admin part of /healthz", extra={"console": "off"})
+        return None
+    try:
+        runner = await start_console(app)
+    except OSError as exc:
+        parts.report("admin", [error("admin", f"the web console cannot listen on {admin.host}:{admin.port}: {exc}",
+                                     "give ADMIN_PORT a free port")])  # fmt: skip
+        log.error("the web console is not started", extra={"console": "off", "reason": str(exc)})
+        return None
+    log.info("the web console is running", extra={"console": "on", "host": admin.host, "port": admin.port,
+                                                  "url": console_url(app)})  # fmt: skip
+    return runner
+
+
 async def refuse_a_schema_not_ours(settings: Settings) -> None:
     """The code and the database schema must match: a database behind (or ahead of) this version stops start-up
     with what to do. A database that does not answer does not: /healthz says so until it does."""
@@ -364,6 +394,7 @@ async def serve(settings: Settings) -> int:
             build_web_app(app, metrics, channels, parts, supervisor), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
         await runner.setup()
+        console: web.AppRunner | None = None
         try:
             site = web.TCPSite(runner, settings.http.host, settings.http.port)
             await site.start()
@@ -371,6 +402,7 @@ async def serve(settings: Settings) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            console = await console_if_enabled(app, parts)
             for channel in channels:
                 await channel.start()
             settle_heap()
@@ -379,16 +411,20 @@ async def serve(settings: Settings) -> int:
                 "mila is running",
                 extra={"host": settings.http.host, "port": settings.http.port,
                        "channels": ",".join(c.name for c in channels), "profile": settings.bot.profile,
-                       "workers": ",".join(supervisor.names), "degraded": ",".join(
+                       "workers": ",".join(supervisor.names),
+                       "console": console_address(app) if console is not None else "off", "degraded": ",".join(
                            part for part, state in parts.snapshot().items() if state.startswith("error"))},
             )  # fmt: skip
             await stop.wait()
             log.info("stopping: finishing the updates in progress")
             # Polling stops taking updates while the HTTP server stops listening and waits for webhook requests.
-            await asyncio.gather(*(channel.stop() for channel in channels), _cleanup(runner))
+            await asyncio.gather(*(channel.stop() for channel in channels), _cleanup(runner),
+                                 *([_cleanup(console)] if console is not None else []))  # fmt: skip
             await supervisor.stop()
         finally:
             await _cleanup(runner)
+            if console is not None:
+                await _cleanup(console)
             for channel in channels:
                 await channel.close()
     finally:

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -75,6 +76,21 @@ async def _empty_tables(url: str) -> None:
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session's browser tests; in CI (MILA_REQUIRE_SERVICES) never skipped."""
+    from tests.console import browser
+
+    problem = browser.missing()
+    if problem:
+        if REQUIRE_SERVICES:
+            pytest.exit(f"the browser tests need Chromium here: {problem}", 1)
+        pytest.skip(problem)
+    driver = browser.start_driver()
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

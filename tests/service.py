@@ -72,6 +72,7 @@ def mila_env(*, database_url: str, redis_prefix: str, port: int, profile: str = 
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
         MILA_PROFILE=profile,
+        ADMIN_ENABLED="false",  # the console's default port is one for the whole machine: a test that wants it says so
     )
     env.update(extra)
     return env

@@ -26,8 +26,10 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([^)]*\)[sd]|%[sd]")
 def _code_msgids() -> set[str]:
     ids: set[str] = set()
     for folder in ("bot", "handlers"):
+        # The web console's templates too (Jinja2's own extractor, as `make locales` runs it through babel.cfg).
+        methods = [("**.py", "python"), ("console/templates/**.html", "jinja2")]
         for _file, _line, message, _comments, _context in extract_from_dir(
-            PROJECT_ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+            PROJECT_ROOT / folder, method_map=methods, keywords=KEYWORDS
         ):
             ids.add(message if isinstance(message, str) else message[0])
     return ids

@@ -129,7 +129,7 @@ async def test_every_check_passes_against_working_services(
     shown = said(lines)
     assert len(shown) == len(expected) and all(line.startswith(e) for line, e in zip(shown, expected, strict=True)), (
         "\n".join(shown))  # fmt: skip
-    assert "at the newest revision 0010" in shown[0]
+    assert "at the newest revision 0011" in shown[0]
     # Nothing reached anyone: only reading calls to Telegram and Viber, no e-mail, no SMS, no order.
     assert {call.method for call in world.telegram.calls} == READING
     assert {call.endpoint for call in world.viber.calls} == {"get_account_info"}
@@ -228,10 +228,10 @@ async def test_a_database_one_migration_behind_or_not_migrated(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     behind = f"sqlite+aiosqlite:///{tmp_path / 'behind.sqlite3'}"
-    await asyncio.to_thread(upgrade, behind, "0008")
+    await asyncio.to_thread(upgrade, behind, "0010")
     code, lines = await doctor(world, monkeypatch, capsys, DATABASE_URL=behind)
     assert code == 1
-    assert errors(lines) == [("database", f"{behind}: at revision 0008, 1 migration(s) behind the newest 0010 — run "
+    assert errors(lines) == [("database", f"{behind}: at revision 0010, 1 migration(s) behind the newest 0011 — run "
                                           "`mila db upgrade`")]  # fmt: skip
     empty = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
     code, lines = await doctor(world, monkeypatch, capsys, DATABASE_URL=empty)
@@ -300,13 +300,13 @@ async def test_mila_run_refuses_a_database_one_migration_behind(
     fake_telegram: FakeTelegram, redis_prefix: str, tmp_path: Path
 ) -> None:
     behind = f"sqlite+aiosqlite:///{tmp_path / 'behind.sqlite3'}"
-    await asyncio.to_thread(upgrade, behind, "0008")
+    await asyncio.to_thread(upgrade, behind, "0010")
     env = mila_env(database_url=behind, redis_prefix=redis_prefix, port=free_port(),
                    TELEGRAM_BOT_TOKEN=fake_telegram.token, TELEGRAM_API_BASE=fake_telegram.base_url)  # fmt: skip
     code, logs = await run_until_exit(env, tmp_path / "mila.log")
     assert code == 2
     assert "mila: configuration error: DATABASE_URL: " in logs
-    assert "at revision 0008, 1 migration(s) behind the newest 0010: run `mila db upgrade`" in logs
+    assert "at revision 0010, 1 migration(s) behind the newest 0011: run `mila db upgrade`" in logs
     assert not [c for c in fake_telegram.calls if c.method not in READING]  # nothing was started
 
 

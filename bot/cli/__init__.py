@@ -13,6 +13,7 @@ from bot.profiles import ProfileError
 
 def build_parser() -> argparse.ArgumentParser:
     from bot.cli import (
+        admin,
         campaign,
         chat,
         db,
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mila", description="Self-care bot for telecom subscribers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (chat, run, doctor, profile, db, import_data, orders, outbox, tickets, campaign, forget, retention,
-                   nlu):  # fmt: skip
+                   nlu, admin):  # fmt: skip
         module.register(commands)
     return parser
 

@@ -621,3 +621,42 @@ class RefusalStats(Base):
     language: Mapped[str] = mapped_column(String(8), default="")
     reason: Mapped[str] = mapped_column(String(32))
     refusals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConsoleRole(StrEnum):
+    """What a web console user may see: admin everything; marketing aggregates and campaigns, never a
+    subscriber's personal data; support the operators' tickets, numbers masked as on the desk."""
+
+    ADMIN = "admin"
+    MARKETING = "marketing"
+    SUPPORT = "support"
+
+
+class ConsoleUser(Base):
+    """A person who logs in to the web console (`mila admin add-user`). The password is kept only as an Argon2id
+    hash (bot.console.passwords); the name is the login."""
+
+    __tablename__ = "console_users"
+    __table_args__ = (CheckConstraint(f"role IN ({_values(ConsoleRole)})", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ConsoleAudit(Base):
+    """Who did what in the console, and when: logins (and refused ones), a ticket closed, users added or removed
+    from the command line (`actor` "cli"). `detail` never holds a password or a subscriber's number."""
+
+    __tablename__ = "console_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -237,12 +237,16 @@ class Support:
         await self.positions_changed()
         return Outcome(True, ticket)
 
-    async def close(self, ticket_id: int, by: str, name: str = "", *, group: int | None = None) -> Outcome:
+    async def close(
+        self, ticket_id: int, by: str, name: str = "", *, group: int | None = None, only_waiting: bool = False
+    ) -> Outcome:
         """Closed by an operator (`by="operator"`, in `group`) or for silence: the user is told, gets the bot back
-        and a rating question."""
+        and a rating question. `only_waiting`: refused once an operator has taken it (the web console's close)."""
         async with UnitOfWork(self.sessionmaker) as uow:
             ticket = await uow.session.get(SupportTicket, ticket_id)
             if ticket is None or ticket.status == SupportStatus.CLOSED.value or _elsewhere(ticket, group):
+                return Outcome(False, ticket)
+            if only_waiting and ticket.status != SupportStatus.WAITING.value:
                 return Outcome(False, ticket)
             self._closed(ticket, by)
             minutes = max(1, self.settings.silence_timeout_seconds // 60)

@@ -1,0 +1,163 @@
+"""`/campaigns`: every campaign with its state and its funnel (targeted → sent → delivered → seen, failed,
+unreachable, opted out), per channel and language. Counts only: no recipient is ever shown.
+
+`/campaigns/new`: a draft from a form, the same campaign a file given to `mila campaign create` makes (the form
+is turned into the file's fields and checked by the same rules): the text per language, the Serbian Cyrillic
+generated from the Latin text shown (and replaceable), the recipients it would reach now per channel and
+language and the Viber cost. Starting it stays with `mila campaign send`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from sqlalchemy import case, func, select
+
+from bot.channels.base import BROADCAST_CHANNELS
+from bot.console import charts
+from bot.console.app import ADMIN, MARKETING, allow, console_of, render
+from bot.console.i18n import _
+from bot.core.i18n import LANGUAGES
+from bot.core.text import latin_to_cyrillic
+from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
+from bot.services.campaigns import store
+from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
+
+LIMIT = 100
+STEPS = ("targeted", "sent", "delivered", "seen", "failed", "unreachable", "opted_out")
+
+
+def _state(value: str) -> str:
+    names = {"draft": _("draft"), "sending": _("sending"), "paused": _("paused"), "cancelled": _("cancelled"),
+             "done": _("done")}  # fmt: skip
+    return names.get(value, value)
+
+
+def _step(value: str) -> str:
+    names = {"targeted": _("targeted"), "sent": _("sent"), "delivered": _("delivered"), "seen": _("seen"),
+             "failed": _("failed"), "unreachable": _("unreachable"), "opted_out": _("opted out")}  # fmt: skip
+    return names[value]
+
+
+@allow(ADMIN, MARKETING)
+async def listing(request: web.Request) -> web.Response:
+    console = console_of(request)
+    zone = console.app.deps.profile.zone
+    d = CampaignDelivery
+    sent = (DeliveryStatus.SENT.value,)
+    funnel = (
+        select(d.campaign_id, d.channel, d.language, func.count(),
+               func.count(case((d.status.in_(sent), 1))), func.count(d.delivered_at), func.count(d.seen_at),
+               func.count(case((d.status == DeliveryStatus.FAILED.value, 1))),
+               func.count(case((d.status == DeliveryStatus.UNREACHABLE.value, 1))), func.count(d.opted_out_at))
+        .group_by(d.campaign_id, d.channel, d.language)
+        .order_by(d.campaign_id, d.channel, d.language)
+    )  # fmt: skip
+    async with console.sessionmaker() as db:
+        campaigns = list((await db.execute(select(Campaign).order_by(Campaign.id.desc()).limit(LIMIT))).scalars())
+        ids = [c.id for c in campaigns]
+        rows = (await db.execute(funnel.where(d.campaign_id.in_(ids)))).all() if ids else []
+    per: dict[int, list[tuple[str, str, list[int]]]] = {}
+    for campaign_id, channel, language, *counts in rows:
+        per.setdefault(campaign_id, []).append((channel, language, [int(n) for n in counts]))
+    shown = []
+    for c in campaigns:
+        groups = per.get(c.id, [])
+        total = [sum(g[2][i] for g in groups) for i in range(len(STEPS))]
+        chart = charts.bars(
+            f"funnel-{c.id}", _("Funnel: {name}").format(name=c.name), [_step(s) for s in STEPS],
+            [(f"{channel} · {language}", counts) for channel, language, counts in groups],
+        ) if groups else None  # fmt: skip
+        shown.append({"id": c.id, "name": c.name, "status": _state(c.status), "status_value": c.status,
+                      "starts": c.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "total": total,
+                      "groups": groups, "chart": chart})  # fmt: skip
+    return render(request, "campaigns.html", {"campaigns": shown, "steps": [_step(s) for s in STEPS]})
+
+
+def _bases(languages: list[str]) -> list[str]:
+    """The languages a text is written in (Serbian Cyrillic comes from the Latin text)."""
+    return list(dict.fromkeys(base_language(code) for code in languages))
+
+
+def _field(form: MultiDictProxy[Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _definition(form: MultiDictProxy[Any], profile: str, bases: list[str], cyrillic: bool) -> dict[str, Any]:
+    """The form as the fields of a campaign file."""
+    raw: dict[str, Any] = {"name": _field(form, "name"), "profile": profile,
+                           "text": {code: _field(form, f"text_{code}") for code in bases}}  # fmt: skip
+    raw["text"] = {code: text for code, text in raw["text"].items() if text}
+    written = _field(form, "text_sr-Cyrl")
+    # Kept only when changed by hand: the Cyrillic shown after a preview is the generated one.
+    if cyrillic and written and written != latin_to_cyrillic(raw["text"].get("sr", "")):
+        raw["text"]["sr-Cyrl"] = written
+    if _field(form, "picture"):
+        raw["picture"] = _field(form, "picture")
+    if _field(form, "start"):
+        try:
+            raw["start"] = datetime.fromisoformat(_field(form, "start")).replace(tzinfo=None).isoformat()
+        except ValueError:
+            raw["start"] = _field(form, "start")
+    if _field(form, "quiet_hours"):
+        raw["quiet_hours"] = _field(form, "quiet_hours")
+    channels = [c for c in form.getall("channel", []) if c in BROADCAST_CHANNELS]
+    languages = [code for code in form.getall("language", []) if code in LANGUAGES]
+    segment: dict[str, Any] = {}
+    if channels:
+        segment["channels"] = channels
+    if languages:
+        segment["languages"] = languages
+    if segment:
+        raw["segment"] = segment
+    return raw
+
+
+@allow(ADMIN, MARKETING)
+async def new(request: web.Request) -> web.Response:
+    console = console_of(request)
+    profile = console.app.deps.profile
+    bases = _bases(profile.languages)
+    cyrillic = "sr-Cyrl" in profile.languages
+    context: dict[str, Any] = {"bases": bases, "cyrillic": cyrillic, "channels": BROADCAST_CHANNELS,
+                               "languages": profile.languages, "form": {}, "chosen_channels": list(BROADCAST_CHANNELS),
+                               "chosen_languages": list(profile.languages), "errors": [], "preview": None}  # fmt: skip
+    if request.method == "GET":
+        return render(request, "campaign_new.html", context)
+    form = await request.post()
+    context["form"] = {key: _field(form, key) for key in form if key != "csrf"}
+    context["chosen_channels"] = form.getall("channel", [])
+    context["chosen_languages"] = form.getall("language", [])
+    try:
+        spec: CampaignSpec = parse(_definition(form, profile.id, bases, cyrillic))
+    except CampaignFileError as exc:
+        context["errors"] = str(exc).splitlines()
+        return render(request, "campaign_new.html", context, status=400)
+    now = console.app.deps.clock()
+    broadcast = console.app.settings.broadcast
+    async with console.sessionmaker() as db:
+        counts = await store.dry_run(db, spec, profile.default_language, now, broadcast.viber_price,
+                                     broadcast.viber_currency)  # fmt: skip
+        if _field(form, "action") == "create":
+            campaign = await store.create(db, spec, profile=profile.id, timezone=profile.timezone, now=now)
+            await db.commit()
+            await console.record(request, "create_campaign", f"campaign {campaign.id}", name=spec.name,
+                                 recipients=counts.total)  # fmt: skip
+            raise web.HTTPSeeOther(f"/campaigns#campaign-{campaign.id}")
+    context["preview"] = {
+        "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+        "counts": sorted(counts.by_channel_language.items()), "total": counts.total,
+        "viber_cost": f"{counts.viber_cost:.2f} {counts.currency}" if counts.viber_price else None,
+    }  # fmt: skip
+    if cyrillic and "sr" in spec.text and not context["form"].get("text_sr-Cyrl"):
+        context["form"]["text_sr-Cyrl"] = spec.text_for("sr-Cyrl")
+    return render(request, "campaign_new.html", context)
+
+
+def routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/campaigns", listing)
+    router.add_get("/campaigns/new", new)
+    router.add_post("/campaigns/new", new)

@@ -1,0 +1,146 @@
+"""`/tickets`: the conversations handed to operators, searched by status, channel, language and period; one
+ticket's whole exchange with the operators' notes, numbers masked as on the desk card; a waiting ticket closed
+from here with a reason (audited). For support and admin only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.console.app import ADMIN, SUPPORT, USER, allow, console_of, render
+from bot.console.i18n import _
+from bot.console.masking import mask_numbers
+from bot.console.periods import CHANNELS, LANGUAGES, period_of
+from bot.db.models import Subscriber, SupportStatus, SupportTicket
+from bot.services.phones import mask_phone
+from bot.services.support.service import CARD_ANONYMOUS, CARD_IDENTIFIED, Support
+from bot.services.support.tickets import messages_of
+
+LIMIT = 200
+MAX_REASON = 300
+MAX_SEARCH = 100
+
+
+def _status(value: str) -> str:
+    names = {"waiting": _("waiting"), "with_operator": _("with an operator"), "closed": _("closed")}
+    return names.get(value, value)
+
+
+def _region(request: web.Request) -> str:
+    return console_of(request).app.deps.profile.country
+
+
+@allow(ADMIN, SUPPORT)
+async def listing(request: web.Request) -> web.Response:
+    console = console_of(request)
+    profile = console.app.deps.profile
+    period = period_of(request, profile.zone, console.app.deps.clock())
+    status = request.query.get("status")
+    search = request.query.get("q", "").strip()[:MAX_SEARCH]
+    query = select(SupportTicket).where(
+        SupportTicket.created_at >= period.since, SupportTicket.created_at < period.until
+    )
+    if status in {s.value for s in SupportStatus}:
+        query = query.where(SupportTicket.status == status)
+    if period.channel:
+        query = query.where(SupportTicket.channel == period.channel)
+    if period.language:
+        query = query.where(SupportTicket.language == period.language)
+    if search.isdigit():
+        query = query.where(SupportTicket.id == int(search))
+    elif search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
+    query = query.order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc()).limit(LIMIT)
+    async with console.sessionmaker() as db:
+        found = list((await db.execute(query)).scalars())
+    region = _region(request)
+    rows = [{"id": t.id, "status": _status(t.status), "status_value": t.status, "channel": t.channel,
+             "language": t.language, "operator": t.operator_name or "–",
+             "created": t.created_at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
+             "rating": t.rating or "–", "topic": mask_numbers(t.topic, region)} for t in found]  # fmt: skip
+    return render(request, "tickets.html", {
+        "rows": rows, "period": period, "status": status or "", "q": search, "channels": CHANNELS,
+        "languages": LANGUAGES, "statuses": [(s.value, _status(s.value)) for s in SupportStatus], "limit": LIMIT,
+    })  # fmt: skip
+
+
+async def _ticket(request: web.Request) -> SupportTicket:
+    try:
+        ticket_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    async with console_of(request).sessionmaker() as db:
+        ticket = await db.get(SupportTicket, ticket_id)
+    if not isinstance(ticket, SupportTicket):
+        raise web.HTTPNotFound()
+    return ticket
+
+
+@allow(ADMIN, SUPPORT)
+async def one(request: web.Request) -> web.Response:
+    console = console_of(request)
+    zone = console.app.deps.profile.zone
+    ticket = await _ticket(request)
+    region = _region(request)
+    async with console.sessionmaker() as db:
+        subscriber = await db.get(Subscriber, ticket.subscriber_id) if ticket.subscriber_id else None
+        messages = await messages_of(db, ticket.id)
+    if subscriber is not None:
+        phone = mask_phone(subscriber.contact_phone) if subscriber.contact_phone else "–"
+        who = _(CARD_IDENTIFIED).format(phone=phone, code=subscriber.customer_code)
+    else:
+        who = _(CARD_ANONYMOUS)
+    kinds = {"in": _("user"), "out": _("operator"), "note": _("note")}
+    exchange = [{"at": m.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), "direction": m.direction,
+                 "who": kinds.get(m.direction, m.direction) + (f" {m.author}" if m.author else ""),
+                 "text": mask_numbers(m.text, region),
+                 "attachment": (m.attachment_name or m.attachment_kind) if m.attachment_kind else None}
+                for m in messages]  # fmt: skip
+
+    def local(value: Any) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "–"
+
+    facts = [(_("Status"), _status(ticket.status) + (" · " + _("after hours") if ticket.after_hours else "")),
+             (_("Channel"), ticket.channel), (_("Language"), ticket.language), (_("User"), who),
+             (_("Operator"), ticket.operator_name or "–"), (_("Opened"), local(ticket.created_at)),
+             (_("Taken"), local(ticket.taken_at)), (_("Closed"), local(ticket.closed_at)),
+             (_("Rating"), str(ticket.rating or "–"))]  # fmt: skip
+    return render(request, "ticket.html", {
+        "ticket": ticket, "facts": facts, "exchange": exchange, "topic": mask_numbers(ticket.topic, region),
+        "can_close": ticket.status == SupportStatus.WAITING.value, "error": request.query.get("error") == "reason",
+        "max_reason": MAX_REASON,
+    })  # fmt: skip
+
+
+@allow(ADMIN, SUPPORT)
+async def close(request: web.Request) -> web.Response:
+    console = console_of(request)
+    ticket = await _ticket(request)
+    form = await request.post()
+    reason = " ".join(str(form.get("reason") or "").split())[:MAX_REASON]
+    if not reason:
+        raise web.HTTPSeeOther(f"/tickets/{ticket.id}?error=reason")
+    if ticket.status != SupportStatus.WAITING.value:
+        return render(request, "error.html", {"title": _("Not closed"),
+                      "message": _("Only a waiting ticket can be closed here.")}, status=409)  # fmt: skip
+    user = request[USER]
+    support = console.app.deps.services.get("support")
+    if not isinstance(support, Support):
+        raise web.HTTPServiceUnavailable()
+    # As an operator would from the desk: the user is told, gets the bot back and is asked for a rating.
+    closed = await support.close(ticket.id, "operator", user.username, only_waiting=True)
+    if not closed.ok:
+        return render(request, "error.html", {"title": _("Not closed"),
+                      "message": _("Only a waiting ticket can be closed here.")}, status=409)  # fmt: skip
+    await support.note(ticket.id, user.username, _("Closed from the console: {reason}").format(reason=reason))
+    await console.record(request, "close_ticket", f"ticket {ticket.id}", reason=reason)
+    raise web.HTTPSeeOther(f"/tickets/{ticket.id}")
+
+
+def routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/tickets", listing)
+    router.add_get(r"/tickets/{id:\d+}", one)
+    router.add_post(r"/tickets/{id:\d+}/close", close)
