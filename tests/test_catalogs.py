@@ -224,3 +224,34 @@ def test_a_serbian_sentence_that_ends_with_a_date_adds_no_second_full_stop() -> 
             values = {name.strip("{}"): "X" for name in PLACEHOLDER.findall(string)} | {"date": date, "day": date}
             rendered = string.format(**values)
             assert ".." not in rendered, rendered
+
+
+# --- one word for one thing ------------------------------------------------------------------------------------------
+def test_serbian_writes_the_polite_pronoun_one_way_and_the_contact_centre_as_a_name() -> None:
+    for message in _catalog("sr"):
+        for string in _texts(message.string) if message.id else ():
+            assert not re.search(r"(?<=[\w,(] )V(i|as|am|aš\w*)\b|\(Vaš", string), (
+                f"vi/vas/vam/vaš in lower case: {string}"
+            )
+            assert not re.search(r"\bkontakt cent", string), f"the name is „Kontakt centar“: {string}"
+            assert not re.search(r"\btarif(a|nom planu|ni plan)\b", string), f"the tariff is „tarifni paket“: {string}"
+
+
+def test_turkmen_uses_the_documents_words() -> None:
+    """Siz capitalised, "identifikasiýa", "şäher telefony", "habar" for a message in the chat, one main menu, the
+    help desk named by the profile and not by a word of the catalog, buttons that are buttons."""
+    unwanted = {
+        r"\bsiz(e|i|iň|iňki|den|de)?\b": "Siz capitalised",
+        r"\btanal|\btanady": "identifikasiýa",
+        r"\bkesgitli\b": "şäher telefony",
+        r"\bhat(y|a|lar)": "habar",
+        r"Baş menýu": "Esasy menýu",
+        r"(?i)kontakt merkez|habarlaşmak merkez": "the profile's name of its help desk",
+        r"(?i)görnüşi saýla|görnüşlerden": "düwme",
+        r"birwagtlaýyn": "bir gezeklik",
+        r"blokirle": "bloklady",
+    }
+    for message in _catalog("tk"):
+        for string in _texts(message.string) if message.id else ():
+            for pattern, wanted in unwanted.items():
+                assert not re.search(pattern, string), f"{wanted}: {string}"
