@@ -177,6 +177,22 @@ async def test_queue_positions_are_announced_when_they_change(make_support_app: 
     assert await support.announce_positions() == 0
 
 
+async def test_turkmen_queue_position_without_a_suffix_glued_to_the_number(make_support_app: SupportAppFactory) -> None:
+    """ "1-nji" but "6-njy": a number that can be any number is not followed by a suffix; a message is "habar"."""
+    app, support, pushed = await make_support_app()
+    chats: list[Chat] = []
+    for number in range(1, 3):
+        chat = await new_chat(app, "Türkmençe")
+        await chat.say("operator")
+        await chat.say(f"Sorag {number}")
+        chat.expect(f"Nobatdaky ornuňyz: {number}.", "Operator Size şu ýerde jogap berer")
+        chat.expect_not("-nji", "-njy")
+        chats.append(chat)
+    await support.take((await ticket_of(support, chats[0])).id, "501", "Aýna")
+    assert await support.announce_positions() == 1
+    assert pushed.texts(chats[1].user)[-1].startswith("Nobatdaky ornuňyz: 1.")
+
+
 async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answering(
     make_support_app: SupportAppFactory,
 ) -> None:
