@@ -91,7 +91,7 @@ async def test_sr_buttons_speak_formally(make_app: AppFactory) -> None:
     await chat.press(SR_CODE)
     await chat.say("1234567")
     await chat.say("000000")
-    chat.expect_buttons("Pošaljite novi kod")
+    chat.expect_buttons("Pošaljite novi kod", "✖ Odustanite")
 
 
 async def test_sr_the_number_to_call_follows_one_sentence(make_app: AppFactory) -> None:
