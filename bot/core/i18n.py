@@ -86,6 +86,13 @@ class Translator:
         """A name or other data written in Latin, in this language's script."""
         return latin_to_cyrillic(text) if self.language.cyrillic else text
 
+    def with_name(self, name: str) -> str:
+        """A name after "with": Serbian declines it ("čet sa Milom"), a feminine name in -a takes -om; other languages
+        keep it as it is ("Mila bilen çat")."""
+        if self.language.content_key == "sr" and len(name) > 1 and name.endswith("a"):
+            name = name[:-1] + "om"
+        return self.script(name)
+
     def money(self, amount: Decimal, currency: str) -> str:
         """`2.340,50 RSD` in Serbian, `2 340,50 TMT` in Turkmen: always two decimals and the ISO code."""
         return format_currency(

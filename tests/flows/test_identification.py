@@ -30,7 +30,7 @@ async def test_the_code_by_sms_asks_formally_to_keep_it(make_app: AppFactory) ->
     app = await seeded(make_app, "rs")
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
-    assert (await sms_sent(app))[1].endswith(" je vaš kod za čet sa asistentom Mila. Ne dajte ga nikome.")
+    assert (await sms_sent(app))[1].endswith(" je vaš kod za čet sa Milom. Ne dajte ga nikome.")
 
 
 async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None:

@@ -14,6 +14,7 @@ from tests.helpers import (
     new_chat,
     rs_identified,
     seeded,
+    sms_sent,
     tm_identified,
 )
 
@@ -139,6 +140,21 @@ async def test_sr_cyrillic_labels_in_cyrillic_and_a_reference_in_latin(make_app:
     chat.expect("Број захтева изгледа овако: R-12345678.")
     chat = await rs_identified(app, "+381641234567", "Српски")
     chat.expect("Тарифни пакет: Postpaid S")
+
+
+async def test_sr_the_code_is_for_the_chat_with_mila(make_app: AppFactory) -> None:
+    """ "čet sa Milom": the name after "with" declined in Serbian, as it is in Turkmen ("Mila bilen")."""
+    app = await seeded(make_app, "rs")
+    for language, code, sms in (
+        ("Srpski", "2345678", " je vaš kod za čet sa Milom. Ne dajte ga nikome."),
+        ("Српски", "1234567", " је ваш код за чет са Милом. Не дајте га никоме."),
+        ("Türkmençe", "5678901", " — Mila bilen çat üçin kodyňyz. Ony hiç kime aýtmaň."),
+    ):
+        chat = await new_chat(app, language)
+        await chat.press_payload("reconnect")
+        await chat.press_payload("idm:code")
+        await chat.say(code)
+        assert (await sms_sent(app))[1].endswith(sms)
 
 
 # --- Turkmen ----------------------------------------------------------------------------------------------------------
