@@ -58,11 +58,11 @@ def test_a_payload_longer_than_64_bytes_cannot_be_made() -> None:
 
 
 def test_share_phone_is_a_one_time_reply_keyboard_with_request_contact() -> None:
-    (call,) = render([Text("Podelite broj", share_phone="📱 Pošaljite moj broj")], CHAT)
+    (call,) = render([Text("Podelite broj", share_phone="📱 Podeli moj broj")], CHAT)
     assert isinstance(call.method, SendMessage)
     markup = call.method.reply_markup
     assert isinstance(markup, ReplyKeyboardMarkup) and markup.one_time_keyboard
-    assert markup.keyboard[0][0].request_contact and markup.keyboard[0][0].text == "📱 Pošaljite moj broj"
+    assert markup.keyboard[0][0].request_contact and markup.keyboard[0][0].text == "📱 Podeli moj broj"
     # With inline buttons as well, the share-phone keyboard comes in a message of its own.
     calls = render([Text("Podelite broj", ((Button("Nazad", "menu"),),), share_phone="Podeli")], CHAT)
     first, second = (call.method for call in calls)
