@@ -455,8 +455,8 @@ def _code_buttons(turn: Turn) -> list[list[Button]]:
 
 
 def _sms_text(turn: Turn, code: str) -> str:
-    return turn._("{code} is your code for the {assistant} chat. Never tell it to anyone.").format(
-        code=code, assistant=turn.t.script(turn.profile.assistant)
+    return turn._("{code} is your code for the chat with {assistant}. Never tell it to anyone.").format(
+        code=code, assistant=turn.t.with_name(turn.profile.assistant)
     )
 
 

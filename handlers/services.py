@@ -167,7 +167,9 @@ async def show_list(turn: Turn, account: AccountInfo, page: int) -> None:
     active = changeable(account)  # otherwise read-only: why, and where the line is switched on again
     lines.append(turn._("Choose a service to turn it on or off.") if active else _not_active(turn, account))
     rows = [
-        [Button(_mark(line, s.code) + turn.content(s.name), f"{ASK}:{account.id}:{s.code}")] for s in shown if active
+        [Button(_mark(line, s.code) + turn.content(s.label or s.name), f"{ASK}:{account.id}:{s.code}")]
+        for s in shown
+        if active
     ]
     navigation = []
     if page > 0:

@@ -145,6 +145,115 @@ def test_dates_are_formatted_for_the_language() -> None:
 
     moment = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # already 23 November in Belgrade and Ashgabat
     i18n = I18n(LOCALES)
-    assert i18n.get("sr").date(moment, ZoneInfo("Europe/Belgrade")) == "23. novembra 2026"
-    assert i18n.get("sr-Cyrl").date(moment, ZoneInfo("Europe/Belgrade")) == "23. новембра 2026"
+    assert i18n.get("sr").date(moment, ZoneInfo("Europe/Belgrade")) == "23. novembra 2026."  # the year's full stop
+    assert i18n.get("sr-Cyrl").date(moment, ZoneInfo("Europe/Belgrade")) == "23. новембра 2026."
     assert i18n.get("tk").date(moment, ZoneInfo("Asia/Ashgabat")) == "23 noýabr 2026"
+
+
+# --- Turkmen suffixes after numbers, lists of services, the Serbian date's full stop --------------------------------
+# The spoken last word of a number decides its suffix's vowels (front: e ä i ö ü, back: a o u y): 6-njy (alty),
+# 9-dan (dokuz), 10-dan (on), 08:00-de (sekiz). A placeholder can be any number, so no suffix may be glued to one.
+_UNITS_BACK = {6, 9}  # alty, dokuz; bir, iki, üç, dört, bäş, ýedi, sekiz are front
+_TENS_BACK = {1, 3, 4, 6, 9}  # on, otuz, kyrk, altmyş, togsan; ýigrimi, elli, ýetmiş, segsen are front
+_NUMBER_SUFFIX = re.compile(r"(?<![\w.:/+])(\d+(?::\d\d)?)-([a-zäöüýňşçž]+)")
+_PLACEHOLDER_SUFFIX = re.compile(r"\{[^{}]*\}-?[a-zäöüýňşçž]")
+
+
+def _number_is_back(number: str) -> bool:
+    hours, _, minutes = number.partition(":")
+    n = int(minutes) if minutes and int(minutes) else int(hours)  # 08:00 is read "sekiz", 08:30 "otuz"
+    if n == 0:
+        return True  # nol
+    if n % 10:
+        return n % 10 in _UNITS_BACK
+    if n % 100:
+        return (n % 100) // 10 in _TENS_BACK
+    return n % 10**6 == 0  # ýüz, müň are front; million is back
+
+
+def _turkmen_texts() -> list[str]:
+    """Every Turkmen string the bot can say: the catalog's and the profiles'."""
+    import yaml
+
+    texts = [s for m in _catalog("tk") if m.id for s in _texts(m.string)]
+
+    def walk(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [s for k, v in node.items() for s in ([v] if k == "tk" and isinstance(v, str) else walk(v))]
+        return [s for v in node for s in walk(v)] if isinstance(node, list) else []
+
+    for profile in ("rs", "tm"):
+        texts += walk(yaml.safe_load((PROJECT_ROOT / "bot" / "profiles" / f"{profile}.yaml").read_text("utf-8")))
+    return texts
+
+
+def test_turkmen_glues_no_suffix_to_a_placeholder() -> None:
+    assert _PLACEHOLDER_SUFFIX.search("Siz nobatda {position}-nji.") and _PLACEHOLDER_SUFFIX.search("{time}-da")
+    glued = [s for s in _turkmen_texts() if _PLACEHOLDER_SUFFIX.search(s)]
+    assert not glued, f"a suffix after a placeholder fits only some numbers; word it without one: {glued}"
+
+
+def test_turkmen_suffixes_after_numbers_follow_the_numbers_vowels() -> None:
+    assert _number_is_back("6") and _number_is_back("10") and _number_is_back("90") and _number_is_back("09:30")
+    assert not _number_is_back("1") and not _number_is_back("08:00") and not _number_is_back("20")
+    wrong = []
+    for text in _turkmen_texts():
+        for number, suffix in _NUMBER_SUFFIX.findall(text):
+            vowels = [c for c in suffix if c in "aouyeäiöü"]
+            if vowels and (vowels[0] in "aouy") != _number_is_back(number):
+                wrong.append(f"{number}-{suffix}")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("lang", ["sr", "tk"])
+def test_a_list_of_services_agrees_in_number(lang: str) -> None:
+    """ "Usluga MMS zavisi…" but "Usluge MMS i Internet paket zavise…": a message that names a list of services is
+    a plural message (ngettext, counted by the list), and its one-service form is not its many-services form."""
+    lists = [m for m in _catalog(lang) if m.id and re.search(r"\{(dependants|needed)\}", _texts(m.id)[0])]
+    assert len(lists) >= 2
+    for message in lists:
+        assert isinstance(message.id, tuple), f"{message.id!r} names a list of services: use ngettext"
+        one, *many = _texts(message.string)
+        assert all(form != one for form in many), f"{lang}: {message.id!r} has one form for one and many"
+
+
+def test_a_serbian_sentence_that_ends_with_a_date_adds_no_second_full_stop() -> None:
+    date = "8. decembra 2026."  # the date carries the full stop of its year
+    for message in _catalog("sr"):
+        for string in _texts(message.string) if message.id else ():
+            if "{date}" not in string and "{day}" not in string:
+                continue
+            values = {name.strip("{}"): "X" for name in PLACEHOLDER.findall(string)} | {"date": date, "day": date}
+            rendered = string.format(**values)
+            assert ".." not in rendered, rendered
+
+
+# --- one word for one thing ------------------------------------------------------------------------------------------
+def test_serbian_writes_the_polite_pronoun_one_way_and_the_contact_centre_as_a_name() -> None:
+    for message in _catalog("sr"):
+        for string in _texts(message.string) if message.id else ():
+            assert not re.search(r"(?<=[\w,(] )V(i|as|am|aš\w*)\b|\(Vaš", string), (
+                f"vi/vas/vam/vaš in lower case: {string}"
+            )
+            assert not re.search(r"\bkontakt cent", string), f"the name is „Kontakt centar“: {string}"
+            assert not re.search(r"\btarif(a|nom planu|ni plan)\b", string), f"the tariff is „tarifni paket“: {string}"
+
+
+def test_turkmen_uses_the_documents_words() -> None:
+    """Siz capitalised, "identifikasiýa", "şäher telefony", "habar" for a message in the chat, one main menu, the
+    help desk named by the profile and not by a word of the catalog, buttons that are buttons."""
+    unwanted = {
+        r"\bsiz(e|i|iň|iňki|den|de)?\b": "Siz capitalised",
+        r"\btanal|\btanady": "identifikasiýa",
+        r"\bkesgitli\b": "şäher telefony",
+        r"\bhat(y|a|lar)": "habar",
+        r"Baş menýu": "Esasy menýu",
+        r"(?i)kontakt merkez|habarlaşmak merkez": "the profile's name of its help desk",
+        r"(?i)görnüşi saýla|görnüşlerden": "düwme",
+        r"birwagtlaýyn": "bir gezeklik",
+        r"blokirle": "bloklady",
+    }
+    for message in _catalog("tk"):
+        for string in _texts(message.string) if message.id else ():
+            for pattern, wanted in unwanted.items():
+                assert not re.search(pattern, string), f"{wanted}: {string}"

@@ -119,7 +119,7 @@ def _broken(tmp_path: Path, edit: str, replacement: str) -> Path:
     ("edit", "replacement", "named"),
     [
         (
-            '      tk: "kesgitli ulgamyň, mts TV-niň, internetiň we hyzmat bukjalarynyň hyzmatlary üçin"\n',
+            '      tk: "şäher telefon ulgamynyň, mts TV-niň, internetiň we hyzmat bukjalarynyň hyzmatlary üçin"\n',
             "",
             "emails[1].purpose: missing tk text",
         ),

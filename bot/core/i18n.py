@@ -86,6 +86,13 @@ class Translator:
         """A name or other data written in Latin, in this language's script."""
         return latin_to_cyrillic(text) if self.language.cyrillic else text
 
+    def with_name(self, name: str) -> str:
+        """A name after "with": Serbian declines it ("čet sa Milom"), a feminine name in -a takes -om; other languages
+        keep it as it is ("Mila bilen çat")."""
+        if self.language.content_key == "sr" and len(name) > 1 and name.endswith("a"):
+            name = name[:-1] + "om"
+        return self.script(name)
+
     def money(self, amount: Decimal, currency: str) -> str:
         """`2.340,50 RSD` in Serbian, `2 340,50 TMT` in Turkmen: always two decimals and the ISO code."""
         return format_currency(
@@ -100,13 +107,13 @@ class Translator:
         return format_decimal(value, locale=self.language.babel_locale).replace("\u00a0", " ")
 
     def date(self, value: dt.date | dt.datetime, tz: ZoneInfo) -> str:
-        """`27. novembra 2026`, `27. новембра 2026`, `27 noýabr 2026`: the date sits inside sentences ("do {date},",
-        "raditi {date}."), so it carries no full stop of its own after the year."""
+        """`27. novembra 2026.`, `27. новембра 2026.`, `27 noýabr 2026`: a Serbian date ends with the full stop of
+        its year, so a Serbian sentence that ends with a date adds none of its own ("uključiti {date}")."""
         if isinstance(value, dt.datetime):
             value = value.astimezone(tz).date()
         if self.language.content_key == "sr":
             # CLDR has only the nominative ("27. novembar 2026."); a Serbian date puts the month in the genitive.
-            return self.script(f"{value.day}. {_SERBIAN_MONTHS_GENITIVE[value.month - 1]} {value.year}")
+            return self.script(f"{value.day}. {_SERBIAN_MONTHS_GENITIVE[value.month - 1]} {value.year}.")
         return format_date(value, format="long", locale=self.language.babel_locale)
 
     def month(self, year: int, month: int) -> str:
@@ -116,7 +123,7 @@ class Translator:
         return self.script(name) if self.language.content_key == "sr" else name
 
     def datetime(self, value: dt.datetime, tz: ZoneInfo) -> str:
-        """The language's own long date and the time: `29. novembra 2026 19:58`, `30 noýabr 2026 00:58`."""
+        """The language's own long date and the time: `29. novembra 2026. 19:58`, `30 noýabr 2026 00:58`."""
         local = value.astimezone(tz)
         return f"{self.date(local, tz)} {local.strftime('%H:%M')}"
 

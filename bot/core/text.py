@@ -46,6 +46,7 @@ _KEEP_LATIN = re.compile(
       | \b[\w-]+(?:\.[\w-]+)*\.(?:rs|com|net|org|tm|eu|info)\b(?:/[\w./?=&%-]*)?  # bare domains: mts.rs/start
       | (?<![\w])[@#]\w+                 # @handles and #hashtags
       | (?<![\w])/[a-z_]+                 # bot commands
+      | \bR-\d+\b                        # references of requests: R-12345678
       | \b(?:mts|MTS|SMS|MMS|GPRS|PIN|PUK|SIM|BOX|TV|IVR|AntiAON|Viber|Telegram|RSD|TMT|E\.164|[Ee]-mail|OK)\b
     )""",
     re.VERBOSE,

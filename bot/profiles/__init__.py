@@ -72,6 +72,8 @@ class Payment(_Model):
 class Service(_Model):
     code: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
     name: Localized
+    # A short name for its button where the operator's name is long; the full name stays in the texts.
+    label: Localized | None = None
     description: Localized
     requires: list[str] = []
     not_in_tariffs: list[str] = []

@@ -58,13 +58,13 @@ async def test_forget_in_the_chat_after_confirmation(
 
     await chat.say("/forget")
     chat.expect("Mogu da obrišem ono što o vama čuvam", "Da li da obrišem vaše podatke?")
-    await chat.press("Ne, zadrži ih")
+    await chat.press("Ne, zadržite ih")
     chat.expect("U redu, sve sam zadržala kako je bilo.", "Kako mogu da vam pomognem?")
     async with sessionmaker() as db:
         assert await db.scalar(select(func.count()).select_from(ChannelUser)) == 1
 
     await chat.say("zaboravi me")  # typed instead of the command
-    await chat.press("Da, obriši moje podatke")
+    await chat.press("Da, obrišite moje podatke")
     chat.expect("Gotovo: obrisala sam vaše podatke i naš razgovor.")
 
     async with sessionmaker() as db:

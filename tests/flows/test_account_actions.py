@@ -41,9 +41,9 @@ async def test_rs_composition_of_the_amount(make_app: AppFactory) -> None:
     await chat.press("Od čega se sastoji iznos")
     chat.expect(
         "Iznos vašeg duga je zbir neplaćenih iznosa po računima:",
-        "1234567/1 (mobilna telefonija, tarifa Postpaid S): 2.340,50 RSD",
-        "   – račun za oktobar 2026: 1.170,25 RSD, rok plaćanja 15. novembra 2026\n",
-        "   – račun za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026\n",
+        "1234567/1 (mobilna telefonija, tarifni paket Postpaid S): 2.340,50 RSD",
+        "   – faktura za oktobar 2026: 1.170,25 RSD, rok plaćanja 15. novembra 2026.\n",
+        "   – faktura za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026.\n",
         "Ukupno: 2.340,50 RSD",
     )
     chat.expect_not("mesečna pretplata tarifnog paketa")  # the bills themselves, not the general rule
@@ -56,7 +56,7 @@ async def test_rs_resume_a_suspended_line(make_app: AppFactory) -> None:
     chat.expect("Koju liniju želite privremeno da isključite ili ponovo uključite?")
     chat.expect_buttons("6789012/1")
     await chat.press("6789012/1")
-    chat.expect("Izdala sam nalog da 6789012/1 ponovo radi.", "Broj naloga: N-")
+    chat.expect("Izdala sam nalog da se broj 6789012/1 ponovo uključi.", "Broj naloga: N-")
     [order] = await orders(app)
     assert order.kind == "resume" and order.number == order_number(chat.text)
 
@@ -79,7 +79,7 @@ async def test_rs_unblock_after_inactivity(make_app: AppFactory) -> None:
     jelena.expect("Да ли да издам налог за откључавање броја 2345678/1, блокираног због неактивности?")
     assert not await orders(app)
     await jelena.press("Да, откључајте")
-    jelena.expect("Издала сам налог за откључавање 2345678/1.", "Број налога: N-")
+    jelena.expect("Издала сам налог за откључавање броја 2345678/1.", "Број налога: N-")
     assert [o.kind for o in await orders(app)] == ["unblock"]
 
 
@@ -88,10 +88,10 @@ async def test_rs_discount_package_once_for_a_double_tap(make_app: AppFactory) -
     chat = await rs_identified(app, "+381652345678")
     await chat.press("Paket s popustom")  # her only mobile line: not asked which
     chat.expect_not("Na kojoj liniji da uključim paket s popustom?")
-    chat.expect("Da li da izdam nalog za uključenje paketa s popustom za 2345678/1?")
+    chat.expect("Da li da izdam nalog za uključenje paketa s popustom za broj 2345678/1?")
     assert not await orders(app)
     await chat.press("Da, izdajte nalog")
-    chat.expect("Izdala sam nalog za uključenje paketa s popustom za 2345678/1.")
+    chat.expect("Izdala sam nalog za uključenje paketa s popustom za broj 2345678/1.")
     first = order_number(chat.text)
     ids = await account_ids(app)
     await chat.press_payload(f"adiscy:{ids['2345678/1']}")  # the same button again
@@ -110,10 +110,12 @@ async def test_tm_suspend_until_a_date(make_app: AppFactory) -> None:
     chat.expect("Bu düwme öňki gepleşige degişli")
     await chat.press_payload(f"asusp:{ids['8100001/1']}")
     await chat.press("14 günlük")
-    chat.expect("8100001/1 belgisini 14 günlük wagtlaýyn togtatmak sargydyny bereýinmi?")
+    chat.expect("8100001/1 belgini 14 günlük wagtlaýyn togtatmak üçin sargyt bereýinmi?")
     await chat.say("hawa")
     chat.expect(
-        "8100001/1 wagtlaýyn togtatmak sargydyny berdim. Ol", "senesinde täzeden işlär.", "Sargydyň belgisi: N-"
+        "8100001/1 belgini wagtlaýyn togtatmak üçin sargyt berdim. Ol",
+        "senesinde täzeden işlär.",
+        "Sargydyň belgisi: N-",
     )
     [order] = await orders(app)
     assert order.kind == "suspend" and order.due_at is not None
@@ -131,7 +133,7 @@ async def test_rs_a_second_suspension_the_same_day_keeps_the_first_date(make_app
     await chat.press("na 7 dana")
     await chat.press("Da, isključite")
     first_date = app.deps.i18n.get("sr").date(local_date_in(app, 7), app.deps.profile.zone)
-    chat.expect(f"Izdala sam nalog za privremeno isključenje 2345678/1. Ponovo će raditi {first_date}.\n")
+    chat.expect(f"Izdala sam nalog za privremeno isključenje broja 2345678/1. Ponovo će se uključiti {first_date}\n")
     first = order_number(chat.text)
 
     # The order is not carried out yet: every screen shows it instead of "active", and none offers it again.
@@ -152,14 +154,14 @@ async def test_tm_favourite_number_validated(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await tm_identified(app, "+993 65 123456", "Gülälek", "Srpski")
     await chat.press("Omiljeni broj")
-    chat.expect("Upišite omiljeni broj za 8100001/1, sa pozivnim brojem.")
+    chat.expect("Upišite omiljeni broj za broj 8100001/1, sa pozivnim brojem.")
     await chat.say("moj brat")
     chat.expect("To nije ispravan broj telefona. Upišite ga sa pozivnim brojem.")
     await chat.say("+993 65 765432")
-    chat.expect("Da li da izdam nalog da +99365765432 bude omiljeni broj za 8100001/1?")
+    chat.expect("Da li da izdam nalog da +99365765432 bude omiljeni broj za broj 8100001/1?")
     assert not await orders(app)
     await chat.say("da")
-    chat.expect("Izdala sam nalog da +99365765432 bude omiljeni broj za 8100001/1.", "Broj naloga: N-")
+    chat.expect("Izdala sam nalog da +99365765432 bude omiljeni broj za broj 8100001/1.", "Broj naloga: N-")
     [order] = await orders(app)
     assert order.kind == "favourite_number" and order.payload == {"number": "+99365765432"}
 
@@ -214,7 +216,7 @@ async def test_rs_pin_instructions_and_the_puk_imported_sealed(make_app: AppFact
     chat = await rs_identified(app, "+381641234567")
     await chat.press("PIN i PUK")
     chat.expect("Ako tri puta pogrešno unesete PIN, SIM kartica se zaključava.")
-    await chat.press("Prikaži PUK kod")  # his only mobile line: not asked which
+    await chat.press("Prikažite PUK kod")  # his only mobile line: not asked which
     chat.expect("PUK kod za 1234567/1: 40817263", "Obrišite ovu poruku kada ga iskoristite.")
     ids = await account_ids(app)
     await chat.press_payload(f"apuk:{ids['1234567/2']}")  # a fixed line has no SIM card
@@ -228,7 +230,7 @@ async def test_rs_a_line_imported_without_its_puk_sends_to_the_contact_centre(ma
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381652345678")
     await chat.press("PIN i PUK")
-    await chat.press("Prikaži PUK kod")
+    await chat.press("Prikažite PUK kod")
     chat.expect("PUK kod za 2345678/1 ne mogu da prikažem ovde. Možete ga dobiti ovde:", "0800 100 100")
 
 
@@ -243,21 +245,21 @@ def pdf_text(chat: Chat) -> tuple[str, str]:
 async def test_rs_invoice_for_advance_payment_as_a_pdf(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381641234567")
-    await chat.press("Račun za avansno plaćanje")
-    chat.expect("Za koji račun želite da uplatite avans?")
+    await chat.press("Predračun za avansnu uplatu")
+    chat.expect("Za koji račun želite predračun za avansnu uplatu?")
     await chat.press("1234567/1")
-    chat.expect("Koliko želite da uplatite unapred za 1234567/1? Upišite iznos u RSD.")
+    chat.expect("Koliko želite da uplatite unapred za račun 1234567/1? Upišite iznos u RSD.")
     await chat.say("puno")
     chat.expect("U tome nisam pronašla iznos. Upišite samo broj, na primer 1500 ili 1.500,50.")
     await chat.say("2.500")
-    chat.expect("Da li da izdam račun za avansno plaćanje za 1234567/1 na iznos od 2.500,00 RSD?")
-    await chat.press("Da, izdajte račun")
-    chat.expect("Evo računa za avansno plaćanje za 1234567/1: 2.500,00 RSD.")
+    chat.expect("Da li da izdam predračun za avansnu uplatu za račun 1234567/1 na iznos od 2.500,00 RSD?")
+    await chat.press("Da, izdajte predračun")
+    chat.expect("Evo predračuna za avansnu uplatu za račun 1234567/1: 2.500,00 RSD.")
     name, text = pdf_text(chat)
     [order] = await orders(app)
     assert order.kind == "invoice" and name == f"{order.number}.pdf"
     expected = [
-        "Račun za avansno plaćanje",
+        "Predračun za avansnu uplatu",
         f"Broj {order.number}",
         "Petar Petrović",
         "Šifra korisnika: 1234567",
@@ -275,12 +277,12 @@ async def test_rs_invoice_for_advance_payment_as_a_pdf(make_app: AppFactory) -> 
 async def test_rs_cyrillic_invoice(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381641234567", "Српски")
-    await chat.press("Рачун за авансно плаћање")
+    await chat.press("Предрачун за авансну уплату")
     await chat.press("1234567/2")
     await chat.say("1 000,50")
     await chat.say("да")
     _name, text = pdf_text(chat)
-    for fragment in ("Рачун за авансно плаћање", "Петар Петровић", "Булевар Уметности 16", "1.000,50 RSD"):
+    for fragment in ("Предрачун за авансну уплату", "Петар Петровић", "Булевар Уметности 16", "1.000,50 RSD"):
         assert fragment in text, (fragment, text)
 
 
@@ -336,12 +338,12 @@ def local_date_in(app: App, days: int) -> date:
             [
                 "Ваши рачуни:",
                 "• 1234567/1 · мобилна телефонија · +381 64 ••• •• 67 · искључена",
-                "Дуг: 2.340,50 RSD; Тарифа: Postpaid S",
+                "Дуг: 2.340,50 RSD; Тарифни пакет: Postpaid S",
                 "• 1234567/2 · фиксна телефонија · +381 11 ••• •• 89 · активна",
-                "Дуг: 0,00 RSD; Тарифа: Fiksni Standard",  # the operator's name of the plan,
+                "Дуг: 0,00 RSD; Тарифни пакет: Fiksni Standard",  # the operator's name of the plan,
             ],
             "Од чега се састоји износ",
-            ["1234567/1 (мобилна телефонија, тарифа Postpaid S): 2.340,50 RSD", "Укупно: 2.340,50 RSD"],
+            ["1234567/1 (мобилна телефонија, тарифни пакет Postpaid S): 2.340,50 RSD", "Укупно: 2.340,50 RSD"],
             "1234567/2 (",
             id="rs-sr-Cyrl",
         ),
@@ -370,7 +372,7 @@ def local_date_in(app: App, days: int) -> date:
             ("+993 62 556677", "Köpetdag"),
             ["Vaši računi:", "8100005/2 · fiksna telefonija", "Dug: 3,75 TMT", "internet", "aktivna"],
             "Od čega se sastoji iznos",
-            ["(fiksna telefonija, tarifa", "3,75 TMT", "Ukupno: 3,75 TMT"],
+            ["(fiksna telefonija, tarifni paket", "3,75 TMT", "Ukupno: 3,75 TMT"],
             "8100005/1 (",
             id="tm-sr",
         ),
@@ -404,7 +406,7 @@ async def test_account_information_and_what_makes_up_the_amount(
             "8100001/1",
             "Belgini aktiw dällik blokdan açmak",
             "Belgileriňiziň hiç biri aktiw dällik sebäpli bloklanmandyr.",
-            "8100001/1 blokdan açmak sargydyny berdim.",
+            "8100001/1 belgini blokdan açmak üçin sargyt berdim.",
             id="tm-tk",
         ),
         pytest.param(
@@ -414,7 +416,7 @@ async def test_account_information_and_what_makes_up_the_amount(
             "8100001/1",
             "Откључавање броја",
             "Ниједна ваша линија није блокирана због неактивности.",
-            "Издала сам налог за откључавање 8100001/1.",
+            "Издала сам налог за откључавање броја 8100001/1.",
             id="tm-sr-Cyrl",
         ),
     ],
@@ -449,15 +451,16 @@ async def test_rs_cyrillic_suspend_for_30_days_names_the_day_it_works_again(make
     await chat.press("Привремено искључење или укључење")
     chat.expect("Коју линију желите привремено да искључите или поново укључите?")
     await chat.press("2345678/1")
-    chat.expect("На колико дуго да привремено искључим 2345678/1?")
+    chat.expect("На колико дуго да привремено искључим број 2345678/1? После тога ће се сам поново укључити.")
     chat.expect_buttons("на 7 дана", "на 14 дана", "на 30 дана", "на 90 дана")
     await chat.press("на 30 дана")
     await chat.press("Да, искључите")
     resume_on = local_date_in(app, 30)
-    chat.expect(  # one full stop after the year
-        "Издала сам налог за привремено искључење 2345678/1. Поново ће радити "
+    chat.expect(  # the date's own full stop after the year, and no other
+        "Издала сам налог за привремено искључење броја 2345678/1. Поново ће се укључити "
         f"{resume_on.day}. {CYRILLIC_MONTHS_GENITIVE[resume_on.month - 1]} {resume_on.year}.\nБрој налога: N-",
     )
+    chat.expect_not("..")
     [order] = await orders(app)
     assert order.kind == "suspend" and order.payload["resume_on"] == resume_on.isoformat()
 
@@ -485,7 +488,7 @@ async def test_tm_resume_a_suspended_line(make_app: AppFactory) -> None:
     chat.expect("Haýsy belgini wagtlaýyn togtatmak ýa-da täzeden işletmek isleýärsiňiz?")
     chat.expect_buttons("8100002/1 · mobil telefon · +993 61 •••• 67 · işjeň")
     await chat.press("8100002/2")  # the suspended one: no period to choose, it works again
-    chat.expect("8100002/2 täzeden işlesin diýip sargyt berdim.", "Sargydyň belgisi: N-")
+    chat.expect("8100002/2 belgini täzeden işletmek üçin sargyt berdim.", "Sargydyň belgisi: N-")
     [order] = await orders(app)
     assert order.kind == "resume" and order.number == order_number(chat.text)
     await chat.press("Şahsy hasabym")  # and back to the accounts
@@ -496,13 +499,13 @@ async def test_rs_favourite_number_typed_the_usual_way(make_app: AppFactory) -> 
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381652345678", "Српски")
     await chat.press("Омиљени број")
-    chat.expect("Упишите омиљени број за 2345678/1, са позивним бројем.")
+    chat.expect("Упишите омиљени број за број 2345678/1, са позивним бројем.")
     await chat.say("12")
     chat.expect("То није исправан број телефона. Упишите га са позивним бројем.")
     await chat.say("064 111 2233")
-    chat.expect("Да ли да издам налог да +381641112233 буде омиљени број за 2345678/1?")
+    chat.expect("Да ли да издам налог да +381641112233 буде омиљени број за број 2345678/1?")
     await chat.say("да")
-    chat.expect("Издала сам налог да +381641112233 буде омиљени број за 2345678/1.", "Број налога: N-")
+    chat.expect("Издала сам налог да +381641112233 буде омиљени број за број 2345678/1.", "Број налога: N-")
     [order] = await orders(app)
     assert order.kind == "favourite_number" and order.payload == {"number": "+381641112233"}
 
@@ -512,9 +515,9 @@ async def test_tm_discount_package_once_for_a_double_tap(make_app: AppFactory) -
     chat = await tm_identified(app, "+993 61 234567", "Ýyldyz")
     await chat.press("Ýeňillik paketi")  # a suspended line gets no package: his one active line is not chosen
     chat.expect_not("Ýeňillik paketini haýsy belgide işledeýin?")
-    chat.expect("8100002/1 üçin ýeňillik paketini işletmek sargydyny bereýinmi?")
+    chat.expect("8100002/1 belgide ýeňillik paketini işletmek üçin sargyt bereýinmi?")
     await chat.press("Hawa, sargyt beriň")
-    chat.expect("8100002/1 üçin ýeňillik paketini işletmek sargydyny berdim.", "Sargydyň belgisi: N-")
+    chat.expect("8100002/1 belgide ýeňillik paketini işletmek üçin sargyt berdim.", "Sargydyň belgisi: N-")
     first = order_number(chat.text)
     await chat.press_payload(f"adiscy:{(await account_ids(app))['8100002/1']}")
     assert order_number(chat.text) == first and len(await orders(app)) == 1
@@ -535,7 +538,7 @@ async def test_tm_discount_package_once_for_a_double_tap(make_app: AppFactory) -
             "Türkmençe",
             "PIN kody üç gezek nädogry girizilse, SIM kart bloklanýar.",
             "Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.",
-            "+381 64 ••• •• 67 belgä SMS arkaly birwagtlaýyn kod iberdim.",
+            "+381 64 ••• •• 67 belgä SMS arkaly bir gezeklik kod iberdim.",
             "1234567/1 üçin PUK kody: 40817263",
             id="tk",
         ),

@@ -32,9 +32,9 @@ def documents(chat: Chat) -> list[Document]:
 
 async def rs_at_the_invoice_question(app: App) -> Chat:
     chat = await rs_identified(app, "+381641234567")
-    await chat.press("Račun za avansno plaćanje")
+    await chat.press("Predračun za avansnu uplatu")
     await chat.press("1234567/1")
-    chat.expect("Koliko želite da uplatite unapred za 1234567/1?")
+    chat.expect("Koliko želite da uplatite unapred za račun 1234567/1?")
     return chat
 
 
@@ -55,11 +55,11 @@ async def test_rs_an_amount_with_more_than_one_number_is_asked_again_not_glued(m
     chat.expect("Iznos može biti najviše 1.000.000,00 RSD.")
     assert not documents(chat) and not await orders(app)
     await chat.say("2.340,50 din")
-    chat.expect("Da li da izdam račun za avansno plaćanje za 1234567/1 na iznos od 2.340,50 RSD?")
-    chat.expect_buttons("Da, izdajte račun", "Ne")
+    chat.expect("Da li da izdam predračun za avansnu uplatu za račun 1234567/1 na iznos od 2.340,50 RSD?")
+    chat.expect_buttons("Da, izdajte predračun", "Ne")
     assert not documents(chat) and not await orders(app)
     await chat.say("ne hvala")
-    chat.expect("U redu, račun nisam izdala.")
+    chat.expect("U redu, predračun nisam izdala.")
     assert not documents(chat) and not await orders(app)
 
 
@@ -81,7 +81,7 @@ async def test_rs_a_forged_confirmation_cannot_carry_an_amount_out_of_bounds(mak
     app = await seeded(make_app, "rs")
     chat = await rs_at_the_invoice_question(app)
     await chat.say("1500")
-    [yes] = [b for b in chat.buttons_shown() if b.label == "Da, izdajte račun"]
+    [yes] = [b for b in chat.buttons_shown() if b.label == "Da, izdajte predračun"]
     assert yes.payload is not None
     account_id = yes.payload.split(":")[1]
     for forged in (f"ainvy:{account_id}:-100", f"ainvy:{account_id}:1e3", f"ainvy:{account_id}:99999999"):
@@ -143,7 +143,7 @@ async def test_rs_the_discount_package_says_what_it_contains_and_costs_and_no_is
     await chat.press("Paket s popustom")  # the only line it can be: not asked which
     chat.expect(
         "Paket s popustom: 500 minuta i 5 GB mesečno za 690 RSD, uz pretplatu.",
-        "Da li da izdam nalog za uključenje paketa s popustom za 2345678/1?",
+        "Da li da izdam nalog za uključenje paketa s popustom za broj 2345678/1?",
     )
     chat.expect_buttons("Da, izdajte nalog", "Ne")
     await chat.press("Ne")
@@ -190,7 +190,7 @@ async def test_tm_the_favourite_number_is_read_back_and_gerek_dal_declines(make_
     chat = await tm_identified(app, "+993 65 123456", "Gülälek")
     await chat.press("Söýgüli belgi")  # the only line it can be: not asked which
     await chat.say("+993 65 765432")
-    chat.expect("+99365765432 belgisini 8100001/1 üçin söýgüli belgi hökmünde bellemek sargydyny bereýinmi?")
+    chat.expect("+99365765432 belgini 8100001/1 belginiň söýgüli belgisi edip bellemek üçin sargyt bereýinmi?")
     await chat.say("gerek däl")
     chat.expect("Bolýar, hiç hili sargyt bermedim.")
     assert not await orders(app)
@@ -286,8 +286,8 @@ async def test_rs_an_account_without_bills_in_the_data_keeps_the_general_rule(ma
         await db.commit()
     await chat.press("Od čega se sastoji iznos")
     chat.expect(
-        "– račun za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026",
-        "1234567/2 (fiksna telefonija, tarifa Fiksni Standard): 500,00 RSD",
+        "– faktura za novembar 2026: 1.170,25 RSD, rok plaćanja 15. decembra 2026",
+        "1234567/2 (fiksna telefonija, tarifni paket Fiksni Standard): 500,00 RSD",
         "mesečna pretplata tarifnog paketa",  # for the account the data holds no bills of
     )
 

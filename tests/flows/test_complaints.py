@@ -64,7 +64,7 @@ async def test_rs_a_complaint_about_the_mobile_network_is_mailed_to_mtsinfo(
     chat.expect("Opišite svoj prigovor ili zahtev u jednoj poruci, sa najviše 1.000 znakova.")
     await chat.say("Od juče nemam signal u stanu, Bulevar 12. Pozivi se prekidaju.")
     chat.expect("Ako imate fotografiju ili fajl koji pokazuje problem")
-    await chat.press("Pošalji bez priloga")
+    await chat.press("Pošaljite bez priloga")
     chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
     chat.expect("mtsinfo@telekom.rs", "Odgovor možete očekivati u roku od 15 dana.")  # where it went, and when
     reference = reference_in(chat.text)

@@ -19,7 +19,7 @@ async def test_tm_nine_topics_an_answer_and_did_it_help(tm_chat: Chat) -> None:
     chat.expect_buttons(*titles)
     await chat.press("Gudok hyzmatynyň işiniň meseleleri boýunça")
     chat.expect("„Gudok“ hyzmaty jaň edýänlere adaty jaň sesiniň ýerine saýlanan aýdymy eşitdirýär.")
-    chat.expect("Bu size kömek etdimi?")
+    chat.expect("Bu Size kömek etdimi?")
     chat.expect_buttons("Hawa", "Ýok", "Operator bilen gürleşmek", "Beýleki temalar")
     await chat.press("Hawa")
     chat.expect("Kömek edendigine begendim!")
@@ -104,7 +104,7 @@ async def test_tm_an_answer_names_menu_entries_that_exist(
 @pytest.mark.parametrize(
     ("language", "typed", "expected"),
     [
-        ("Türkmençe", "maslahat", "Bu ýerde entek maslahatlar ýok, ýöne size maslahat bermäge şatdyrys:"),
+        ("Türkmençe", "maslahat", "Bu ýerde entek maslahatlar ýok, ýöne Size maslahat bermäge şatdyrys:"),
         ("Српски", "савет", "Овде још немам консултације, али радо ћемо вам дати савет:"),
     ],
 )

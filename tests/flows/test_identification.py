@@ -30,7 +30,7 @@ async def test_the_code_by_sms_asks_formally_to_keep_it(make_app: AppFactory) ->
     app = await seeded(make_app, "rs")
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
-    assert (await sms_sent(app))[1].endswith(" je vaš kod za čet sa asistentom Mila. Ne dajte ga nikome.")
+    assert (await sms_sent(app))[1].endswith(" je vaš kod za čet sa Milom. Ne dajte ga nikome.")
 
 
 async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None:
@@ -49,7 +49,7 @@ async def test_by_customer_code_with_a_code_by_sms(make_app: AppFactory) -> None
     chat.expect("Hvala! Identifikovani ste kao Petar.")
     # and back into what the user asked for: their accounts
     chat.expect("Vaši računi:", "1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "Dug: 2.340,50 RSD")
-    chat.expect("Tarifa: Postpaid S")
+    chat.expect("Tarifni paket: Postpaid S")
 
     await chat.press("🔓 Odjava")
     chat.expect("Odjavljeni ste.")
@@ -63,7 +63,7 @@ async def test_a_number_the_messenger_vouches_for_identifies_at_once(make_app: A
     await chat.say("мој рачун")
     await chat.press("Бројем телефона")
     chat.expect("Поделите свој број дугметом испод")
-    assert chat.replies[-1].share_phone == "📱 Подели мој број"  # type: ignore[union-attr]
+    assert chat.replies[-1].share_phone == "📱 Пошаљите мој број"  # type: ignore[union-attr]
     await chat.share_phone("381641234567", own=True)  # Telegram may drop the +
     chat.expect("Хвала! Идентификовани сте као Петар.", "Ваши рачуни:")
     await no_sms(app)
@@ -73,7 +73,7 @@ async def test_someone_elses_contact_gets_a_code_instead(make_app: AppFactory) -
     app = await seeded(make_app, "rs")
     chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen")
     await chat.share_phone("+381641234567", own=False)  # a forwarded contact, or one without user_id
-    chat.expect("+381 64 ••• •• 67 belgä SMS arkaly birwagtlaýyn kod iberdim.")
+    chat.expect("+381 64 ••• •• 67 belgä SMS arkaly bir gezeklik kod iberdim.")
     chat.expect_not("Sag boluň, Petar")
     await chat.say(await sms_code(app))
     chat.expect("Sag boluň, Petar! Siz identifikasiýadan geçdiňiz.", "Siziň hasaplaryňyz:", "öçürilen")
@@ -112,7 +112,7 @@ async def test_a_typed_fixed_line_gets_the_code_on_a_mobile_number_in_turkmen(ma
     await chat.say("011 765 4321")  # the company's fixed line (and contact number): the code goes to its mobile line
     chat.expect(
         "Şäher telefony SMS kabul edip bilmeýär, şonuň üçin kody bizde bellige alnan mobil belgä iberýärin.",
-        "+381 63 ••• •• 90 belgä SMS arkaly birwagtlaýyn kod iberdim.",
+        "+381 63 ••• •• 90 belgä SMS arkaly bir gezeklik kod iberdim.",
     )
     phone, _ = await sms_sent(app)
     assert phone == "+381634567890"
@@ -225,7 +225,7 @@ async def test_wrong_codes_end_the_code_and_a_used_code_does_not_work_again(make
         ).scalars().all()  # fmt: skip
     assert outcomes == ["wrong", "wrong", "exhausted", "none"]  # every try is in the audit log, never the code
 
-    await chat.press("Pošalji novi kod")  # sent at once to the same number
+    await chat.press("Pošaljite novi kod")  # sent at once to the same number
     fresh = await sms_code(app)
     await chat.say(fresh)
     chat.expect("Identifikovani ste kao Petar.")

@@ -132,7 +132,7 @@ async def test_rs_step_up_in_turkmen_and_its_code_quota(make_app: AppFactory) ->
     for _ in range(3):
         await aged(app, chat)
         await chat.press_payload("apuk")
-        chat.expect(STEP_UP_TK, "+381 65 ••• •• 78 belgä SMS arkaly birwagtlaýyn kod iberdim.")
+        chat.expect(STEP_UP_TK, "+381 65 ••• •• 78 belgä SMS arkaly bir gezeklik kod iberdim.")
         assert (await sms_sent(app))[0] == "+381652345678"
     await chat.press("Täze kod iber")  # the fourth code for the number within the window: refused as today
     chat.expect("Entek täze kod iberip bilemok: gysga wagtyň içinde kod gaty köp soraldy.")
@@ -173,7 +173,7 @@ async def test_send_a_new_code_sends_it_at_once_to_the_same_number(make_app: App
     chat = await new_chat(app, "Srpski", "Moj račun", "Brojem telefona")
     await chat.say("065 234 5678")
     first = await sms_code(app)
-    await chat.press("Pošalji novi kod")
+    await chat.press("Pošaljite novi kod")
     chat.expect("Poslala sam jednokratni kod SMS porukom na +381 65 ••• •• 78.", NO_SMS_NUMBER_SR)
     chat.expect_not("Podelite svoj broj", "treba mi još jednom")
     phone, text = await sms_sent(app)
@@ -190,7 +190,7 @@ async def test_send_a_new_code_in_turkmen_for_a_customer_code(make_app: AppFacto
     await chat.say("1234567")
     await sms_code(app)
     await chat.press("Täze kod iber")
-    chat.expect("+381 64 ••• •• 67 belgä SMS arkaly birwagtlaýyn kod iberdim.")
+    chat.expect("+381 64 ••• •• 67 belgä SMS arkaly bir gezeklik kod iberdim.")
     phone, text = await sms_sent(app)
     assert phone == "+381641234567"
     await chat.say(re.search(r"\d{6}", text).group(0))  # type: ignore[union-attr]
@@ -206,9 +206,9 @@ async def test_send_a_new_code_for_nobodys_code_answers_the_same_and_sends_nothi
     await unknown.say("7654321")
     shown = re.search(r"\+381 \d\d ••• •• \d\d", unknown.text).group(0)  # type: ignore[union-attr]
     await no_sms(app)
-    await known.press("Pošalji novi kod")
+    await known.press("Pošaljite novi kod")
     await sms_code(app)
-    await unknown.press("Pošalji novi kod")
+    await unknown.press("Pošaljite novi kod")
     await no_sms(app)
     assert shown in unknown.text  # the same made-up number as the first time
     shape = re.compile(r"\+381 \d\d ••• •• \d\d")
@@ -238,7 +238,7 @@ async def test_the_advice_in_turkmen_names_the_profiles_contact_numbers(make_app
     app = await seeded(make_app, "rs")
     chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi bilen")
     await chat.say("065 999 8877")
-    chat.expect("+381 65 ••• •• 77 belgä SMS arkaly birwagtlaýyn kod iberdim.", NO_SMS_NUMBER_TK, "Jaň mugt.")
+    chat.expect("+381 65 ••• •• 77 belgä SMS arkaly bir gezeklik kod iberdim.", NO_SMS_NUMBER_TK, "Jaň mugt.")
     await no_sms(app)
 
 
@@ -247,10 +247,10 @@ async def test_rs_one_line_is_not_chosen(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
     chat = await rs_identified(app, "+381665678901")  # Milica: one mobile line
     await chat.press_payload("afav")
-    chat.expect("Upišite omiljeni broj za 5678901/1, sa pozivnim brojem.")
+    chat.expect("Upišite omiljeni broj za broj 5678901/1, sa pozivnim brojem.")
     chat.expect_not("Za koju liniju")
     await chat.press_payload("adisc")
-    chat.expect("Da li da izdam nalog za uključenje paketa s popustom za 5678901/1?")
+    chat.expect("Da li da izdam nalog za uključenje paketa s popustom za broj 5678901/1?")
     chat.expect_not("Na kojoj liniji")
     await chat.press_payload("apuk")
     chat.expect("5678901/1")
@@ -263,7 +263,7 @@ async def test_tm_one_line_is_not_chosen(make_app: AppFactory) -> None:
     await chat.press_payload("afav")
     chat.expect("8100001/1 üçin söýgüli belgini kody bilen ýazyň.")
     await chat.press_payload("adisc")
-    chat.expect("8100001/1 üçin ýeňillik paketini işletmek sargydyny bereýinmi?")
+    chat.expect("8100001/1 belgide ýeňillik paketini işletmek üçin sargyt bereýinmi?")
     await chat.press_payload("apuk")
     chat.expect("8100001/1 üçin PUK kody: 12345678")
     chat.expect_not("Haýsy belginiň PUK kody gerek?")

@@ -143,7 +143,7 @@ async def test_send_a_new_code_does_the_same_work_for_a_known_and_an_unknown_num
             chat = await new_chat(app, "Srpski", "Moj račun", method)
             await chat.say(typed)
             with ops.recording():
-                await chat.press("Pošalji novi kod")
+                await chat.press("Pošaljite novi kod")
             shapes.append(ops.shape())
             sent.append(list(ops.sms))
             chat.expect("Poslala sam jednokratni kod SMS porukom na")

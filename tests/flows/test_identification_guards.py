@@ -146,10 +146,10 @@ async def test_send_a_new_code_again_and_again_sends_three(make_app: AppFactory,
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
     for _ in range(9):
-        await chat.press("Pošalji novi kod")
+        await chat.press("Pošaljite novi kod")
     chat.expect(NO_MORE_CODES_SR, "Novi kod možete da zatražite za 15 minuta, u ")
     assert re.search(r"za 15 minuta, u \d\d:\d\d\.", chat.text)
-    chat.expect_buttons("Pošalji novi kod", "Odustani")
+    chat.expect_buttons("Pošaljite novi kod", "Odustani")
     assert await settled(gateway) == 3
     assert {to for to, _ in gateway.sent} == {"+381641234567"}
     # The last code still works (each SMS leaves a random moment later, so it need not be the last to arrive).

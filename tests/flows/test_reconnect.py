@@ -1,5 +1,5 @@
-"""Reconnection on promise, as the operator's instructions describe it: identify, "Odaberi račun", the debt and
-how to pay, "DA", and "izdat je nalog za uključenje usluga" — with every rule that can stop it, and exactly one
+"""Reconnection on promise, as the operator's instructions describe it: identify, choose the disconnected account, the
+debt and how to pay, "DA", and "izdat je nalog za uključenje usluga" — with every rule that can stop it, and exactly one
 order however often "DA" arrives."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def test_reconnect_on_promise_in_serbian(make_app: AppFactory) -> None:
     chat.expect("Da bismo nastavili, treba da znam ko ste.")
     await identify_by_customer_code(chat, app, "1234567", method_label=SR_CODE)
     chat.expect("Hvala! Identifikovani ste kao Petar.")
-    chat.expect("Izaberite račun („Odaberi račun“) sa statusom „isključena“:")
+    chat.expect("Izaberite račun sa statusom „isključena“:")
     chat.expect("1234567/1 · mobilna telefonija · +381 64 ••• •• 67 · isključena", "1234567/2 · fiksna telefonija")
     # only the disconnected account can be chosen
     assert [label for label in chat.labels if "1234567/" in label] == [
@@ -101,7 +101,8 @@ async def test_in_cyrillic_typed_without_diacritics_for_a_box_package(make_app: 
     await chat.first_contact("Српски")
     await chat.say("ukljucenje na rec")
     await identify_by_customer_code(chat, app, "3456789", method_label="Шифром корисника")
-    chat.expect("Одабери рачун", "3456789/1 · BOX пакет", "3456789/2 · интернет", "3456789/3 · телевизија")
+    chat.expect("Изаберите рачун са статусом „искључена“:")
+    chat.expect("3456789/1 · BOX пакет", "3456789/2 · интернет", "3456789/3 · телевизија")
     await chat.press("3456789/2")
     chat.expect("Дуг: 1.890,00 RSD", "5 дана")
     await chat.press("ДА")
@@ -115,7 +116,7 @@ async def test_in_turkmen_no_issues_no_order(make_app: AppFactory) -> None:
     await chat.first_contact("Türkmençe")
     await chat.press("Söz berip birikdirmek")
     await identify_by_customer_code(chat, app, "1234567", method_label="Müşderi kody bilen")
-    chat.expect("„Öçürilen“ ýagdaýyndaky hasaby saýlaň („Hasaby saýla“):")
+    chat.expect("„Öçürilen“ ýagdaýyndaky hasaby saýlaň:")
     await chat.press("1234567/1")
     chat.expect("Bergi: 2 340,50 RSD", "Töleg usuly:", "Söz berip birikdirmegi isleýärsiňizmi?")
     assert chat.labels == ["HAWA", "ÝOK"]
@@ -157,7 +158,7 @@ async def test_not_disconnected_for_debt(make_app: AppFactory) -> None:
     chat.expect(
         "Nijedna vaša linija nije isključena zbog duga, pa nema šta da se uključi na reč.",
         "• 6789012/2 je isključen na vaš zahtev, pa ne može da se uključi na reč.",
-        "Kako da se ponovo uključi, reći će vam naš kontakt centar:",
+        "Kako da se ponovo uključi, reći ćemo vam telefonom. Možete nas pozvati:",
         "0800 100 100",
     )
     assert not any("6789012/2" in label for label in chat.labels)
@@ -180,7 +181,10 @@ async def test_debt_over_the_limit(make_app: AppFactory) -> None:
     await chat.press("Uključenje na reč")
     await identify_by_customer_code(chat, app, "1234567", method_label=SR_CODE)
     await chat.press("1234567/1")
-    chat.expect("Dug na računu 1234567/1 iznosi 2.340,50 RSD, što je više od 2.000,00 RSD")
+    chat.expect(
+        "Dug na računu 1234567/1 iznosi 2.340,50 RSD, a uključenje na reč moguće je samo za dug do 2.000,00 RSD. "
+        "Usluge se uključuju posle uplate."
+    )
     assert await orders(app) == []
 
 

@@ -60,7 +60,7 @@ def service_buttons(chat: Chat) -> list[str]:
 async def serbian_services(app: App, code: str) -> Chat:
     chat = Chat(app.engine)
     await chat.first_contact("Srpski")
-    await chat.press("Usluge: uključi ili isključi")
+    await chat.press("Usluge: uključenje i isključenje")
     await identify_by_customer_code(chat, app, code, method_label=SR_CODE)
     return chat
 
@@ -132,10 +132,10 @@ async def test_mms_needs_gprs(make_app: AppFactory) -> None:
     chat = await serbian_services(app, "1234567")
     chat.expect("Izaberite broj čije usluge želite da vidite:")  # a mobile and a fixed line
     await chat.press("1234567/2")
-    assert service_buttons(chat) == ["⚪ AntiAON (zabrana prikaza broja)", "⚪ Preusmeravanje poziva"]  # no GPRS here
+    assert service_buttons(chat) == ["⚪ Zabrana prikaza broja", "⚪ Preusmeravanje poziva"]  # no GPRS here
     await chat.press_payload(f"svc:{(await account_ids(app))['1234567/2']}:gprs")
     chat.expect("To dugme pripada ranijem razgovoru")
-    await chat.press("Usluge: uključi ili isključi")
+    await chat.press("Usluge: uključenje i isključenje")
     await chat.press("1234567/1")
     await chat.press("Dalje ▶")
     await chat.press("MMS")
@@ -151,11 +151,11 @@ async def test_a_service_the_tariff_does_not_allow(make_app: AppFactory) -> None
     app = await seeded(make_app, "rs")
     chat = await serbian_services(app, "5678901")
     # the five services of this line fit on one page
-    assert service_buttons(chat) == ["✅ SMS", "✅ GPRS (mobilni prenos podataka)", "⚪ MMS", "⚪ Internet paket",
+    assert service_buttons(chat) == ["✅ SMS", "✅ GPRS", "⚪ MMS", "⚪ Internet paket",
                                      "⚪ SMS paketi"]  # fmt: skip
     chat.expect_not("strana", "Dalje")
     await chat.press("Internet paket")
-    chat.expect("Usluga Internet paket ne može da se uključi na vašem tarifnom planu Prepaid Basic.")
+    chat.expect("Usluga Internet paket ne može da se uključi na vašem tarifnom paketu Prepaid Basic.")
     assert await orders(app) == []
 
 
@@ -192,12 +192,12 @@ async def test_a_change_waiting_to_be_carried_out_counts_and_is_not_ordered_twic
     chat = await serbian_services(app, "5678901")
     await chat.press("MMS")  # asked while GPRS is on, answered after GPRS was ordered off
     chat.expect("Da uključim uslugu MMS na 5678901/1?")
-    mms_yes = next(b.payload for b in chat.buttons_shown() if b.label == "Da, uključi")
+    mms_yes = next(b.payload for b in chat.buttons_shown() if b.label == "Da, uključite")
     await chat.press("Nazad na usluge")
     order = await order_and_come_back(chat, app, "GPRS", "Da, isključi", "Nazad na usluge")
     chat.expect("⏳ GPRS (mobilni prenos podataka) — uključena, isključenje je naručeno")
     chat.expect_not("✅ GPRS")
-    assert "⏳ GPRS (mobilni prenos podataka)" in service_buttons(chat)
+    assert "⏳ GPRS" in service_buttons(chat)  # the button has the short name, the text the full one
     await chat.press("MMS")
     chat.expect("Za uslugu MMS potrebna je usluga GPRS (mobilni prenos podataka). Prvo uključite GPRS")
     await chat.press_payload(mms_yes or "")
@@ -234,7 +234,7 @@ async def test_a_line_disconnected_for_debt_is_shown_read_only(make_app: AppFact
     petar = (await account_ids(app))["1234567/1"]
     chat = await serbian_services(app, "1234567")
     await chat.press("1234567/1")
-    chat.expect("Usluge za 1234567/1", "⚪ Međunarodni pristup (roming) — isključena",
+    chat.expect("Usluge za 1234567/1", "⚪ Roming — isključena",
                 "Ovaj broj je isključen zbog duga. Usluge ćete moći ponovo da menjate kada broj bude uključen, posle "
                 "plaćanja duga.")  # fmt: skip
     chat.expect_not("Izaberite uslugu")
@@ -246,7 +246,7 @@ async def test_a_line_disconnected_for_debt_is_shown_read_only(make_app: AppFact
     await refused(chat, app, SR_STALE, f"svc:{petar}:roaming", f"svy:{petar}:roaming:1:0", f"svy:{petar}:sms:0:3")
     await chat.press_payload(f"svl:{petar}:0")
     await chat.press("Uključenje na reč")
-    chat.expect("Odaberi račun")
+    chat.expect("Izaberite račun sa statusom")
 
 
 async def test_a_suspended_line_is_shown_read_only(make_app: AppFactory) -> None:

@@ -35,7 +35,7 @@ async def consent_of(app: App, chat: Chat) -> bool | None:
 
 async def test_rs_da_confirms_and_a_word_the_bot_cannot_use_keeps_the_question(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Usluge: uključi ili isključi")
+    chat = await new_chat(app, "Srpski", "Usluge: uključenje i isključenje")
     await identify_by_customer_code(chat, app, "2345678", method_label="Šifrom korisnika")
     await chat.say("Dalje")  # the words of the "Dalje ▶" button
     chat.expect("(strana 2 od 2)")
@@ -100,7 +100,7 @@ async def test_rs_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.say("7 dana")
     chat.expect("Da li da izdam nalog za privremeno isključenje broja 2345678/1 na 7 dana?")
     await chat.say("može")
-    chat.expect("Izdala sam nalog za privremeno isključenje 2345678/1.")
+    chat.expect("Izdala sam nalog za privremeno isključenje broja 2345678/1. Ponovo će se uključiti ")
     [order] = await orders(app)
     assert order.kind == "suspend"
 
@@ -160,7 +160,7 @@ async def test_rs_broj_telefona_at_the_method_question_is_not_the_contacts_page(
 
 async def test_a_word_two_buttons_share_picks_neither(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    chat = await new_chat(app, "Srpski", "Usluge: uključi ili isključi")
+    chat = await new_chat(app, "Srpski", "Usluge: uključenje i isključenje")
     await identify_by_customer_code(chat, app, "2345678", method_label="Šifrom korisnika")
     await chat.say("dalje")
     await chat.say("paket")  # "Internet paket" and "SMS paketi"
@@ -176,4 +176,4 @@ async def test_tm_a_period_typed_in_words(make_app: AppFactory) -> None:
     await chat.press("Wagtlaýyn togtatmak ýa-da işletmek")  # her only line: not asked which
     await chat.say("14 gün")  # the words of "14 günlük"
     await chat.say("bolýar")
-    chat.expect("8100001/1 wagtlaýyn togtatmak sargydyny berdim.")
+    chat.expect("8100001/1 belgini wagtlaýyn togtatmak üçin sargyt berdim.")

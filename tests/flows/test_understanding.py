@@ -400,7 +400,7 @@ async def test_a_second_miss_offers_the_operator_or_the_contact_centre(make_app:
     chat.expect("Nisam razumela.")
     chat.expect_not("Operater može")
     await chat.say("zzgh vvbn")
-    chat.expect("Nisam razumela.", "Operater takođe može da Vam pomogne oko ovoga.")
+    chat.expect("Nisam razumela.", "Operater takođe može da vam pomogne oko ovoga.")
     chat.expect_buttons("Razgovor sa operaterom")
     await chat.say("qwxz plmk")  # the third: the offer stays
     chat.expect("Operater takođe")

@@ -233,7 +233,7 @@ async def test_rs_demo_line_blocked_for_inactivity_is_unblocked(make_app: AppFac
     await chat.press("Otključavanje broja")  # her only line blocked: not asked which
     chat.expect("7890123/1")
     await chat.say("da")
-    chat.expect("Izdala sam nalog za otključavanje 7890123/1.", "Broj naloga: N-")
+    chat.expect("Izdala sam nalog za otključavanje broja 7890123/1.", "Broj naloga: N-")
     await chat.press_payload("account")
     chat.expect("čeka izvršenje")  # the screen shows the order, not the old state
 

@@ -56,7 +56,7 @@ async def test_operator_takes_answers_and_closes_then_the_user_rates(make_suppor
     await chat.press("Razgovor sa operaterom")
     chat.expect("Povezaću vas sa operaterom")
     await chat.say("Ne radi mi internet od jutros")
-    chat.expect("Operater će vam odgovoriti ovde", "Vi ste 1. u redu.", "Procenjeno čekanje: oko 5 minuta.")
+    chat.expect("Operater će vam odgovoriti ovde", "Vaše mesto u redu: 1.", "Procenjeno čekanje: oko 5 minuta.")
     chat.expect_buttons("✖ Nazad na bota")
 
     assert await chat.say("meni") == []  # the bot stays silent: the words go to the operator
@@ -161,20 +161,36 @@ async def test_queue_positions_are_announced_when_they_change(make_support_app: 
     chats: list[Chat] = []
     for number in range(1, 4):
         chat = await asked_an_operator(app, f"Pitanje broj {number}")
-        chat.expect(f"Vi ste {number}. u redu.", f"oko {5 * number} minuta")
+        chat.expect(f"Vaše mesto u redu: {number}.", f"oko {5 * number} minuta")
         chats.append(chat)
     assert await support.announce_positions() == 0  # everyone already knows their place
 
     first = await ticket_of(support, chats[0])
     await support.take(first.id, "501", "Ana")
     assert await support.announce_positions() == 2
-    assert pushed.texts(chats[1].user)[-1] == "Vi ste 1. u redu. Procenjeno čekanje: oko 5 minuta."
-    assert pushed.texts(chats[2].user)[-1] == "Vi ste 2. u redu. Procenjeno čekanje: oko 10 minuta."
+    assert pushed.texts(chats[1].user)[-1] == "Vaše mesto u redu: 1. Procenjeno čekanje: oko 5 minuta."
+    assert pushed.texts(chats[2].user)[-1] == "Vaše mesto u redu: 2. Procenjeno čekanje: oko 10 minuta."
 
     await chats[1].press("Nazad na bota")
     assert await support.announce_positions() == 1
-    assert pushed.texts(chats[2].user)[-1].startswith("Vi ste 1. u redu.")
+    assert pushed.texts(chats[2].user)[-1].startswith("Vaše mesto u redu: 1.")
     assert await support.announce_positions() == 0
+
+
+async def test_turkmen_queue_position_without_a_suffix_glued_to_the_number(make_support_app: SupportAppFactory) -> None:
+    """ "1-nji" but "6-njy": a number that can be any number is not followed by a suffix; a message is "habar"."""
+    app, support, pushed = await make_support_app()
+    chats: list[Chat] = []
+    for number in range(1, 3):
+        chat = await new_chat(app, "Türkmençe")
+        await chat.say("operator")
+        await chat.say(f"Sorag {number}")
+        chat.expect(f"Nobatdaky ornuňyz: {number}.", "Operator Size şu ýerde jogap berer")
+        chat.expect_not("-nji", "-njy")
+        chats.append(chat)
+    await support.take((await ticket_of(support, chats[0])).id, "501", "Aýna")
+    assert await support.announce_positions() == 1
+    assert pushed.texts(chats[1].user)[-1].startswith("Nobatdaky ornuňyz: 1.")
 
 
 async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answering(

@@ -71,7 +71,7 @@ async def test_telegram_and_viber_users_reach_an_operator(
     # --- a Telegram user ---
     jovana = fake.user(1001, "Jovana")
     await reach_operator(fake, jovana, "Ne radi mi internet od jutros")
-    await fake.wait_text(jovana, "Vi ste 1. u redu.")
+    await fake.wait_text(jovana, "Vaše mesto u redu: 1.")
     thread = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #1 · Telegram"), what="the ticket's topic")
     card = await fake.wait_for(
         lambda: next((p for p in fake.topic_posts(group, thread) if "Pita: Ne radi mi internet" in p.get("text", "")),
@@ -115,7 +115,7 @@ async def test_telegram_and_viber_users_reach_an_operator(
         await petar.say("operater")
         petar.expect("Povezaću vas sa operaterom")
         await petar.say("Račun mi je prevelik")
-        petar.expect("Vi ste 1. u redu.")
+        petar.expect("Vaše mesto u redu: 1.")
         viber_thread = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #2 · Viber"), what="a topic")
         assert await petar.send_picture() == 200
         assert petar.replies == []  # silent
@@ -160,12 +160,12 @@ async def test_queue_positions_then_a_restart_and_a_second_process_in_the_middle
     users = [fake.user(2000 + n, f"Korisnik {n}") for n in range(1, 4)]
     for number, user in enumerate(users, start=1):
         await reach_operator(fake, user, f"Pitanje {number}")
-        await fake.wait_text(user, f"Vi ste {number}. u redu.")
+        await fake.wait_text(user, f"Vaše mesto u redu: {number}.")
     first_topic = await fake.wait_for(lambda: fake.topic_named(group, "Tiket #1"), what="a topic")
     since = len(fake.calls)
     fake.operator_says(group, ana, first_topic, "/take")
-    await fake.wait_text(users[1], "Vi ste 1. u redu. Procenjeno čekanje: oko 5 minuta.", since=since)
-    await fake.wait_text(users[2], "Vi ste 2. u redu. Procenjeno čekanje: oko 10 minuta.", since=since)
+    await fake.wait_text(users[1], "Vaše mesto u redu: 1. Procenjeno čekanje: oko 5 minuta.", since=since)
+    await fake.wait_text(users[2], "Vaše mesto u redu: 2. Procenjeno čekanje: oko 10 minuta.", since=since)
 
     assert await mila.stop() == 0  # a restart with tickets open, and a second process beside it
     running.append(await desk.start())
@@ -324,7 +324,7 @@ async def test_an_unusable_desk_is_said_honestly_and_its_ticket_is_posted_once_t
     assert waited is not None and int(waited.group(2)) >= 2, card
     await fake.wait_for(lambda: "Ruter trepće crveno" in relayed(fake.topic_posts(group, thread)),
                         what="the message written meanwhile")  # fmt: skip
-    await fake.wait_text(jovana, "Vi ste 1. u redu.", since=since)
+    await fake.wait_text(jovana, "Vaše mesto u redu: 1.", since=since)
     status, body = await mila.get("/healthz")
     assert json.loads(body)["parts"]["desk"] == "ok" and json.loads(body)["status"] == "ok"
     fake.operator_says(group, ana, thread, "Evo me, pogledaću.")

@@ -125,7 +125,7 @@ async def test_a_group_that_stops_taking_posts_keeps_its_tickets_until_it_works_
     await chat.first_contact("Srpski")
     await chat.say("operater")
     await chat.say("Ne radi mi internet")
-    chat.expect("Vi ste 1. u redu.")  # nobody knew yet: the group broke after its last post
+    chat.expect("Vaše mesto u redu: 1.")  # nobody knew yet: the group broke after its last post
     desk = BrokenDesk(problem="group -1001234567890: topics are off")
     seen: list[tuple[int, str]] = []
     worker = SupportWorker(support, desk, on_desk=lambda group, finding: seen.append((group, finding.summary)))

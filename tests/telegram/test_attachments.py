@@ -72,7 +72,7 @@ async def test_rs_a_file_named_with_a_line_break_is_mailed_and_the_requests_afte
     await chat.press_payload("cnew")
     await chat.press("Usluge mobilne mreže")
     await chat.say("Nemam signal u stanu.")
-    await chat.press("Pošalji bez priloga")
+    await chat.press("Pošaljite bez priloga")
     chat.expect("Hvala. Vaš zahtev je zaveden pod brojem R-")
 
     fetchers: dict[str, AttachmentFetcher] = {"telegram": TelegramFiles(fake_telegram.base_url, fake_telegram.token)}

@@ -24,7 +24,7 @@ async def test_reconnect_on_promise_through_telegram(mila: Mila, fake_telegram: 
     await fake.wait_text(petar, "Podelite svoj broj dugmetom ispod", since=mark)
     fake.share_contact(petar, "381641234567", own=True)  # Telegram's share-phone button: the sender's own number
     await fake.wait_text(petar, "Hvala! Identifikovani ste kao Petar.", since=mark)
-    await fake.wait_text(petar, "Odaberi račun", since=mark)
+    await fake.wait_text(petar, "Izaberite račun sa statusom", since=mark)
 
     fake.press(petar, "1234567/1")
     await fake.wait_text(petar, "Dug: 2.340,50 RSD", since=mark)

@@ -165,13 +165,13 @@ async def test_reconnect_on_promise_in_serbian(mila_rs: MilaOnViber, sms_gateway
     await petar.press("Brojem telefona")
     petar.expect("Podelite svoj broj dugmetom ispod")
     [share] = [b for b in petar.keyboard() if b["ActionType"] == "share-phone"]
-    assert share["Text"] == "📱 Podeli moj broj" and petar.replies[-1]["min_api_version"] == 3
+    assert share["Text"] == "📱 Pošaljite moj broj" and petar.replies[-1]["min_api_version"] == 3
     sms_sent = len(sms_gateway.sent)
     assert await petar.share_phone("381641234567") == 200  # Viber's share-phone button: his own number, no +
     # Viber does not prove whose number it is: the number shared with the button gets a one-time code too.
     petar.expect("Poslala sam jednokratni kod SMS porukom na +381 64 ••• •• 67.")
     await petar.say(await sms_gateway.code("+381641234567", since=sms_sent))
-    petar.expect("Hvala! Identifikovani ste kao Petar.", "Odaberi račun")
+    petar.expect("Hvala! Identifikovani ste kao Petar.", "Izaberite račun sa statusom")
 
     await petar.press("1234567/1")
     petar.expect("Dug: 2.340,50 RSD", "Da li želite uključenje na reč?")
@@ -190,7 +190,7 @@ async def test_a_contact_card_at_the_share_phone_prompt_identifies_nobody(
     mallory = mila_rs.user("runMallory1+/cD==")
     await start_in_serbian(mallory)
     await mallory.say("puk")
-    await mallory.press("Prikaži PUK kod moje linije")
+    await mallory.press("Prikažite PUK kod moje linije")
     mallory.expect("Kako želite da se identifikujete?")
     await mallory.press("Brojem telefona")
     assert any(b["ActionType"] == "share-phone" for b in mallory.keyboard())  # the prompt with the button
