@@ -218,6 +218,22 @@ async def test_outside_working_hours_a_message_is_left_and_the_bot_keeps_answeri
     assert await chat.say("Hvala što ste se javili") == []  # now held by the operator
 
 
+async def test_outside_working_hours_in_turkmen_a_message_is_habar(make_support_app: SupportAppFactory) -> None:
+    """The same evening in Turkmen: the user's message is "habaryňyz" throughout, and "Siz" is capitalised."""
+    app, support, _ = await make_support_app(open_now=False)
+    chat = await new_chat(app, "Türkmençe")
+    await chat.say("operator")
+    chat.expect("Operatorlarymyz häzir elýeterli däl.")
+    await chat.press("✉ Habar galdyryň")
+    chat.expect("Habaryňyzy ýazyň; operatorlar gaýdyp gelenlerinde ony okarlar.")
+    await chat.say("Ertir maňa jaň ediň")
+    chat.expect("Sag boluň, habaryňyz operatorlarymyza ýetdi (tiket #1).")
+    await chat.say("operator")
+    chat.expect("Habaryňyz eýýäm operatorlarymyzda (tiket #1). Olar Size şu ýerde jogap bererler.")
+    chat.expect_not("Hatyňyz", "mesajyňyz")
+    assert (await ticket_of(support, chat)).status == "waiting"
+
+
 async def test_a_silent_ticket_closes_by_itself(make_support_app: SupportAppFactory) -> None:
     app, support, pushed = await make_support_app(silence_timeout_seconds=60)
     chat = await asked_an_operator(app, "Pitanje")
