@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.web_request import FileField
 
 T = TypeVar("T")
@@ -576,9 +576,9 @@ class FakeTelegram:
                             if 200 <= response.status < 300:
                                 break
                             self.webhook_error = (time.time(), f"Wrong response from the webhook: {response.status}")
-                    except OSError:
+                    except (OSError, ClientError) as exc:  # refused, or the process died with the request open
                         self.webhook_statuses.append(0)
-                        self.webhook_error = (time.time(), "Connection refused")
+                        self.webhook_error = (time.time(), f"Connection failed: {type(exc).__name__}")
                     await asyncio.sleep(0.2)
 
     def _chat(self, user: FakeUser) -> Chat:
