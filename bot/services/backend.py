@@ -1,8 +1,9 @@
 """The operator's subscriber data, behind one interface the flows use.
 
 In a deployment the truth is the operator's billing system; mila keeps a copy that the operator loads with
-`mila import`, and `TableBackend` answers from it. A live billing adapter can replace it by implementing
-`OperatorBackend`: the flows only see the small value types below, never a table row.
+`mila import`, and `TableBackend` answers from it. A live billing adapter can replace the subscriber data by
+implementing `OperatorBackend` (the flows only see the small value types below, never a table row); orders, their
+outbox rows and the audit log stay in mila's tables, where the promise and service-change rules read them.
 
 Every identification attempt and every order is written to the audit log (never the secret that was typed), and
 an order is written together with its outbox row in the caller's transaction, so it is either both recorded and

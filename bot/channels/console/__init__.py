@@ -20,7 +20,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.replies import Document, Picture, Reply, Text, Typing
+from bot.core.replies import Document, Picture, Reply, Text
 from bot.core.session import DatabaseDown, TurnNotRun
 from bot.services.phones import mask_phone
 from bot.services.sms import OutboxSmsGateway
@@ -55,8 +55,6 @@ def parse_line(user: UserRef, line: str, *, vouches: bool = False) -> Incoming |
 
 
 def render(reply: Reply, out: TextIO, downloads: Path) -> None:
-    if isinstance(reply, Typing):
-        return
     if isinstance(reply, Document):
         downloads.mkdir(parents=True, exist_ok=True)
         target = downloads / reply.file_name
