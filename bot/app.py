@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import RedisSettings, Settings
-from bot.core.engine import Engine
+from bot.core.engine import Engine, pseudonym
 from bot.core.i18n import I18n
+from bot.core.incoming import Kind
 from bot.core.router import Router
 from bot.core.session import SessionStore
-from bot.core.turn import Deps
+from bot.core.turn import Deps, Turn
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.profiles import load_profile
+from bot.services.analytics import ConversationRecords
 from bot.services.backend import table_backend_factory
 from bot.services.code_quota import CodeQuota, CodeQuotaPolicy
 from bot.services.guard_events import GuardEvents
@@ -31,6 +34,7 @@ from bot.services.otp import OneTimeCodes
 from bot.services.sms import HttpSmsGateway, OutboxSmsGateway, SmsGateway
 from bot.services.support.relay import RelayQueue
 from bot.services.support.service import Support
+from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.app")
 
@@ -100,6 +104,25 @@ def identification_services(settings: Settings, redis: Redis, key: bytes) -> dic
     }
 
 
+async def load_user_profile(turn: Turn) -> None:
+    """First turn of a session: the lasting profile (language) comes from the database, once; a (un)subscription
+    marks whether the user can be reached."""
+    directory = UserDirectory(turn.db)
+    try:
+        user = await directory.ensure(turn.user)
+        # Any event but an unsubscription means the user can be reached again (they unblocked the bot).
+        unreachable = turn.incoming.kind is Kind.UNSUBSCRIBED
+        if user.unreachable != unreachable:
+            user.unreachable = unreachable
+    except (SQLAlchemyError, OSError, TimeoutError):
+        # The menu works without the database; flows that need it will say so themselves.
+        log.warning("profile not loaded: database unavailable", extra={"user": pseudonym(turn.user.key)})
+        await turn.uow.session.rollback()
+        return
+    if user.language is not None and user.language in turn.profile.languages:
+        turn.set_language(user.language)
+
+
 def support_service(settings: Settings, deps: Deps, redis: Redis) -> Support:
     """The handoff to operators; enabled when there is a support group and a Telegram bot to post in it."""
     support = settings.support
@@ -134,10 +157,14 @@ def build_app(
         sessionmaker=make_sessionmaker(db_engine),
         sessions=sessions,
         clock=clock,
+        conversations=ConversationRecords(),
     )
     key = settings.security.key()
     deps.services["backend"] = table_backend_factory(profile, key)
     deps.services.update(identification_services(settings, redis, key))
     deps.services["support"] = support_service(settings, deps, redis)
-    engine = Engine(deps, router or build_router())
+    flows = Router()
+    flows.session_start(load_user_profile, also_on=(Kind.SUBSCRIBED, Kind.UNSUBSCRIBED))  # before the flows' own
+    flows.include(router or build_router())
+    engine = Engine(deps, flows)
     return App(settings=settings, deps=deps, engine=engine, redis=redis, db_engine=db_engine)

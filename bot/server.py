@@ -24,13 +24,14 @@ from sqlalchemy import text
 
 from bot import backlog
 from bot.app import App, build_app
-from bot.channels.base import Channel, Pusher
+from bot.channels.base import Channel
 from bot.channels.telegram.checks import check_telegram
 from bot.channels.viber.checks import check_viber
 from bot.checks.local import check_listeners, check_security, schema_finding
 from bot.checks.remote import check_provisioning, check_sms, check_smtp
 from bot.config import ConfigError, Settings
 from bot.core.outbound import pause_key
+from bot.core.push import Pusher
 from bot.health import Finding, Level, Parts, error, ok, worst
 from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import BotSettings
 from bot.core.i18n import I18n, Translator
 from bot.core.incoming import Incoming, UserRef
+from bot.core.records import ConversationLog
 from bot.core.replies import Button, Outbox, Reply, Text
 from bot.core.session import Session, SessionStore
 from bot.core.understanding.entities import Entities
@@ -34,6 +35,7 @@ class Deps:
     sessionmaker: async_sessionmaker[AsyncSession]
     sessions: SessionStore
     clock: Callable[[], datetime]
+    conversations: ConversationLog  # the analytics' record of each conversation, written after the turn
     services: dict[str, Any] = field(default_factory=dict)  # named services added by later layers
 
 
@@ -54,7 +56,7 @@ class Turn:
         # What the sentence this turn was read from named (a phone number, a customer code), for a step further on
         # that would ask for it, such as identification started by the flow the sentence asked for.
         self.named: Entities | None = None
-        self.marks: list[str] = []  # what this turn did that the analytics count (bot.services.analytics.Mark)
+        self.marks: list[str] = []  # what this turn did that the analytics count (bot.core.records.Mark)
 
     # --- who and where -------------------------------------------------------------------------------------
     @property

@@ -14,10 +14,10 @@ import yaml
 from pydantic import SecretStr
 
 from bot.app import App, build_app
-from bot.channels.base import Delivery, PushResult
 from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, SupportSettings, TelegramSettings
 from bot.core.incoming import UserRef
 from bot.core.outbound import RateLimiter
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Reply, Text
 from bot.profiles import PROFILE_DIR
 from bot.services.support.service import Support

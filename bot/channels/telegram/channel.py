@@ -44,7 +44,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App
-from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
+from bot.channels.base import UpdateNotProcessed
 from bot.channels.telegram.checks import make_bot
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
@@ -59,6 +59,7 @@ from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
 from bot.core.outbound import Outbound, RateLimiter
 from bot.core.outbound.order import TurnGate
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Reply
 from bot.core.session import DatabaseDown, SessionBusy, SessionStoreDown, TurnNotRun
 from bot.db.uow import UnitOfWork

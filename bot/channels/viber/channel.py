@@ -37,7 +37,6 @@ from viberbot.api.viber_requests import (
     create_request,
 )
 
-from bot.channels.base import Delivery, PushResult
 from bot.channels.lease import LEASE_SECONDS, Lease
 from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
@@ -58,6 +57,7 @@ from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.outbound import GlobalPause, Outbound, RateLimiter, pause_key
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Button, Document, Picture, Reply, Text
 from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
