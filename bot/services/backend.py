@@ -451,7 +451,7 @@ class TableBackend:
 
 
 def table_backend_factory(profile: Profile, key: bytes) -> BackendFactory:
-    """What the application factory registers as `deps.services["backend"]`."""
+    """What the application factory puts in `Deps.backend`: `turn.deps.backend(turn.db)` is the backend of a turn."""
 
     def make(db: AsyncSession) -> OperatorBackend:
         return TableBackend(db, profile, key)
@@ -525,9 +525,3 @@ def placed_order(order: Order, *, created: bool) -> PlacedOrder:
         due_at=order.due_at,
         created=created,
     )
-
-
-def backend_for(services: Mapping[str, Any], db: AsyncSession) -> OperatorBackend:
-    """The registered backend bound to a turn's session: `backend_for(turn.deps.services, turn.db)`."""
-    factory: BackendFactory = services["backend"]
-    return factory(db)

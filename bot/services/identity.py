@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from bot.core.engine import StalePayload, pseudonym
 from bot.core.ids import parse_id
 from bot.core.turn import Turn
-from bot.services.backend import AccountInfo, OperatorBackend, backend_for
-from bot.services.lockout import Lockout
+from bot.services.backend import AccountInfo, OperatorBackend
 
 log = logging.getLogger("mila.identity")
 
@@ -42,8 +41,7 @@ class Identity:
 
 
 def policy(turn: Turn) -> IdentityPolicy:
-    found = turn.deps.services.get("identity_policy")
-    return found if isinstance(found, IdentityPolicy) else IdentityPolicy()
+    return turn.deps.identity_policy
 
 
 def current(turn: Turn) -> Identity | None:
@@ -79,13 +77,12 @@ def lockout_tag(turn: Turn, found_id: int | None, typed: str) -> str:
     """What failures count against: the subscriber when the number or code is ours (however it was typed),
     otherwise what was typed (so guessing unknown numbers is limited too) — as a keyed hash, because the tag
     waits in the session between two steps and a typed number must not."""
-    lockout: Lockout = turn.deps.services["lockout"]
-    typed_tag = lockout.subject_tag(typed)  # worked out either way, so both take as long
+    typed_tag = turn.deps.lockout.subject_tag(typed)  # worked out either way, so both take as long
     return f"sub:{found_id}" if found_id is not None else "typed:" + typed_tag
 
 
 def backend(turn: Turn) -> OperatorBackend:
-    return backend_for(turn.deps.services, turn.db)
+    return turn.deps.backend(turn.db)
 
 
 async def owned_account(turn: Turn, identity: Identity, raw_id: str) -> AccountInfo:

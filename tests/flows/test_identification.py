@@ -250,7 +250,7 @@ async def test_the_last_wrong_try_says_so_in_turkmen(make_app: AppFactory) -> No
 
 async def test_a_code_expires(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    app.deps.services["otp"].ttl_seconds = 1
+    app.deps.otp.ttl_seconds = 1
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
     code = await sms_code(app)
@@ -371,7 +371,7 @@ async def test_a_wrong_passport(make_app: AppFactory) -> None:
 async def test_unknown_and_wrong_take_the_same_time(make_app: AppFactory) -> None:
     """The answer must not tell, by its delay, whether the number is a subscriber's."""
     app = await seeded(make_app, "tm")
-    app.deps.services["lockout"].policy = type(app.deps.services["lockout"].policy)(threshold=1000)
+    app.deps.lockout.policy = type(app.deps.lockout.policy)(threshold=1000)
 
     async def attempt(number: str) -> float:
         chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")

@@ -91,7 +91,7 @@ async def make_support_app(database_url: str, redis_prefix: str, tmp_path: Path)
         profile = write_profile(tmp_path, open_now=open_now)
         app = build_app(support_settings(profile, database_url, redis_prefix, **support_options))
         apps.append(app)
-        support = app.deps.services["support"]
+        support = app.deps.support
         assert isinstance(support, Support) and support.enabled
         recorder = Recorder()
         support.pushers["test"] = recorder

@@ -103,7 +103,7 @@ class ConsoleChat:
 
     async def _show_sms(self) -> None:
         """The demo has no phone: what the SMS outbox would have delivered is shown here, and only here."""
-        outbox = self.engine.deps.services.get("sms")
+        outbox = self.engine.deps.sms
         if not isinstance(outbox, OutboxSmsGateway):
             return
         await asyncio.sleep(0.05)  # codes are sent in the background, so the answer's timing tells nothing
