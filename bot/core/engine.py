@@ -166,7 +166,7 @@ class Engine:
                 turn.finish()
                 await self._notice_and_menu(turn, SOMETHING_WRONG)
             await self._record(turn)
-            session.last_active = time.time()
+            session.last_active = self.deps.clock().timestamp()
             session.buttons = self._shown_buttons(turn.outbox.items)
             session.turns += 1  # saved with the session: the replies' place in the user's order
             if numbered is not None:
@@ -283,7 +283,7 @@ class Engine:
         if kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
             return  # nothing to say: the user can't read it (unsubscribed) or gets the welcome on first message
 
-        if self._timed_out(session):
+        if self._timed_out(session, turn.now.timestamp()):
             session.reset_flow()
             session.buttons = []
             minutes = max(1, self.deps.settings.idle_timeout_seconds // 60)
@@ -513,10 +513,10 @@ class Engine:
         raise RuntimeError("too many redirects in one turn")
 
     # --- helpers ---------------------------------------------------------------------------------------------------
-    def _timed_out(self, session: Session) -> bool:
+    def _timed_out(self, session: Session, now: float) -> bool:
         if not session.state or not session.last_active:
             return False
-        return time.time() - session.last_active > self.deps.settings.idle_timeout_seconds
+        return now - session.last_active > self.deps.settings.idle_timeout_seconds
 
     def _is_global(self, turn: Turn) -> bool:
         incoming = turn.incoming

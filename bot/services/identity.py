@@ -9,7 +9,6 @@ can forge any button, so an id from a button is only a claim.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from bot.core.engine import StalePayload, pseudonym
@@ -36,8 +35,9 @@ class Identity:
     at: float
     name: str  # the first name, to greet; nothing else personal is kept in the session
 
-    def age(self) -> float:
-        return time.time() - self.at
+    def age(self, now: float) -> float:
+        """Seconds since identification at `now` (a timestamp of the turn's clock)."""
+        return now - self.at
 
 
 def policy(turn: Turn) -> IdentityPolicy:
@@ -50,7 +50,7 @@ def current(turn: Turn) -> Identity | None:
     if not raw:
         return None
     rules = policy(turn)
-    now = time.time()
+    now = turn.now.timestamp()
     idle = now - (turn.session.last_active or now)
     if now - float(raw["at"]) > rules.max_age_seconds or idle > rules.idle_seconds:
         turn.session.extra.pop(SLOT, None)
@@ -59,12 +59,12 @@ def current(turn: Turn) -> Identity | None:
 
 
 def is_fresh(turn: Turn, identity: Identity) -> bool:
-    return identity.age() <= policy(turn).fresh_seconds
+    return identity.age(turn.now.timestamp()) <= policy(turn).fresh_seconds
 
 
 def remember(turn: Turn, subscriber_id: int, method: str, full_name: str) -> Identity:
     first_name = full_name.split()[0] if full_name.split() else ""
-    identity = Identity(subscriber_id, method, time.time(), first_name)
+    identity = Identity(subscriber_id, method, turn.now.timestamp(), first_name)
     turn.session.extra[SLOT] = {"s": subscriber_id, "m": method, "at": identity.at, "n": first_name}
     return identity
 

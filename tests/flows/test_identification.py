@@ -427,8 +427,7 @@ async def test_step_up_asks_the_secret_again_and_returns_to_the_choice(make_app:
     chat = await identified_as_ayna(app)
     await chat.press_payload("sensitive:42")
     chat.expect("sensitive done for")  # fresh enough
-    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes later…
-        session.extra["id"]["at"] -= 11 * 60
+    chat.wait(11 * 60)  # eleven minutes later…
     await chat.press_payload("sensitive:42")
     chat.expect("Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.", "Indi kod sözüňizi ýazyň.")  # not the number
     await chat.say("Gülälek")
@@ -438,8 +437,7 @@ async def test_step_up_asks_the_secret_again_and_returns_to_the_choice(make_app:
 async def test_identification_lapses_after_idle_time(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await identified_as_ayna(app)
-    async with app.deps.sessions.locked(chat.user) as session:
-        session.last_active = time.time() - 31 * 60
+    chat.wait(31 * 60)
     await chat.press("⬅")
     await chat.press("Şahsy hasabym")
     chat.expect("Identifikasiýadan nähili geçmek isleýärsiňiz?")
