@@ -42,11 +42,11 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_app
-from bot.channels.base import Delivery, PushResult
 from bot.channels.telegram import TelegramChannel
 from bot.config import BotSettings, BroadcastSettings, DatabaseSettings, RedisSettings, Settings, TelegramSettings
 from bot.core.incoming import UserRef
 from bot.core.outbound import RateLimiter
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Reply
 from bot.db.base import make_engine, make_sessionmaker, utcnow
 from bot.db.migrate import upgrade_async

@@ -19,8 +19,6 @@ from bot.app import App
 from bot.db.base import utcnow
 from bot.db.models import MailMessage, OutboxMessage, SupportStatus, SupportTicket
 from bot.metrics import Metrics
-from bot.services.lockout import Lockout
-from bot.services.support.service import Support
 
 log = logging.getLogger("mila.backlog")
 
@@ -59,16 +57,14 @@ async def _database(app: App, metrics: Metrics) -> None:
 async def _redis(app: App, metrics: Metrics) -> None:
     try:
         async with asyncio.timeout(TIMEOUT):
-            support = app.deps.services.get("support")
-            if isinstance(support, Support) and support.enabled:
+            support = app.deps.support
+            if support.enabled:
                 for group in support.groups:
                     backlog = await support.relay.backlog(group)
                     metrics.desk_pending.labels(str(group)).set(backlog.pending)
                     metrics.desk_behind.labels(str(group)).set(backlog.behind_seconds)
-            lockout = app.deps.services.get("lockout")
-            if isinstance(lockout, Lockout):
-                failures, alarm = await lockout.window_failures()
-                metrics.identification_failures.set(failures)
-                metrics.identification_alarm.set(1 if alarm else 0)
+            failures, alarm = await app.deps.lockout.window_failures()
+            metrics.identification_failures.set(failures)
+            metrics.identification_alarm.set(1 if alarm else 0)
     except Exception as exc:
         log.info("backlog not read from Redis", extra={"error": type(exc).__name__})

@@ -24,22 +24,21 @@ from sqlalchemy import text
 
 from bot import backlog
 from bot.app import App, build_app
-from bot.channels.base import Channel, Pusher
+from bot.channels.base import Channel
 from bot.channels.telegram.checks import check_telegram
 from bot.channels.viber.checks import check_viber
 from bot.checks.local import check_listeners, check_security, schema_finding
 from bot.checks.remote import check_provisioning, check_sms, check_smtp
 from bot.config import ConfigError, Settings
 from bot.core.outbound import pause_key
+from bot.core.push import Pusher
 from bot.health import Finding, Level, Parts, error, ok, worst
 from bot.metrics import Metrics
 from bot.services.attachments import fetchers_for
 from bot.services.campaigns.receipts import CampaignReceipts
 from bot.services.campaigns.worker import CampaignWorker
-from bot.services.guard_events import GuardEvents
 from bot.services.mail import MailWorker
 from bot.services.outbox import OutboxWorker
-from bot.services.support.service import Support
 from bot.services.support.worker import SupportWorker
 from bot.workers import Supervisor, WorkerFactory
 
@@ -70,9 +69,7 @@ def build_channels(app: App, metrics: Metrics) -> list[Channel]:
 
 def watch_guards(app: App, metrics: Metrics) -> None:
     """The identification guards' failures, refusals, locks and alarms, counted in `/metrics`."""
-    events = app.deps.services.get("guard_events")
-    if isinstance(events, GuardEvents):
-        metrics.watch(events)
+    metrics.watch(app.deps.guard_events)
 
 
 def pushers(channels: list[Channel]) -> dict[str, Pusher]:
@@ -92,9 +89,9 @@ def start_workers(app: App, metrics: Metrics, channels: list[Channel], superviso
     fails, checking again every `MILA_RECHECK_SECONDS`, so a refused sender or a wrong path burns no attempts.
     """
     recheck = app.settings.health.recheck_seconds
-    support = app.deps.services.get("support")
+    support = app.deps.support
     desk = next((getattr(c, "desk", None) for c in channels if getattr(c, "desk", None) is not None), None)
-    if isinstance(support, Support) and support.enabled and desk is not None:
+    if support.enabled and desk is not None:
         support.pushers.update(pushers(channels))
         relay = SupportWorker(support, desk, recheck_seconds=recheck, on_desk=desk_reporter(parts))
         relay.on_success = supervisor.heartbeat("desk relay")
@@ -290,8 +287,8 @@ async def start_checks(app: App, channels: list[Channel], parts: Parts) -> list[
         if desk:
             parts.report("desk", desk)
             await _mark_groups(app, desk)
-    support = app.deps.services.get("support")
-    if telegram_down is not None and isinstance(support, Support) and support.enabled:
+    support = app.deps.support
+    if telegram_down is not None and support.enabled:
         stopped = error("desk", f"the Telegram channel is stopped ({telegram_down})", "see the telegram line")
         parts.report("desk", [stopped])
         for group in support.groups:
@@ -311,9 +308,7 @@ async def start_checks(app: App, channels: list[Channel], parts: Parts) -> list[
 
 async def _mark_groups(app: App, findings: list[Finding]) -> None:
     """What the start-up check found about each support group, for every process (and the desk relay)."""
-    support = app.deps.services.get("support")
-    if not isinstance(support, Support):
-        return
+    support = app.deps.support
     for group, finding in zip(support.groups, findings, strict=False):
         if finding.level is Level.ERROR:
             await support.relay.mark_desk(group, finding.message)

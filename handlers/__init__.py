@@ -1,4 +1,5 @@
-"""Conversation flows. They import the core and the services only, never a messenger SDK."""
+"""Conversation flows. They import the core, the services, the profiles and the database models: never a channel or a
+messenger SDK."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from bot.core.router import Router
 
 
 def build_router() -> Router:
-    """Every flow's router, merged; a payload, state or command registered twice fails here, at start-up."""
+    """Every flow's router, merged; a command, payload, state, intent or gate registered twice fails at start-up."""
     from handlers import (
         account,
         complaints,

@@ -36,9 +36,7 @@ from bot.core.understanding.entities import Entities
 from bot.services import identity
 from bot.services.analytics import Mark
 from bot.services.backend import SubscriberInfo
-from bot.services.code_quota import CodeQuota
-from bot.services.lockout import Lockout
-from bot.services.otp import CodeCheck, OneTimeCodes
+from bot.services.otp import CodeCheck
 from bot.services.phones import BadPhone, can_receive_sms, mask_phone, normalize_phone
 from bot.services.sms import SmsGateway
 from handlers.common import RESUME_SLOT, contact_centre_line, menu_button
@@ -377,7 +375,7 @@ def _keyed_number(turn: Turn, typed: str) -> int:
 
 def _keyed(turn: Turn, text: str) -> str:
     """A keyed hash of `text`: what may wait in the session where the text itself must not."""
-    return hmac.new(_secret(turn), text.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(turn.deps.secret, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 # --- one-time code ------------------------------------------------------------------------------------------------
@@ -407,7 +405,7 @@ async def _send_code(
     awaiting = {
         "tag": lockout_tag,
         "m": turn.session.data.get("m"),
-        "q": _code_quota(turn).tag(asked),
+        "q": turn.deps.code_quota.tag(asked),
         "sub": found.id if found is not None else 0,
         "to": _keyed(turn, "to:" + (phone or asked)),
         "shown": shown or (mask_phone(phone) if phone else "•••"),
@@ -419,9 +417,9 @@ async def _send_code(
 async def _code_to(turn: Turn, phone: str | None, found: SubscriberInfo | None, awaiting: dict[str, object]) -> None:
     """Count the request, make the code and send it in the background, and say where it went and what to do if
     it does not come; the state awaits the code with what a new one needs."""
-    codes: OneTimeCodes = turn.deps.services["otp"]
+    codes = turn.deps.otp
     subject = str(found.id) if found is not None and phone else ""
-    wait = await _code_quota(turn).take(turn.user, str(awaiting["q"]), sends=bool(subject))
+    wait = await turn.deps.code_quota.take(turn.user, str(awaiting["q"]), sends=bool(subject))
     turn.goto("id:otp", **awaiting)
     if wait:
         _codes_paused(turn, wait)
@@ -483,7 +481,7 @@ _SENDING: set[asyncio.Task[None]] = set()  # codes on their way: a task nobody h
 def _deliver_later(turn: Turn, phone: str | None, text: str) -> None:
     """The SMS leaves in the background, so the reply takes as long whether or not the number is ours; nobody's
     number gets the same task, which sends nothing."""
-    task = asyncio.get_running_loop().create_task(_deliver(turn.deps.services["sms"], phone, text))
+    task = asyncio.get_running_loop().create_task(_deliver(turn.deps.sms, phone, text))
     _SENDING.add(task)
     task.add_done_callback(_SENDING.discard)
 
@@ -523,7 +521,7 @@ async def code_given(turn: Turn) -> None:
     tag = str(turn.session.data.get("tag", ""))
     if await _locked_out(turn, tag):
         return
-    codes: OneTimeCodes = turn.deps.services["otp"]
+    codes = turn.deps.otp
     typed = "".join(turn.incoming.text.split())
     if not (typed.isdigit() and len(typed) == codes.digits):
         # Words are no guess at the code: they cost no try ("halo", "ne znam", a reference typed here).
@@ -545,7 +543,7 @@ async def code_given(turn: Turn) -> None:
         if found is not None:
             await _identified(turn, found, "one_time_code", tag)
             return
-    await _lockout(turn).failed(turn.user, tag)
+    await turn.deps.lockout.failed(turn.user, tag)
     turn.mark(Mark.ID_FAILURE)
     if await _locked_out(turn, tag):
         return
@@ -609,7 +607,7 @@ async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, me
         if found is not None:
             await _identified(turn, found, method, tag)
             return
-    await _lockout(turn).failed(turn.user, tag)
+    await turn.deps.lockout.failed(turn.user, tag)
     turn.mark(Mark.ID_FAILURE)
     if await _locked_out(turn, tag):
         return
@@ -618,7 +616,7 @@ async def _secret_checked(turn: Turn, ok: bool, subscriber_id: int, tag: str, me
 
 # --- outcomes ------------------------------------------------------------------------------------------------------
 async def _identified(turn: Turn, found: SubscriberInfo, method: str, tag: str) -> None:
-    await _lockout(turn).succeeded(turn.user, tag)
+    await turn.deps.lockout.succeeded(turn.user, tag)
     turn.mark(Mark.IDENTIFIED)
     resume = turn.session.extra.pop(RESUME, None)
     turn.finish()
@@ -639,7 +637,7 @@ async def _subscriber(turn: Turn, subscriber_id: int) -> SubscriberInfo | None:
 
 
 async def _locked_out(turn: Turn, tag: str | None) -> bool:
-    seconds = await _lockout(turn).locked_for(turn.user, tag)
+    seconds = await turn.deps.lockout.locked_for(turn.user, tag)
     if seconds <= 0:
         return False
     _paused(turn, seconds)
@@ -649,7 +647,7 @@ async def _locked_out(turn: Turn, tag: str | None) -> bool:
 async def _reserved(turn: Turn, tag: str) -> bool:
     """One try at `tag` taken before anything is compared (so many chats at once can't all get one), or the
     user is told until when identification is paused."""
-    seconds = await _lockout(turn).reserve(turn.user, tag)
+    seconds = await turn.deps.lockout.reserve(turn.user, tag)
     if seconds <= 0:
         return True
     _paused(turn, seconds)
@@ -671,21 +669,6 @@ def _paused(turn: Turn, seconds: int) -> None:
 
 def _local_time(turn: Turn, moment: datetime) -> str:
     return turn.t.time(moment, turn.profile.zone)
-
-
-def _lockout(turn: Turn) -> Lockout:
-    found: Lockout = turn.deps.services["lockout"]
-    return found
-
-
-def _code_quota(turn: Turn) -> CodeQuota:
-    found: CodeQuota = turn.deps.services["code_quota"]
-    return found
-
-
-def _secret(turn: Turn) -> bytes:
-    found: bytes = turn.deps.services["secret"]
-    return found
 
 
 def _cancel(turn: Turn) -> Button:

@@ -32,7 +32,6 @@ YES = "rcyes"  # rcyes:<account id>
 NO = "rcno"
 BY_PHONE = "rcphone"
 PHONE_TEXTS = ("reconnect_phone_mobile", "reconnect_phone_fixed")  # the contact centre's menu, from the profile
-CONFIRM_STATE = "reconnect.confirm"
 
 KEYWORDS = N_("reconnect on promise|reconnect me|turn me back on")
 
@@ -220,7 +219,7 @@ async def choose(turn: Turn) -> None:
             turn._("Do you want the reconnection on promise?"),
         ]
     )
-    turn.goto(CONFIRM_STATE, a=account.id)
+    turn.goto("reconnect.confirm")  # read by no handler: a question pending, which the idle timeout drops
     turn.confirm(text, Button(turn._("YES"), f"{YES}:{account.id}"), Button(turn._("NO"), NO))
 
 

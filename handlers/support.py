@@ -40,12 +40,6 @@ OPERATOR_KEYWORDS = N_("operator|agent|human|person")
 CANCEL_COMMANDS = ("/cancel", "/stop")
 
 
-def _support(turn: Turn) -> Support:
-    support = turn.deps.services["support"]
-    assert isinstance(support, Support)
-    return support
-
-
 def _cancel_words(turn: Turn) -> set[str]:
     words: set[str] = set()
     i18n = turn.deps.i18n
@@ -59,7 +53,7 @@ def _cancel_words(turn: Turn) -> set[str]:
 
 def handoff_available(turn: Turn) -> bool:
     """Whether this deployment can put a user through to an operator (support groups configured)."""
-    return _support(turn).enabled
+    return turn.deps.support.enabled
 
 
 @router.intent("operator", OPERATOR_KEYWORDS)
@@ -67,7 +61,7 @@ def handoff_available(turn: Turn) -> bool:
 @router.payload("operator")
 async def ask_for_operator(turn: Turn) -> None:
     turn.finish()
-    support = _support(turn)
+    support = turn.deps.support
     if not handoff_available(turn):
         turn.say(
             turn._("Talking to an operator is not possible in this chat at the moment. We can help you here:")
@@ -111,7 +105,7 @@ def _closed_text(turn: Turn, support: Support) -> str:
 
 @router.state(ASK_STATE, accepts=(Kind.TEXT, Kind.ATTACHMENT), free_text=True)
 async def question(turn: Turn) -> None:
-    support = _support(turn)
+    support = turn.deps.support
     if not support.hours.is_open(turn.now):  # the desk closed while they were typing
         await _leave(turn, support)
         return
@@ -144,7 +138,7 @@ def _desk_unreachable(turn: Turn, ticket_id: int) -> None:
 
 @router.state(LEAVE_STATE, accepts=(Kind.TEXT, Kind.ATTACHMENT), free_text=True)
 async def message_left(turn: Turn) -> None:
-    await _leave(turn, _support(turn))
+    await _leave(turn, turn.deps.support)
 
 
 async def _leave(turn: Turn, support: Support) -> None:
@@ -177,7 +171,7 @@ async def support_button(turn: Turn) -> None:
     """sup:leave (outside working hours), sup:rate:<ticket>:<1–5> after a close; sup:cancel outside a handoff
     is a stale button."""
     action, _, rest = turn.arg.partition(":")
-    support = _support(turn)
+    support = turn.deps.support
     if action == "leave" and support.enabled:
         if support.hours.is_open(turn.now):
             await ask_for_operator(turn)
@@ -213,8 +207,7 @@ async def _rate(turn: Turn, support: Support, rest: str) -> None:
 async def resume_handoff(turn: Turn) -> None:
     """A session that ended (it expires after `MILA_SESSION_TTL`) while a ticket holds the conversation: the ticket
     in the database is the truth, so the user's words still go to the operator. One query per new session."""
-    support = turn.deps.services.get("support")
-    if not isinstance(support, Support) or not support.enabled:
+    if not turn.deps.support.enabled:
         return
     try:
         ticket = await tickets.open_ticket_of(turn.db, turn.user)
@@ -228,7 +221,7 @@ async def resume_handoff(turn: Turn) -> None:
 
 @router.gate(HANDOFF_SLOT)
 async def during_handoff(turn: Turn) -> bool:
-    support = _support(turn)
+    support = turn.deps.support
     ticket_id = turn.session.extra.get(HANDOFF_SLOT, {}).get("t")
     ticket = await turn.db.get(SupportTicket, int(ticket_id)) if isinstance(ticket_id, int) else None
     if (ticket is None or ticket.status == SupportStatus.CLOSED.value

@@ -9,12 +9,29 @@ chat.expect("Kako mogu da vam pomognem?")
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.replies import Button, Reply, Text
+from bot.db.base import utcnow
 
 _ids = itertools.count(1)
+
+
+class Clock:
+    """The application's clock in a test (`build_app(clock=…)`, as the `make_app` fixture does): the real time, moved
+    on by `advance` — a user who goes quiet, an identification that ages — instead of sleeping or editing the
+    session's timestamps by hand."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 class Chat:
@@ -24,6 +41,12 @@ class Chat:
         self.language_hint = language_hint
         self.replies: list[Reply] = []
         self.history: list[Reply] = []
+
+    def wait(self, seconds: float) -> None:
+        """`seconds` pass for the bot before the next message (its clock moves on; for every chat of the app)."""
+        clock = self.engine.deps.clock
+        assert isinstance(clock, Clock), "the app's clock is not a tests.chat.Clock"
+        clock.advance(seconds)
 
     async def send(self, incoming: Incoming) -> list[Reply]:
         self.replies = await self.engine.handle(incoming)

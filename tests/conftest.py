@@ -23,7 +23,7 @@ from bot.app import App, build_app
 from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings
 from bot.db.base import Base
 from bot.db.migrate import upgrade
-from tests.chat import Chat
+from tests.chat import Chat, Clock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import TEST_TOKEN as VIBER_TEST_TOKEN
 from tests.fakes.viber_api import FakeViberApi
@@ -154,7 +154,7 @@ async def make_app(sqlite_url: str, redis_prefix: str) -> AsyncIterator[AppFacto
     apps: list[App] = []
 
     async def factory(profile: str = "rs", database_url: str | None = None, **bot: object) -> App:
-        app = build_app(make_settings(profile, database_url or sqlite_url, redis_prefix, **bot))
+        app = build_app(make_settings(profile, database_url or sqlite_url, redis_prefix, **bot), clock=Clock())
         apps.append(app)
         return app
 

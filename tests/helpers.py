@@ -49,7 +49,7 @@ def code_in(sms: str) -> str:
 
 async def sms_sent(app: App) -> tuple[str, str]:
     """The number and the text of the last SMS the gateway was asked to deliver (it is sent in the background)."""
-    outbox = app.deps.services["sms"]
+    outbox = app.deps.sms
     assert isinstance(outbox, OutboxSmsGateway)
     for _ in range(500):
         sent = outbox.drain()
@@ -66,7 +66,7 @@ async def sms_code(app: App) -> str:
 
 async def no_sms(app: App) -> None:
     await asyncio.sleep(0.1)
-    outbox = app.deps.services["sms"]
+    outbox = app.deps.sms
     assert isinstance(outbox, OutboxSmsGateway) and outbox.drain() == []
 
 
@@ -135,9 +135,8 @@ async def identify_by_code_word(chat: Chat, phone: str, word: str, *, method_lab
 
 
 async def age_identification(app: App, chat: Chat, seconds: float) -> None:
-    """Make this chat's identification `seconds` older, as if time had passed."""
-    async with app.deps.sessions.locked(chat.user) as session:
-        session.extra["id"]["at"] -= seconds
+    """Make this chat's identification `seconds` older: time passes."""
+    chat.wait(seconds)
 
 
 def as_text(value: object) -> str:

@@ -118,7 +118,7 @@ async def test_idle_flow_expires_and_the_user_is_told(make_app: AppFactory) -> N
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
         session.data = {"half": "done"}
-        session.last_active = time.time() - 11
+    chat.wait(11)
     await chat.say("bilo šta")
     chat.expect("Prošao je 1 minut bez vaše poruke, pa smo prekinuli započeto.", "Kako mogu da vam pomognem?")
     async with app.deps.sessions.locked(chat.user) as session:
@@ -131,7 +131,7 @@ async def test_a_global_word_after_expiry_is_still_served(make_app: AppFactory) 
     await chat.first_contact("Türkmençe")
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
-        session.last_active = time.time() - 60
+    chat.wait(60)
     await chat.say("gollanma")
     chat.expect("1 minutlap hiç zat ibermänligiňiz sebäpli", "Buýruklar:")
 
@@ -149,7 +149,7 @@ async def test_the_notice_says_how_long_in_proper_serbian(make_app: AppFactory) 
     await chat.first_contact("Srpski")
     async with app.deps.sessions.locked(chat.user) as session:
         session.state = "probe"
-        session.last_active = time.time() - 200
+    chat.wait(200)
     await chat.say("nešto")
     chat.expect("Prošla su 3 minuta bez vaše poruke")
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lint, type-check and run the suite. Tests talk to a real Redis: the one at TEST_REDIS_URL (default
-# 127.0.0.1:6379), or a throwaway redis-server started here when none answers and the binary is installed.
+# Lint, type-check, check the layers (import-linter's contracts in pyproject.toml) and run the suite. Tests talk to
+# a real Redis: the one at TEST_REDIS_URL (default 127.0.0.1:6379), or a throwaway redis-server started here when
+# none answers and the binary is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -38,4 +39,5 @@ fi
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
 "$BIN/mypy"
+"$BIN/lint-imports" --no-cache
 "$BIN/pytest" "$@"

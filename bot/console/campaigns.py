@@ -15,11 +15,11 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import case, func, select
 
-from bot.channels.base import BROADCAST_CHANNELS
 from bot.console import charts
 from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
 from bot.core.i18n import LANGUAGES
+from bot.core.push import BROADCAST_CHANNELS
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
 from bot.services.campaigns import store

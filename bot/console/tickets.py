@@ -15,7 +15,7 @@ from bot.console.masking import mask_numbers
 from bot.console.periods import CHANNELS, LANGUAGES, period_of
 from bot.db.models import Subscriber, SupportStatus, SupportTicket
 from bot.services.phones import mask_phone
-from bot.services.support.service import CARD_ANONYMOUS, CARD_IDENTIFIED, Support
+from bot.services.support.service import CARD_ANONYMOUS, CARD_IDENTIFIED
 from bot.services.support.tickets import messages_of
 
 LIMIT = 200
@@ -127,9 +127,7 @@ async def close(request: web.Request) -> web.Response:
         return render(request, "error.html", {"title": _("Not closed"),
                       "message": _("Only a waiting ticket can be closed here.")}, status=409)  # fmt: skip
     user = request[USER]
-    support = console.app.deps.services.get("support")
-    if not isinstance(support, Support):
-        raise web.HTTPServiceUnavailable()
+    support = console.app.deps.support
     # As an operator would from the desk: the user is told, gets the bot back and is asked for a rating.
     closed = await support.close(ticket.id, "operator", user.username, only_waiting=True)
     if not closed.ok:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    can_edit: bool = False  # a sent message can be changed in place
     can_delete: bool = False  # the bot can remove a message it sent
     share_phone: bool = False  # a button that sends the user's number (a convenience: proof only where the channel
     # sets `Incoming.phone_is_own`, i.e. Telegram's contact.user_id == from.id; Viber never proves it)
@@ -21,7 +20,7 @@ class Capabilities:
 
 
 _CHANNELS = {
-    "telegram": Capabilities(can_edit=True, can_delete=True, share_phone=True),
+    "telegram": Capabilities(can_delete=True, share_phone=True),
     "viber": Capabilities(share_phone=True, call_links=True),
 }
 

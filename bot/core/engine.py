@@ -22,6 +22,7 @@ from bot.core.answers import shipped, yes_or_no
 from bot.core.i18n import N_, language_from_hint
 from bot.core.incoming import Incoming, Kind
 from bot.core.keywords import Keywords, has_run, words_of
+from bot.core.records import Mark
 from bot.core.replies import Button, Reply, Text, TurnReplies
 from bot.core.router import Handler, Router
 from bot.core.session import DatabaseDown, Session
@@ -33,8 +34,6 @@ from bot.core.understanding.masking import mask
 from bot.db.models import UnderstandingEvent, UnderstandingOutcome
 from bot.db.uow import UnitOfWork
 from bot.profiles import Profile
-from bot.services.analytics.recording import Mark, start_conversation, update_conversation
-from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.engine")
 
@@ -167,7 +166,7 @@ class Engine:
                 turn.finish()
                 await self._notice_and_menu(turn, SOMETHING_WRONG)
             await self._record(turn)
-            session.last_active = time.time()
+            session.last_active = self.deps.clock().timestamp()
             session.buttons = self._shown_buttons(turn.outbox.items)
             session.turns += 1  # saved with the session: the replies' place in the user's order
             if numbered is not None:
@@ -208,20 +207,21 @@ class Engine:
         if slot is not None and slot.get("l") == language and not turn.marks:
             return
         marks = [Mark(m) for m in turn.marks]
+        records = self.deps.conversations
         try:
             async with self.deps.sessionmaker() as db:
                 if slot is not None:
                     conversation: int = slot["id"]
-                    if not await update_conversation(db, conversation, at=turn.now, language=language, marks=marks):
+                    if not await records.update(db, conversation, at=turn.now, language=language, marks=marks):
                         turn.session.extra.pop(CONVERSATION_SLOT, None)
                         return
                 else:
-                    conversation = await start_conversation(
+                    conversation = await records.start(
                         db, at=turn.now, profile=turn.profile.id, channel=turn.user.channel, language=language,
                         external_id=turn.user.external_id,
                     )  # fmt: skip
                     if marks:
-                        await update_conversation(db, conversation, at=turn.now, marks=marks)
+                        await records.update(db, conversation, at=turn.now, marks=marks)
                 await db.commit()
         except (SQLAlchemyError, OSError, TimeoutError):
             log.warning("conversation not recorded: database unavailable", extra={"user": pseudonym(turn.user.key)})
@@ -232,33 +232,14 @@ class Engine:
     async def _prepare(self, turn: Turn) -> None:
         session = turn.session
         incoming = turn.incoming
-        if session.is_new or incoming.kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
-            await self._load_profile(turn)
-        if session.is_new:
-            for restore in self.router.session_starts:
-                await restore(turn)
+        for start in self.router.session_starts:
+            if session.is_new or incoming.kind in start.also_on:
+                await start.handler(turn)
         if session.lang is None:
             hinted = language_from_hint(incoming.language_hint, turn.profile.languages)
             if hinted:
                 session.extra["hint"] = hinted
             turn.t = self.deps.i18n.get(session.extra.get("hint") or turn.profile.default_language)
-
-    async def _load_profile(self, turn: Turn) -> None:
-        """First turn of a session: the lasting profile (language) comes from the database, once."""
-        directory = UserDirectory(turn.db)
-        try:
-            user = await directory.ensure(turn.user)
-            # Any event but an unsubscription means the user can be reached again (they unblocked the bot).
-            unreachable = turn.incoming.kind is Kind.UNSUBSCRIBED
-            if user.unreachable != unreachable:
-                user.unreachable = unreachable
-        except (SQLAlchemyError, OSError, TimeoutError):
-            # The menu works without the database; flows that need it will say so themselves.
-            log.warning("profile not loaded: database unavailable", extra={"user": pseudonym(turn.user.key)})
-            await turn.uow.session.rollback()
-            return
-        if user.language is not None and user.language in turn.profile.languages:
-            turn.set_language(user.language)
 
     async def _gated(self, turn: Turn) -> bool:
         """A gate holds the conversation (a human operator): it takes the turn, the flows don't answer."""
@@ -302,7 +283,7 @@ class Engine:
         if kind in (Kind.UNSUBSCRIBED, Kind.SUBSCRIBED):
             return  # nothing to say: the user can't read it (unsubscribed) or gets the welcome on first message
 
-        if self._timed_out(session):
+        if self._timed_out(session, turn.now.timestamp()):
             session.reset_flow()
             session.buttons = []
             minutes = max(1, self.deps.settings.idle_timeout_seconds // 60)
@@ -500,10 +481,10 @@ class Engine:
         """A row for the operator's learning loop (`mila nlu report`): only what was not understood outright."""
         if outcome is UnderstandingOutcome.ROUTED:
             return
-        user = await UserDirectory(turn.db).get(turn.user)
-        turn.db.add(
+        await self.deps.conversations.understanding(
+            turn.db,
+            turn.user,
             UnderstandingEvent(
-                channel_user_id=user.id if user else None,
                 profile=turn.profile.id,
                 channel=turn.user.channel[:16],
                 language=(turn.session.lang or turn.profile.default_language)[:8],
@@ -511,7 +492,7 @@ class Engine:
                 intent=reading.best,
                 confidence=reading.ranked[0][1] if reading.ranked else None,
                 text_masked=mask(turn.incoming.text)[:200],
-            )
+            ),
         )
 
     async def _dispatch_payload(self, turn: Turn, payload: str) -> None:
@@ -532,10 +513,10 @@ class Engine:
         raise RuntimeError("too many redirects in one turn")
 
     # --- helpers ---------------------------------------------------------------------------------------------------
-    def _timed_out(self, session: Session) -> bool:
+    def _timed_out(self, session: Session, now: float) -> bool:
         if not session.state or not session.last_active:
             return False
-        return time.time() - session.last_active > self.deps.settings.idle_timeout_seconds
+        return now - session.last_active > self.deps.settings.idle_timeout_seconds
 
     def _is_global(self, turn: Turn) -> bool:
         incoming = turn.incoming

@@ -6,7 +6,7 @@ knows which messenger it came from, except through `UserRef.channel` (for keys a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -56,5 +56,3 @@ class Incoming:
     content_type: str = ""  # for UNSUPPORTED: "sticker", "voice", …
     attachment: Attachment | None = None
     language_hint: str | None = None  # Telegram language_code / Viber user.language
-    display_name: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)

@@ -43,11 +43,6 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
-class Typing:
-    """Show that the bot is working on an answer."""
-
-
-@dataclass(frozen=True, slots=True)
 class Document:
     file_name: str
     content: bytes
@@ -65,7 +60,7 @@ class Picture:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
-Reply = Text | Typing | Document | Picture
+Reply = Text | Document | Picture
 
 
 @dataclass(slots=True)

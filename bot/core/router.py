@@ -7,7 +7,7 @@ argument (a user can forge any payload).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,12 @@ class StateSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionStart:
+    handler: Handler
+    also_on: frozenset[Kind]  # events that run it in a session already going too (a (un)subscription)
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
     """A global action reachable by typing; `keywords` is a msgid whose translation lists words, split by |."""
 
@@ -48,7 +54,7 @@ class Router:
         self.states: dict[str, StateSpec] = {}
         self.intents: dict[str, Intent] = {}
         self.gates: dict[str, GateHandler] = {}
-        self.session_starts: list[Handler] = []
+        self.session_starts: list[SessionStart] = []
         self.recognisers: list[Recogniser] = []
         # Payload prefixes whose buttons a typed word of their label does not pick: they change a setting that only
         # its own button (pressed, its number or its whole label typed) or a command may change (the news consent).
@@ -99,10 +105,12 @@ class Router:
 
         return register
 
-    def session_start(self, handler: Handler) -> Handler:
-        """Run on the first turn of every new session (after the lasting profile is loaded), before dispatch: what
-        must outlive a Redis session (a conversation held by an operator) is put back from the database here."""
-        self.session_starts.append(handler)
+    def session_start(self, handler: Handler, *, also_on: Collection[Kind] = ()) -> Handler:
+        """Run on the first turn of every new session, before dispatch, in the order registered (the application
+        registers the user's lasting profile first): what must outlive a Redis session (the language, a
+        conversation held by an operator) is put back from the database here. `also_on`: kinds of event that run it
+        in a session already going too."""
+        self.session_starts.append(SessionStart(handler, frozenset(also_on)))
         return handler
 
     def recogniser(self, recognise: Recogniser) -> Recogniser:

@@ -7,26 +7,38 @@ without any messenger, and they never see a platform type.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import BotSettings
 from bot.core.i18n import I18n, Translator
 from bot.core.incoming import Incoming, UserRef
+from bot.core.records import ConversationLog
 from bot.core.replies import Button, Outbox, Reply, Text
 from bot.core.session import Session, SessionStore
 from bot.core.understanding.entities import Entities
 from bot.db.uow import UnitOfWork
 from bot.profiles import Profile
 
+if TYPE_CHECKING:  # the types only: the core never loads a service (see the import-linter contracts)
+    from bot.services.backend import BackendFactory
+    from bot.services.code_quota import CodeQuota
+    from bot.services.guard_events import GuardEvents
+    from bot.services.identity import IdentityPolicy
+    from bot.services.lockout import Lockout
+    from bot.services.otp import OneTimeCodes
+    from bot.services.sms import SmsGateway
+    from bot.services.support.service import Support
+
 
 @dataclass
 class Deps:
-    """Long-lived collaborators built once by the application factory and shared by every turn."""
+    """Long-lived collaborators built once by the application factory (`bot.app.build_app`) and shared by every
+    turn: a handler reaches them as `turn.deps.otp`, `turn.deps.support`…"""
 
     settings: BotSettings
     profile: Profile
@@ -34,7 +46,16 @@ class Deps:
     sessionmaker: async_sessionmaker[AsyncSession]
     sessions: SessionStore
     clock: Callable[[], datetime]
-    services: dict[str, Any] = field(default_factory=dict)  # named services added by later layers
+    conversations: ConversationLog  # the analytics' record of each conversation, written after the turn
+    backend: BackendFactory  # the operator's subscriber data, bound to a turn's session: `deps.backend(turn.db)`
+    secret: bytes  # the deployment's key, for keyed hashes of what a user typed
+    otp: OneTimeCodes
+    lockout: Lockout  # identification failures: who is locked out, and for how long
+    code_quota: CodeQuota  # one-time codes asked for, per number, per chat and in total
+    guard_events: GuardEvents  # what the two guards above did, for `/metrics`
+    sms: SmsGateway
+    identity_policy: IdentityPolicy  # how long an identification lasts, and when it is fresh
+    support: Support  # the handoff to human operators (`support.enabled` says whether it is configured)
 
 
 CONFIRM_SLOT = "yn"  # session.extra: [yes payload, no payload] of the last confirmation asked
@@ -54,7 +75,7 @@ class Turn:
         # What the sentence this turn was read from named (a phone number, a customer code), for a step further on
         # that would ask for it, such as identification started by the flow the sentence asked for.
         self.named: Entities | None = None
-        self.marks: list[str] = []  # what this turn did that the analytics count (bot.services.analytics.Mark)
+        self.marks: list[str] = []  # what this turn did that the analytics count (bot.core.records.Mark)
 
     # --- who and where -------------------------------------------------------------------------------------
     @property

@@ -1,8 +1,9 @@
 """The operator's subscriber data, behind one interface the flows use.
 
 In a deployment the truth is the operator's billing system; mila keeps a copy that the operator loads with
-`mila import`, and `TableBackend` answers from it. A live billing adapter can replace it by implementing
-`OperatorBackend`: the flows only see the small value types below, never a table row.
+`mila import`, and `TableBackend` answers from it. A live billing adapter can replace the subscriber data by
+implementing `OperatorBackend` (the flows only see the small value types below, never a table row); orders, their
+outbox rows and the audit log stay in mila's tables, where the promise and service-change rules read them.
 
 Every identification attempt and every order is written to the audit log (never the secret that was typed), and
 an order is written together with its outbox row in the caller's transaction, so it is either both recorded and
@@ -450,7 +451,7 @@ class TableBackend:
 
 
 def table_backend_factory(profile: Profile, key: bytes) -> BackendFactory:
-    """What the application factory registers as `deps.services["backend"]`."""
+    """What the application factory puts in `Deps.backend`: `turn.deps.backend(turn.db)` is the backend of a turn."""
 
     def make(db: AsyncSession) -> OperatorBackend:
         return TableBackend(db, profile, key)
@@ -524,9 +525,3 @@ def placed_order(order: Order, *, created: bool) -> PlacedOrder:
         due_at=order.due_at,
         created=created,
     )
-
-
-def backend_for(services: Mapping[str, Any], db: AsyncSession) -> OperatorBackend:
-    """The registered backend bound to a turn's session: `backend_for(turn.deps.services, turn.db)`."""
-    factory: BackendFactory = services["backend"]
-    return factory(db)

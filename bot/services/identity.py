@@ -9,14 +9,12 @@ can forge any button, so an id from a button is only a claim.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from bot.core.engine import StalePayload, pseudonym
 from bot.core.ids import parse_id
 from bot.core.turn import Turn
-from bot.services.backend import AccountInfo, OperatorBackend, backend_for
-from bot.services.lockout import Lockout
+from bot.services.backend import AccountInfo, OperatorBackend
 
 log = logging.getLogger("mila.identity")
 
@@ -37,13 +35,13 @@ class Identity:
     at: float
     name: str  # the first name, to greet; nothing else personal is kept in the session
 
-    def age(self) -> float:
-        return time.time() - self.at
+    def age(self, now: float) -> float:
+        """Seconds since identification at `now` (a timestamp of the turn's clock)."""
+        return now - self.at
 
 
 def policy(turn: Turn) -> IdentityPolicy:
-    found = turn.deps.services.get("identity_policy")
-    return found if isinstance(found, IdentityPolicy) else IdentityPolicy()
+    return turn.deps.identity_policy
 
 
 def current(turn: Turn) -> Identity | None:
@@ -52,7 +50,7 @@ def current(turn: Turn) -> Identity | None:
     if not raw:
         return None
     rules = policy(turn)
-    now = time.time()
+    now = turn.now.timestamp()
     idle = now - (turn.session.last_active or now)
     if now - float(raw["at"]) > rules.max_age_seconds or idle > rules.idle_seconds:
         turn.session.extra.pop(SLOT, None)
@@ -61,12 +59,12 @@ def current(turn: Turn) -> Identity | None:
 
 
 def is_fresh(turn: Turn, identity: Identity) -> bool:
-    return identity.age() <= policy(turn).fresh_seconds
+    return identity.age(turn.now.timestamp()) <= policy(turn).fresh_seconds
 
 
 def remember(turn: Turn, subscriber_id: int, method: str, full_name: str) -> Identity:
     first_name = full_name.split()[0] if full_name.split() else ""
-    identity = Identity(subscriber_id, method, time.time(), first_name)
+    identity = Identity(subscriber_id, method, turn.now.timestamp(), first_name)
     turn.session.extra[SLOT] = {"s": subscriber_id, "m": method, "at": identity.at, "n": first_name}
     return identity
 
@@ -79,13 +77,12 @@ def lockout_tag(turn: Turn, found_id: int | None, typed: str) -> str:
     """What failures count against: the subscriber when the number or code is ours (however it was typed),
     otherwise what was typed (so guessing unknown numbers is limited too) — as a keyed hash, because the tag
     waits in the session between two steps and a typed number must not."""
-    lockout: Lockout = turn.deps.services["lockout"]
-    typed_tag = lockout.subject_tag(typed)  # worked out either way, so both take as long
+    typed_tag = turn.deps.lockout.subject_tag(typed)  # worked out either way, so both take as long
     return f"sub:{found_id}" if found_id is not None else "typed:" + typed_tag
 
 
 def backend(turn: Turn) -> OperatorBackend:
-    return backend_for(turn.deps.services, turn.db)
+    return turn.deps.backend(turn.db)
 
 
 async def owned_account(turn: Turn, identity: Identity, raw_id: str) -> AccountInfo:

@@ -18,10 +18,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.app import App
-from bot.channels.base import Pusher
 from bot.channels.telegram import TelegramChannel
 from bot.channels.viber import ViberChannel, ViberClient
 from bot.config import BroadcastSettings, TelegramSettings
+from bot.core.push import Pusher
 from bot.db.base import utcnow
 from bot.db.models import CampaignDelivery, ChannelUser, DeliveryStatus
 from bot.metrics import Metrics

@@ -190,7 +190,7 @@ async def test_campaigns_show_their_funnel(make_console: ConsoleFactory, databas
 async def test_a_ticket_taken_meanwhile_is_not_closed(make_console: ConsoleFactory, database_url: str) -> None:
     console = await make_console(database_url=database_url)
     waiting_id, _ = await _tickets(console)
-    support = console.app.deps.services["support"]
+    support = console.app.deps.support
     async with await console.logged_in("sara") as http:
         async with http.get(f"/tickets/{waiting_id}") as response:
             token = csrf_of(await response.text())

@@ -182,8 +182,7 @@ async def test_tm_puk_needs_a_fresh_identification_and_is_kept_nowhere(make_app:
     chat = await tm_identified(app, "+993 65 123456", "Gülälek")
     await chat.press("PIN we PUK")
     chat.expect("PIN kody üç gezek nädogry girizilse, SIM kart bloklanýar.", "**05*PUK*täze PIN*täze PIN#")
-    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes after identification…
-        session.extra["id"]["at"] -= 11 * 60
+    chat.wait(11 * 60)  # eleven minutes after identification…
     await chat.press("Belgimiň PUK koduny görkez")
     chat.expect("Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.")  # PUK without a fresh identification: no
     chat.expect_not("12345678")
@@ -551,8 +550,7 @@ async def test_rs_puk_after_a_fresh_identification(
     chat = await rs_identified(app, "+381641234567", language)
     await chat.press("PIN")
     chat.expect(instructions, "**05*PUK*")
-    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes after identification…
-        session.extra["id"]["at"] -= 11 * 60
+    chat.wait(11 * 60)  # eleven minutes after identification…
     await chat.press("PUK")
     chat.expect(step_up)
     chat.expect_not("40817263")

@@ -250,7 +250,7 @@ async def test_the_last_wrong_try_says_so_in_turkmen(make_app: AppFactory) -> No
 
 async def test_a_code_expires(make_app: AppFactory) -> None:
     app = await seeded(make_app, "rs")
-    app.deps.services["otp"].ttl_seconds = 1
+    app.deps.otp.ttl_seconds = 1
     chat = await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika")
     await chat.say("1234567")
     code = await sms_code(app)
@@ -371,7 +371,7 @@ async def test_a_wrong_passport(make_app: AppFactory) -> None:
 async def test_unknown_and_wrong_take_the_same_time(make_app: AppFactory) -> None:
     """The answer must not tell, by its delay, whether the number is a subscriber's."""
     app = await seeded(make_app, "tm")
-    app.deps.services["lockout"].policy = type(app.deps.services["lockout"].policy)(threshold=1000)
+    app.deps.lockout.policy = type(app.deps.lockout.policy)(threshold=1000)
 
     async def attempt(number: str) -> float:
         chat = await new_chat(app, "Türkmençe", "Şahsy hasabym", "Telefon belgisi we kod sözi")
@@ -427,8 +427,7 @@ async def test_step_up_asks_the_secret_again_and_returns_to_the_choice(make_app:
     chat = await identified_as_ayna(app)
     await chat.press_payload("sensitive:42")
     chat.expect("sensitive done for")  # fresh enough
-    async with app.deps.sessions.locked(chat.user) as session:  # eleven minutes later…
-        session.extra["id"]["at"] -= 11 * 60
+    chat.wait(11 * 60)  # eleven minutes later…
     await chat.press_payload("sensitive:42")
     chat.expect("Munuň üçin Siziňdigiňizi ýene bir gezek barlamaly.", "Indi kod sözüňizi ýazyň.")  # not the number
     await chat.say("Gülälek")
@@ -438,8 +437,7 @@ async def test_step_up_asks_the_secret_again_and_returns_to_the_choice(make_app:
 async def test_identification_lapses_after_idle_time(make_app: AppFactory) -> None:
     app = await seeded(make_app, "tm")
     chat = await identified_as_ayna(app)
-    async with app.deps.sessions.locked(chat.user) as session:
-        session.last_active = time.time() - 31 * 60
+    chat.wait(31 * 60)
     await chat.press("⬅")
     await chat.press("Şahsy hasabym")
     chat.expect("Identifikasiýadan nähili geçmek isleýärsiňiz?")

@@ -40,7 +40,7 @@ async def gateway() -> AsyncIterator[FakeSmsGateway]:
 
 def through(app: App, gateway: FakeSmsGateway) -> None:
     """The app sends its codes to the fake gateway over HTTP, as to the operator's."""
-    app.deps.services["sms"] = HttpSmsGateway(gateway.url, token=gateway.token)
+    app.deps.sms = HttpSmsGateway(gateway.url, token=gateway.token)
 
 
 async def settled(gateway: FakeSmsGateway) -> int:
@@ -62,7 +62,7 @@ async def audited(app: App, action: str) -> dict[str, int]:
 
 def codes_raised(app: App) -> None:
     """Codes without their limits, for tests about guessing them."""
-    quota = app.deps.services["code_quota"]
+    quota = app.deps.code_quota
     quota.policy = replace(quota.policy, per_number=1000, per_chat=1000, total=10_000)
 
 
@@ -192,7 +192,7 @@ async def test_the_budget_in_total_stops_codes_for_everyone_and_says_so(
 ) -> None:
     app = await seeded(make_app, "rs")
     through(app, gateway)
-    quota = app.deps.services["code_quota"]
+    quota = app.deps.code_quota
     quota.policy = replace(quota.policy, total=4)
     codes = ["1234567", "2345678", "3456789", "5678901", "6789012"]  # five subscribers, at once
     chats = [await new_chat(app, "Srpski", "Moj račun", "Šifrom korisnika") for _ in codes]
@@ -212,7 +212,7 @@ async def test_a_hundred_chats_typing_wrong_codes_do_not_pause_anyone_else(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = await seeded(make_app, "rs")
-    lockout = app.deps.services["lockout"]
+    lockout = app.deps.lockout
     lockout.policy = replace(lockout.policy, total_threshold=20)
     metrics = Metrics()
     watch_guards(app, metrics)

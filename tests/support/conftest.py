@@ -14,10 +14,10 @@ import yaml
 from pydantic import SecretStr
 
 from bot.app import App, build_app
-from bot.channels.base import Delivery, PushResult
 from bot.config import BotSettings, DatabaseSettings, RedisSettings, Settings, SupportSettings, TelegramSettings
 from bot.core.incoming import UserRef
 from bot.core.outbound import RateLimiter
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Reply, Text
 from bot.profiles import PROFILE_DIR
 from bot.services.support.service import Support
@@ -91,7 +91,7 @@ async def make_support_app(database_url: str, redis_prefix: str, tmp_path: Path)
         profile = write_profile(tmp_path, open_now=open_now)
         app = build_app(support_settings(profile, database_url, redis_prefix, **support_options))
         apps.append(app)
-        support = app.deps.services["support"]
+        support = app.deps.support
         assert isinstance(support, Support) and support.enabled
         recorder = Recorder()
         support.pushers["test"] = recorder

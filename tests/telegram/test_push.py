@@ -12,10 +12,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import build_app
-from bot.channels.base import Delivery, Pusher
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings, TelegramSettings
 from bot.core.incoming import UserRef
+from bot.core.push import Delivery, Pusher
 from bot.core.replies import Button, Picture, Text
 from bot.core.router import Router
 from bot.core.turn import Turn

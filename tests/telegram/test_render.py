@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import EditMessageText, SendChatAction, SendDocument, SendMessage
+from aiogram.methods import EditMessageText, SendDocument, SendMessage
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.channels.telegram.render import MAX_TEXT, Call, escape, render
-from bot.core.replies import Button, Document, Text, Typing
+from bot.core.replies import Button, Document, Text
 from tests.fakes.telegram_api import ApiError, parse_html
 
 CHAT = 42
@@ -90,7 +90,7 @@ def test_a_long_line_without_breaks_is_cut_at_spaces_and_escaping_does_not_count
 
 
 def test_a_single_text_answer_to_a_button_edits_the_pressed_message() -> None:
-    (call,) = render([Typing(), Text("Izaberite jezik.", ((Button("Srpski", "lang:sr"),),))], CHAT, edit_message_id=7)
+    (call,) = render([Text("Izaberite jezik.", ((Button("Srpski", "lang:sr"),),))], CHAT, edit_message_id=7)
     assert isinstance(call.method, EditMessageText) and call.method.message_id == 7
     assert isinstance(call.fallback, SendMessage) and call.fallback.text == call.method.text
     # Two texts (a notice and the menu), or a share-phone request, are sent as new messages.
@@ -99,10 +99,9 @@ def test_a_single_text_answer_to_a_button_edits_the_pressed_message() -> None:
     assert isinstance(share.method, SendMessage)
 
 
-def test_typing_and_documents() -> None:
-    calls = render([Typing(), Document("racun.pdf", b"%PDF-1.4", caption="Račun <mart>")], CHAT)
-    assert isinstance(calls[0].method, SendChatAction) and not calls[0].sends
-    document = calls[1].method
+def test_documents() -> None:
+    (call,) = render([Document("racun.pdf", b"%PDF-1.4", caption="Račun <mart>")], CHAT)
+    document = call.method
     assert isinstance(document, SendDocument) and document.caption == "Račun &lt;mart&gt;"
 
 

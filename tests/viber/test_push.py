@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.channels.base import Delivery, Pusher
 from bot.channels.viber import ViberClient
 from bot.core.incoming import UserRef
+from bot.core.push import Delivery, Pusher
 from bot.core.replies import Button, Picture, Text
 from bot.db.models import ChannelUser
 from tests.service import free_port

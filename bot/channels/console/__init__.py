@@ -20,7 +20,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
-from bot.core.replies import Document, Picture, Reply, Text, Typing
+from bot.core.replies import Document, Picture, Reply, Text
 from bot.core.session import DatabaseDown, TurnNotRun
 from bot.services.phones import mask_phone
 from bot.services.sms import OutboxSmsGateway
@@ -55,8 +55,6 @@ def parse_line(user: UserRef, line: str, *, vouches: bool = False) -> Incoming |
 
 
 def render(reply: Reply, out: TextIO, downloads: Path) -> None:
-    if isinstance(reply, Typing):
-        return
     if isinstance(reply, Document):
         downloads.mkdir(parents=True, exist_ok=True)
         target = downloads / reply.file_name
@@ -105,7 +103,7 @@ class ConsoleChat:
 
     async def _show_sms(self) -> None:
         """The demo has no phone: what the SMS outbox would have delivered is shown here, and only here."""
-        outbox = self.engine.deps.services.get("sms")
+        outbox = self.engine.deps.sms
         if not isinstance(outbox, OutboxSmsGateway):
             return
         await asyncio.sleep(0.05)  # codes are sent in the background, so the answer's timing tells nothing

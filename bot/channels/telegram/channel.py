@@ -44,7 +44,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App
-from bot.channels.base import Delivery, PushResult, UpdateNotProcessed
+from bot.channels.base import UpdateNotProcessed
 from bot.channels.telegram.checks import make_bot
 from bot.channels.telegram.commands import TELEGRAM_LANGUAGES, localized_commands
 from bot.channels.telegram.dedupe import Claim, UpdateDedupe
@@ -59,12 +59,12 @@ from bot.core.engine import pseudonym
 from bot.core.incoming import UserRef
 from bot.core.outbound import Outbound, RateLimiter
 from bot.core.outbound.order import TurnGate
+from bot.core.push import Delivery, PushResult
 from bot.core.replies import Reply
 from bot.core.session import DatabaseDown, SessionBusy, SessionStoreDown, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
 from bot.services.attachments import TelegramFiles
-from bot.services.support.service import Support
 from bot.services.users import UserDirectory
 
 log = logging.getLogger("mila.telegram")
@@ -124,11 +124,10 @@ class TelegramChannel:
         self._lease_token = secrets.token_hex(8)
         self._lease = app.redis.register_script(_POLLER_LEASE)
         self._lease_release = app.redis.register_script(_POLLER_RELEASE)
-        support = app.deps.services.get("support")
+        support = app.deps.support
         # The operators' support group(s): their updates go to the desk, never to the engine.
-        enabled = isinstance(support, Support) and support.enabled
         files = TelegramFiles(settings.api_base, settings.bot_token.get_secret_value())
-        self.desk = Desk(self.bot, self.sender, support, files) if enabled and isinstance(support, Support) else None
+        self.desk = Desk(self.bot, self.sender, support, files) if support.enabled else None
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._poll_call: asyncio.Future[list[Update]] | None = None

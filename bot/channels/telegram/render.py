@@ -11,8 +11,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram.enums import ChatAction, ParseMode
-from aiogram.methods import EditMessageText, SendChatAction, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.enums import ParseMode
+from aiogram.methods import EditMessageText, SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -21,7 +21,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.core.replies import MAX_PAYLOAD_BYTES, Button, Document, Picture, Reply, Text, Typing
+from bot.core.replies import MAX_PAYLOAD_BYTES, Button, Document, Picture, Reply, Text
 from bot.core.text import split_text
 
 MAX_TEXT = 4096
@@ -77,17 +77,16 @@ def render(replies: list[Reply], chat_id: int, *, edit_message_id: int | None = 
     When the answer to a button press is one text that fits in one message, the message with the pressed keyboard
     is edited in place (menus then navigate without piling up messages); the send it stands for is its fallback.
     """
-    texts = [r for r in replies if not isinstance(r, Typing)]
     if (
         edit_message_id is not None
-        and len(texts) == 1
-        and isinstance(texts[0], Text)
-        and texts[0].share_phone is None
-        and texts[0].erase_after is None
-        and len(texts[0].text) <= MAX_TEXT
-        and texts[0].text.strip()
+        and len(replies) == 1
+        and isinstance(replies[0], Text)
+        and replies[0].share_phone is None
+        and replies[0].erase_after is None
+        and len(replies[0].text) <= MAX_TEXT
+        and replies[0].text.strip()
     ):
-        only = texts[0]
+        only = replies[0]
         send = _send(chat_id, only.text, inline_keyboard(only))
         edit = EditMessageText(
             chat_id=chat_id, message_id=edit_message_id, text=escape(only.text), parse_mode=ParseMode.HTML,
@@ -96,9 +95,7 @@ def render(replies: list[Reply], chat_id: int, *, edit_message_id: int | None = 
         return [Call(edit, fallback=send)]
     calls: list[Call] = []
     for reply in replies:
-        if isinstance(reply, Typing):
-            calls.append(Call(SendChatAction(chat_id=chat_id, action=ChatAction.TYPING), sends=False))
-        elif isinstance(reply, Document):
+        if isinstance(reply, Document):
             caption = reply.caption[:MAX_CAPTION]
             calls.append(
                 Call(

@@ -57,10 +57,7 @@ def parse(update: Update) -> Parsed | None:
         if message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
             return None
         user = UserRef(CHANNEL, str(query.from_user.id))
-        incoming = Incoming(
-            user, Kind.BUTTON, payload=query.data or "", language_hint=query.from_user.language_code,
-            display_name=query.from_user.first_name,
-        )  # fmt: skip
+        incoming = Incoming(user, Kind.BUTTON, payload=query.data or "", language_hint=query.from_user.language_code)
         # An inaccessible (very old) message has date 0 and cannot be edited.
         editable = message.message_id if isinstance(message, Message) else None
         return Parsed(incoming, message.chat.id, callback_id=query.id, keyboard_message_id=editable)
@@ -85,12 +82,12 @@ def _message(message: Message) -> Parsed | None:
     if message.chat.type != ChatType.PRIVATE or sender is None or sender.is_bot:
         return None
     user = UserRef(CHANNEL, str(sender.id))
-    hint, name = sender.language_code, sender.first_name
+    hint = sender.language_code
     content = message.content_type
     if content == ContentType.TEXT:
         text = message.text or ""
         kind = Kind.START if _START.match(text) else Kind.TEXT
-        incoming = Incoming(user, kind, text=text, language_hint=hint, display_name=name)
+        incoming = Incoming(user, kind, text=text, language_hint=hint)
     elif content == ContentType.CONTACT:
         contact = message.contact
         assert contact is not None
@@ -101,22 +98,21 @@ def _message(message: Message) -> Parsed | None:
         incoming = Incoming(
             user, Kind.CONTACT, phone=normalize_phone(contact.phone_number),
             phone_is_own=first_hand and contact.user_id is not None and contact.user_id == sender.id,
-            language_hint=hint, display_name=name,
+            language_hint=hint,
         )  # fmt: skip
     elif content == ContentType.PHOTO:
         photo = max(message.photo or [], key=lambda size: size.width * size.height)
         attachment = Attachment("photo", photo.file_id, None, photo.file_size)
         incoming = Incoming(user, Kind.ATTACHMENT, text=message.caption or "", attachment=attachment,
-                            language_hint=hint, display_name=name)  # fmt: skip
+                            language_hint=hint)  # fmt: skip
     elif content == ContentType.DOCUMENT:
         document = message.document
         assert document is not None
         attachment = Attachment("file", document.file_id, document.file_name, document.file_size)
         incoming = Incoming(user, Kind.ATTACHMENT, text=message.caption or "", attachment=attachment,
-                            language_hint=hint, display_name=name)  # fmt: skip
+                            language_hint=hint)  # fmt: skip
     elif content in _UNSUPPORTED:
-        incoming = Incoming(user, Kind.UNSUPPORTED, content_type=ContentType(content).value, language_hint=hint,
-                            display_name=name)  # fmt: skip
+        incoming = Incoming(user, Kind.UNSUPPORTED, content_type=ContentType(content).value, language_hint=hint)
     else:
         return None  # service messages (pinned, payments, web app data…): nothing a person said
     return Parsed(incoming, message.chat.id)

@@ -37,7 +37,6 @@ from viberbot.api.viber_requests import (
     create_request,
 )
 
-from bot.channels.base import Delivery, PushResult
 from bot.channels.lease import LEASE_SECONDS, Lease
 from bot.channels.viber.callbacks import malformed
 from bot.channels.viber.client import ViberClient, ViberError, ViberRateLimited, ViberUnavailable, ViberUnreachable
@@ -49,7 +48,6 @@ from bot.channels.viber.render import (
     Sender,
     is_call_link,
     payload_from_text,
-    read_tracking_data,
     render_turn,
 )
 from bot.channels.viber.signature import SIGNATURE_HEADER, verify
@@ -59,7 +57,8 @@ from bot.core.engine import MENU_BUTTON, MENU_INTENT, Engine, pseudonym
 from bot.core.i18n import N_, Translator
 from bot.core.incoming import Attachment, Incoming, Kind, UserRef
 from bot.core.outbound import GlobalPause, Outbound, RateLimiter, pause_key
-from bot.core.replies import Button, Document, Picture, Reply, Text, Typing
+from bot.core.push import Delivery, PushResult
+from bot.core.replies import Button, Document, Picture, Reply, Text
 from bot.core.session import Session, TurnNotRun
 from bot.db.uow import UnitOfWork
 from bot.metrics import DUPLICATE, FAILED, HANDLED, IGNORED, REJECTED, Metrics
@@ -405,7 +404,7 @@ class ViberChannel:
     async def _welcome(self, parsed: ViberConversationStartedRequest, data: dict[str, Any]) -> web.Response:
         """The one message Viber lets a bot send before the user subscribes goes back in the HTTP response."""
         user = UserRef(CHANNEL, str(parsed.user.id))
-        incoming = Incoming(user, Kind.START, language_hint=parsed.user.language, meta=_meta(data))
+        incoming = Incoming(user, Kind.START, language_hint=parsed.user.language)
         claims = self.outbound.order.claims(user.key)
         try:
             replies = await self.engine.handle(incoming, numbered=claims)
@@ -428,24 +427,19 @@ class ViberChannel:
         return web.json_response(welcome[0], dumps=_compact)
 
     def _incoming(self, event: str, data: dict[str, Any], parsed: Any) -> Incoming:
-        meta = _meta(data)
         if isinstance(parsed, ViberUnsubscribedRequest):
-            return Incoming(UserRef(CHANNEL, str(parsed.user_id)), Kind.UNSUBSCRIBED, meta=meta)
+            return Incoming(UserRef(CHANNEL, str(parsed.user_id)), Kind.UNSUBSCRIBED)
         if isinstance(parsed, ViberSubscribedRequest):
-            return Incoming(UserRef(CHANNEL, str(parsed.user.id)), Kind.SUBSCRIBED,
-                            language_hint=parsed.user.language, meta=meta)  # fmt: skip
+            return Incoming(UserRef(CHANNEL, str(parsed.user.id)), Kind.SUBSCRIBED, language_hint=parsed.user.language)
         if isinstance(parsed, _UnknownMessage):
             sender = data["sender"]
             return Incoming(UserRef(CHANNEL, str(sender["id"])), Kind.UNSUPPORTED, content_type=parsed.type[:32],
-                            language_hint=sender.get("language"), meta=meta)  # fmt: skip
+                            language_hint=sender.get("language"))  # fmt: skip
         assert isinstance(parsed, ViberMessageRequest), event
         sender = parsed.sender
         user = UserRef(CHANNEL, str(sender.id))
-        common: dict[str, Any] = {"language_hint": sender.language, "display_name": sender.name, "meta": meta}
+        common: dict[str, Any] = {"language_hint": sender.language}
         message = parsed.message
-        tracking = read_tracking_data(message.tracking_data)
-        if tracking.get("ref"):
-            meta["reply_to"] = str(tracking["ref"])
         if isinstance(message, TextMessage):
             text = message.text or ""
             payload = payload_from_text(text)
@@ -510,8 +504,6 @@ class ViberChannel:
         for reply in replies:
             if isinstance(reply, Text | Picture):
                 parts.append(reply)
-            elif isinstance(reply, Typing):
-                continue  # the Bot API has no typing indicator
             elif isinstance(reply, Document):
                 if self.documents is not None:
                     url = await self.documents.publish(user, reply)
@@ -666,11 +658,6 @@ def _parse(data: dict[str, Any]) -> Any:
         if isinstance(message, dict) and message.get("type") not in MESSAGE_TYPE_TO_CLASS and "id" in data["sender"]:
             return _UnknownMessage(str(message.get("type")))
     return create_request(data)
-
-
-def _meta(data: dict[str, Any]) -> dict[str, str]:
-    token = data.get("message_token")
-    return {"message_token": str(token)} if token is not None else {}
 
 
 def _receiver(messages: list[dict[str, Any]]) -> UserRef:

@@ -22,6 +22,7 @@ from bot.services.analytics.queries import (
     to_csv,
 )
 from bot.services.analytics.recording import (
+    ConversationRecords,
     Mark,
     rebuild_stats,
     retain_stats,
@@ -30,6 +31,7 @@ from bot.services.analytics.recording import (
 )
 
 __all__ = [
+    "ConversationRecords",
     "Conversations",
     "Dashboard",
     "DayPoint",

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Integer, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.incoming import UserRef
+from bot.core.records import Mark
 from bot.db.models import (
     AuditEntry,
     ChannelUser,
@@ -34,17 +35,6 @@ from bot.db.models import (
     UnderstandingEvent,
     UnderstandingStats,
 )
-
-
-class Mark(StrEnum):
-    """Something a turn did that the analytics count."""
-
-    HANDED_OFF = "handed_off"  # a human operator was asked for (a support ticket opened)
-    IDENTIFIED = "identified"  # the subscriber proved who they are
-    ID_FAILURE = "id_failure"  # a wrong code word, passport or one-time code
-    ID_LOCKOUT = "id_lockout"  # identification was refused for a while: too many failures
-    FORGOTTEN = "forgotten"  # the chat user was erased in this turn: nothing more is recorded of it
-
 
 COUNTERS = ("conversations", "handed_off", "identified", "id_failures", "id_lockouts")
 
@@ -216,3 +206,30 @@ async def retain_stats(db: AsyncSession, cutoff: datetime) -> tuple[int, int]:
         result: Any = await db.execute(delete(table).where(table.hour < hour))
         counts += int(result.rowcount or 0)
     return int(rows.rowcount or 0), counts
+
+
+class ConversationRecords:
+    """What the engine records of each conversation (`bot.core.records.ConversationLog`), over these tables."""
+
+    async def start(
+        self, db: AsyncSession, *, at: datetime, profile: str, channel: str, language: str, external_id: str | None
+    ) -> int:
+        return await start_conversation(
+            db, at=at, profile=profile, channel=channel, language=language, external_id=external_id
+        )
+
+    async def update(
+        self, db: AsyncSession, conversation: int, *, at: datetime, language: str | None = None,
+        marks: Iterable[Mark] = (),
+    ) -> bool:  # fmt: skip
+        return await update_conversation(db, conversation, at=at, language=language, marks=marks)
+
+    async def understanding(self, db: AsyncSession, user: UserRef, event: UnderstandingEvent) -> None:
+        event.channel_user_id = (
+            await db.execute(
+                select(ChannelUser.id).where(
+                    ChannelUser.channel == user.channel, ChannelUser.external_id == user.external_id
+                )
+            )
+        ).scalar_one_or_none()
+        db.add(event)

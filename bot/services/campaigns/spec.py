@@ -39,8 +39,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from bot.channels.base import BroadcastChannel
 from bot.core.i18n import LANGUAGES
+from bot.core.push import BroadcastChannel
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import AccountKind
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import BROADCAST_CHANNELS
 from bot.core.incoming import UserRef
+from bot.core.push import BROADCAST_CHANNELS
 from bot.db.models import (
     Account,
     Campaign,

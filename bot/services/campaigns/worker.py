@@ -34,11 +34,11 @@ from redis.asyncio import Redis
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Delivery, Pusher, PushResult
 from bot.config import BroadcastSettings
 from bot.core.i18n import I18n
 from bot.core.incoming import UserRef
 from bot.core.outbound import BULK, RateLimiter, rate_key
+from bot.core.push import Delivery, Pusher, PushResult
 from bot.core.replies import Reply
 from bot.db.base import utcnow
 from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, ChannelUser, DeliveryStatus

@@ -21,11 +21,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Delivery, Pusher, PushResult
 from bot.config import SupportSettings
 from bot.core.engine import pseudonym
 from bot.core.i18n import LANGUAGES, N_, I18n, Translator
 from bot.core.incoming import Attachment, UserRef
+from bot.core.push import Delivery, Pusher, PushResult
 from bot.core.replies import Button, Reply, Text
 from bot.core.session import Session, SessionBusy, SessionStore, SessionStoreDown
 from bot.db.models import OPEN_SUPPORT_STATUSES, Subscriber, SupportMessage, SupportStatus, SupportTicket
