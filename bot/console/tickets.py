@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from bot.console.app import ADMIN, SUPPORT, USER, allow, console_of, render
 from bot.console.i18n import _
@@ -21,6 +21,7 @@ from bot.services.support.tickets import messages_of
 LIMIT = 200
 MAX_REASON = 300
 MAX_SEARCH = 100
+MAX_ID = 2**31 - 1  # the largest ticket number a database column holds
 
 
 def _status(value: str) -> str:
@@ -48,8 +49,8 @@ async def listing(request: web.Request) -> web.Response:
         query = query.where(SupportTicket.channel == period.channel)
     if period.language:
         query = query.where(SupportTicket.language == period.language)
-    if search.isdigit():
-        query = query.where(SupportTicket.id == int(search))
+    if search.isascii() and search.isdigit():  # "²" is a digit to str.isdigit, not to int()
+        query = query.where(SupportTicket.id == int(search)) if int(search) <= MAX_ID else query.where(false())
     elif search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
@@ -72,6 +73,8 @@ async def _ticket(request: web.Request) -> SupportTicket:
         ticket_id = int(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+    if ticket_id > MAX_ID:
+        raise web.HTTPNotFound()
     async with console_of(request).sessionmaker() as db:
         ticket = await db.get(SupportTicket, ticket_id)
     if not isinstance(ticket, SupportTicket):
