@@ -1,7 +1,8 @@
 """Console sessions, CSRF tokens and the login lockout, all in Redis (shared by every `mila run` process).
 
 - A session is a random id (256 bits) in an HttpOnly, SameSite=Strict cookie (Secure behind https), pointing to
-  `console:session:<id>` with the user's name, the session's CSRF token and language; it expires after
+  `console:session:<id>` with the user's name (and a digest of their password hash, so that a user removed and
+  added again does not inherit the sessions opened before), the session's CSRF token and language; it expires after
   `ADMIN_SESSION_IDLE` seconds without a request. A login always makes a new id and drops the one the browser had
   (no session fixation); logout deletes it.
 - Before login, the form's CSRF token is an HMAC of a random pre-login cookie, so a page of another site can't
@@ -50,6 +51,7 @@ class Session:
     username: str
     csrf: str
     language: str | None
+    owner: str = ""  # a digest of the user's password hash at login (bot.console.auth.Auth.owner_of)
 
 
 class Auth:
@@ -95,11 +97,21 @@ class Auth:
         # The id itself is a bearer secret: Redis keeps its hash only.
         return self.prefix + "session:" + hashlib.sha256(session_id.encode()).hexdigest()
 
-    async def create(self, username: str, language: str | None) -> Session:
-        session = Session(secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), language)
+    def owner_of(self, password_hash: str) -> str:
+        """Which user a session belongs to beyond the name: a user removed and added again (a password reset) gets a
+        new Argon2 hash (a new salt), so the sessions opened before no longer match."""
+        return self._digest("owner", password_hash)
+
+    def owned_by(self, session: Session, password_hash: str) -> bool:
+        return hmac.compare_digest(session.owner, self.owner_of(password_hash))
+
+    async def create(self, username: str, language: str | None, password_hash: str) -> Session:
+        session = Session(secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), language,
+                          self.owner_of(password_hash))  # fmt: skip
         key = self._session_key(session.id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": username, "csrf": session.csrf, "lang": language or ""})
+            pipe.hset(key, mapping={"user": username, "csrf": session.csrf, "lang": language or "",
+                                    "owner": session.owner})  # fmt: skip
             pipe.expire(key, self.idle_seconds)
             await pipe.execute()
         return session
@@ -117,7 +129,7 @@ class Auth:
             return None
         data = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
                 for k, v in fields.items()}  # fmt: skip
-        return Session(session_id, data["user"], data["csrf"], data.get("lang") or None)
+        return Session(session_id, data["user"], data["csrf"], data.get("lang") or None, data.get("owner", ""))
 
     async def set_language(self, session: Session, language: str) -> None:
         await self.redis.hset(self._session_key(session.id), "lang", language)
