@@ -179,9 +179,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     console.catalogs.use(language)
     request[LANGUAGE] = language
     # A NUL byte is never text a page expects (and PostgreSQL refuses it): refused before any handler runs.
-    if _has_nul(request.query.values()) or (request.method == "POST" and _has_nul((await request.post()).values())):
+    if _has_nul(request.query.values()):
         return bad_request(request)
     if getattr(handler, "public", False):
+        if request.method == "POST" and _has_nul((await request.post()).values()):
+            return bad_request(request)
         return await handler(request)
     session = await console.auth.load(request.cookies.get(SESSION_COOKIE))
     user = None
@@ -206,6 +208,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not Auth.csrf_ok(session, token if isinstance(token, str) else None):
             log.warning("console: a POST without its CSRF token refused", extra={"path": request.path})
             return expired(request)
+        if _has_nul(form.values()):
+            return bad_request(request)
     roles = getattr(handler, "roles", None)
     if roles is None or user.role not in roles:
         return forbidden(request)
