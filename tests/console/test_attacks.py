@@ -7,6 +7,7 @@ import pytest
 
 from bot.console.users import add_user, remove_user
 from tests.console.conftest import Console, ConsoleFactory, csrf_of
+from tests.console.test_pages import _tickets
 
 
 @pytest.mark.parametrize("back", ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/", "/\t\\evil.example",
@@ -78,3 +79,16 @@ async def test_headers_on_redirects_and_errors(console: Console) -> None:
                 assert "script-src 'none'" in response.headers["Content-Security-Policy"], path
         good = await console.login(http, "ana")
         assert good.status == 303 and good.headers["Cache-Control"] == "no-store"
+
+
+async def test_the_ticket_search_does_not_unmask_a_number(make_console: ConsoleFactory, database_url: str) -> None:
+    """The topic shows `+381 64 ••• •• 67`: searching its hidden digits one guess at a time must not tell them."""
+    console = await make_console(database_url=database_url)
+    waiting_id, _ = await _tickets(console)  # its topic: "Ne radi internet, broj 064 1234567"
+    async with await console.logged_in("sara") as http:
+        for q in ("064 123", "1234567", "064 1234", "4 12", "broj 064 1"):
+            async with http.get("/tickets", params={"q": q}) as response:
+                assert f'id="ticket-{waiting_id}"' not in await response.text(), q
+        for q in ("radi internet", "+381 64 ••• •• 67", "•• 67", "broj +381"):  # what is shown is found
+            async with http.get("/tickets", params={"q": q}) as response:
+                assert f'id="ticket-{waiting_id}"' in await response.text(), q
