@@ -113,7 +113,8 @@ async def one(request: web.Request) -> web.Response:
     exchange = [{"at": m.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), "direction": m.direction,
                  "who": kinds.get(m.direction, m.direction) + (f" {m.author}" if m.author else ""),
                  "text": mask_numbers(m.text, region),
-                 "attachment": (m.attachment_name or m.attachment_kind) if m.attachment_kind else None}
+                 "attachment": mask_numbers(m.attachment_name or m.attachment_kind, region)
+                 if m.attachment_kind else None}
                 for m in messages]  # fmt: skip
 
     def local(value: Any) -> str:

@@ -1,11 +1,15 @@
 """The console against what an attacker tries past the obvious: a redirect hidden behind characters a browser drops,
-a session kept across its user removed and added again, odd bytes in the login name, headers on every answer."""
+a session kept across its user removed and added again, odd bytes in the login name, headers on every answer, a
+masked number guessed through the search or shown in an attachment's name."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.console.users import add_user, remove_user
+from bot.db.models import SupportMessage
 from tests.console.conftest import Console, ConsoleFactory, csrf_of
 from tests.console.test_pages import _tickets
 
@@ -92,3 +96,16 @@ async def test_the_ticket_search_does_not_unmask_a_number(make_console: ConsoleF
         for q in ("radi internet", "+381 64 ••• •• 67", "•• 67", "broj +381"):  # what is shown is found
             async with http.get("/tickets", params={"q": q}) as response:
                 assert f'id="ticket-{waiting_id}"' in await response.text(), q
+
+
+async def test_an_attachments_name_is_masked_too(console: Console) -> None:
+    waiting_id, _ = await _tickets(console)
+    async with console.app.deps.sessionmaker() as db:
+        db.add(SupportMessage(ticket_id=waiting_id, direction="in", text="evo slike", attachment_kind="document",
+                              attachment_name="racun 064 1234567 pasos 012345678.pdf",
+                              created_at=datetime.now(UTC)))  # fmt: skip
+        await db.commit()
+    async with await console.logged_in("sara") as http, http.get(f"/tickets/{waiting_id}") as response:
+        ticket = await response.text()
+    assert "[racun +381 64 ••• •• 67 pasos " in ticket and "78.pdf]" in ticket
+    assert "1234567" not in ticket.replace("1002003", "") and "012345678" not in ticket
