@@ -38,6 +38,14 @@ return 1
 """
 
 
+# KEYS: the name's and the address's counters. The name's is dropped, the address's counted down by one.
+_GIVE_BACK = """
+redis.call('DEL', KEYS[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 1
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
     per_name: int = 5
@@ -62,6 +70,7 @@ class Auth:
         self.idle_seconds = idle_seconds
         self.lockout = lockout
         self._reserve = redis.register_script(_RESERVE)
+        self._give_back = redis.register_script(_GIVE_BACK)
 
     # --- lockout ---
     def _digest(self, kind: str, value: str) -> str:
@@ -80,8 +89,10 @@ class Auth:
         return bool(int(allowed))
 
     async def succeeded(self, username: str, address: str) -> None:
-        """A good password: the name's failures are forgotten (the address's stay until their window ends)."""
-        await self.redis.delete(self._lock_keys(username, address)[0])
+        """A good password: the name's failures are forgotten, and the address gets back the attempt reserved for this
+        login (its failures stay until their window ends): many good logins from one office are never a lockout."""
+        name_key, address_key = self._lock_keys(username, address)
+        await self._give_back(keys=[name_key, address_key])
 
     # --- login form ---
     def login_csrf(self, login_cookie: str) -> str:

@@ -109,3 +109,15 @@ async def test_an_attachments_name_is_masked_too(console: Console) -> None:
         ticket = await response.text()
     assert "[racun +381 64 ••• •• 67 pasos " in ticket and "78.pdf]" in ticket
     assert "1234567" not in ticket.replace("1002003", "") and "012345678" not in ticket
+
+
+async def test_good_logins_from_one_address_are_never_a_lockout(make_console: ConsoleFactory) -> None:
+    """An office behind one address: the per-address limit counts failures, not the logins that succeeded."""
+    console = await make_console(lockout_failures=5, lockout_address_failures=3)
+    for _ in range(6):
+        async with console.browser() as http:
+            assert (await console.login(http, "sara")).status == 303
+    async with console.browser() as http:
+        for _ in range(3):
+            assert (await console.login(http, "marko", "a-wrong-password")).status == 401
+        assert (await console.login(http, "ana")).status == 429  # the failures still hold the address
