@@ -131,15 +131,42 @@ def expired(request: web.Request) -> web.Response:
     return render(request, "error.html", {"title": _("Not allowed"), "message": message}, status=403)
 
 
-@web.middleware
-async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+def _protect(response: web.StreamResponse) -> None:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect or an error raised: the same headers as a page
+        _protect(exc)
+        raise
+    _protect(response)
     return response
+
+
+def _has_nul(values: Any) -> bool:
+    return any(isinstance(value, str) and "\x00" in value for value in values)
+
+
+def bad_request(request: web.Request) -> web.Response:
+    return render(request, "error.html", {"title": _("Not understood"),
+                                          "message": _("The request could not be read.")}, status=400)  # fmt: skip
+
+
+def safe_next(back: str) -> str:
+    """A path of this console to go back to, else `/`: never another site, however the browser would read it."""
+    # A browser drops tabs and newlines from a URL ("/\t/evil" is "//evil") and reads a backslash as a slash.
+    if any(c < " " or c == "\x7f" or c == "\\" for c in back):
+        return "/"
+    if not back.startswith("/") or back.startswith("//"):
+        return "/"
+    return back
 
 
 @web.middleware
@@ -151,14 +178,21 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     language = choose(request.headers.get("Accept-Language"))
     console.catalogs.use(language)
     request[LANGUAGE] = language
+    # A NUL byte is never text a page expects (and PostgreSQL refuses it): refused before any handler runs.
+    if _has_nul(request.query.values()):
+        return bad_request(request)
     if getattr(handler, "public", False):
+        if request.method == "POST" and _has_nul((await request.post()).values()):
+            return bad_request(request)
         return await handler(request)
     session = await console.auth.load(request.cookies.get(SESSION_COOKIE))
     user = None
     if session is not None:
         async with console.sessionmaker() as db:
             user = await find_user(db, session.username)
-        if user is None:
+        # A user removed and added again (how a password is reset) is not the session's user any more.
+        if user is None or not console.auth.owned_by(session, user.password_hash):
+            user = None
             await console.auth.end(session.id)
     if session is None or user is None:
         response = web.HTTPSeeOther("/login") if request.method == "POST" else web.HTTPFound("/login")
@@ -174,6 +208,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not Auth.csrf_ok(session, token if isinstance(token, str) else None):
             log.warning("console: a POST without its CSRF token refused", extra={"path": request.path})
             return expired(request)
+        if _has_nul(form.values()):
+            return bad_request(request)
     roles = getattr(handler, "roles", None)
     if roles is None or user.role not in roles:
         return forbidden(request)
@@ -233,7 +269,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await console.auth.end(old)
-    session = await console.auth.create(user.username, None)
+    session = await console.auth.create(user.username, None, user.password_hash)
     response = web.HTTPSeeOther(HOME[user.role])
     response.set_cookie(SESSION_COOKIE, session.id, httponly=True, samesite="Strict", secure=console.secure(request),
                         path="/")  # fmt: skip
@@ -259,10 +295,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     if code in CONSOLE_LANGUAGES:
         await console.auth.set_language(request[SESSION], code)
         await console.record(request, "language", code)
-    back = str(form.get("next") or "/")
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = "/"
-    raise web.HTTPSeeOther(back)
+    raise web.HTTPSeeOther(safe_next(str(form.get("next") or "/")))
 
 
 @allow(ADMIN, MARKETING, SUPPORT)

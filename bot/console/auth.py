@@ -1,7 +1,8 @@
 """Console sessions, CSRF tokens and the login lockout, all in Redis (shared by every `mila run` process).
 
 - A session is a random id (256 bits) in an HttpOnly, SameSite=Strict cookie (Secure behind https), pointing to
-  `console:session:<id>` with the user's name, the session's CSRF token and language; it expires after
+  `console:session:<id>` with the user's name (and a digest of their password hash, so that a user removed and
+  added again does not inherit the sessions opened before), the session's CSRF token and language; it expires after
   `ADMIN_SESSION_IDLE` seconds without a request. A login always makes a new id and drops the one the browser had
   (no session fixation); logout deletes it.
 - Before login, the form's CSRF token is an HMAC of a random pre-login cookie, so a page of another site can't
@@ -37,6 +38,14 @@ return 1
 """
 
 
+# KEYS: the name's and the address's counters. The name's is dropped, the address's counted down by one.
+_GIVE_BACK = """
+redis.call('DEL', KEYS[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 1
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
     per_name: int = 5
@@ -50,6 +59,7 @@ class Session:
     username: str
     csrf: str
     language: str | None
+    owner: str = ""  # a digest of the user's password hash at login (bot.console.auth.Auth.owner_of)
 
 
 class Auth:
@@ -60,6 +70,7 @@ class Auth:
         self.idle_seconds = idle_seconds
         self.lockout = lockout
         self._reserve = redis.register_script(_RESERVE)
+        self._give_back = redis.register_script(_GIVE_BACK)
 
     # --- lockout ---
     def _digest(self, kind: str, value: str) -> str:
@@ -78,8 +89,10 @@ class Auth:
         return bool(int(allowed))
 
     async def succeeded(self, username: str, address: str) -> None:
-        """A good password: the name's failures are forgotten (the address's stay until their window ends)."""
-        await self.redis.delete(self._lock_keys(username, address)[0])
+        """A good password: the name's failures are forgotten, and the address gets back the attempt reserved for this
+        login (its failures stay until their window ends): many good logins from one office are never a lockout."""
+        name_key, address_key = self._lock_keys(username, address)
+        await self._give_back(keys=[name_key, address_key])
 
     # --- login form ---
     def login_csrf(self, login_cookie: str) -> str:
@@ -95,11 +108,21 @@ class Auth:
         # The id itself is a bearer secret: Redis keeps its hash only.
         return self.prefix + "session:" + hashlib.sha256(session_id.encode()).hexdigest()
 
-    async def create(self, username: str, language: str | None) -> Session:
-        session = Session(secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), language)
+    def owner_of(self, password_hash: str) -> str:
+        """Which user a session belongs to beyond the name: a user removed and added again (a password reset) gets a
+        new Argon2 hash (a new salt), so the sessions opened before no longer match."""
+        return self._digest("owner", password_hash)
+
+    def owned_by(self, session: Session, password_hash: str) -> bool:
+        return hmac.compare_digest(session.owner, self.owner_of(password_hash))
+
+    async def create(self, username: str, language: str | None, password_hash: str) -> Session:
+        session = Session(secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), language,
+                          self.owner_of(password_hash))  # fmt: skip
         key = self._session_key(session.id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": username, "csrf": session.csrf, "lang": language or ""})
+            pipe.hset(key, mapping={"user": username, "csrf": session.csrf, "lang": language or "",
+                                    "owner": session.owner})  # fmt: skip
             pipe.expire(key, self.idle_seconds)
             await pipe.execute()
         return session
@@ -117,7 +140,7 @@ class Auth:
             return None
         data = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
                 for k, v in fields.items()}  # fmt: skip
-        return Session(session_id, data["user"], data["csrf"], data.get("lang") or None)
+        return Session(session_id, data["user"], data["csrf"], data.get("lang") or None, data.get("owner", ""))
 
     async def set_language(self, session: Session, language: str) -> None:
         await self.redis.hset(self._session_key(session.id), "lang", language)

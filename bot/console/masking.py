@@ -9,7 +9,9 @@ import phonenumbers
 
 from bot.services.phones import mask_phone
 
-_DIGITS = re.compile(r"\d[\d ./-]{5,}\d")
+# Digits with at most two other characters between them (a space of any width, a comma, a semicolon, an underscore,
+# a slash…) are one number: "064,123,4567" or "064\u2009123\u20094567" is a phone number too.
+_DIGITS = re.compile(r"\d(?:(?:[^\w\n]|_){0,2}\d)+")
 
 
 def _digits_only(match: re.Match[str]) -> str:

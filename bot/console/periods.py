@@ -13,6 +13,8 @@ CHANNELS = ("telegram", "viber")
 LANGUAGES = ("sr", "sr-Cyrl", "tk")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# The days a period may name: far enough from date.min and date.max that a day more or a zone away never overflows.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +41,10 @@ class Period:
 
 def _day(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def period_of(request: web.Request, zone: ZoneInfo, now: datetime) -> Period:

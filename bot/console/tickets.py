@@ -4,10 +4,11 @@ from here with a reason (audited). For support and admin only."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from bot.console.app import ADMIN, SUPPORT, USER, allow, console_of, render
 from bot.console.i18n import _
@@ -21,6 +22,10 @@ from bot.services.support.tickets import messages_of
 LIMIT = 200
 MAX_REASON = 300
 MAX_SEARCH = 100
+MAX_CANDIDATES = 2000  # topics searched after masking, at most
+MIN_WORDS = 3
+_WORDS = re.compile(r"[\d•+]+")  # what a search is split at for the database: the digits and the masks
+MAX_ID = 2**31 - 1  # the largest ticket number a database column holds
 
 
 def _status(value: str) -> str:
@@ -48,15 +53,24 @@ async def listing(request: web.Request) -> web.Response:
         query = query.where(SupportTicket.channel == period.channel)
     if period.language:
         query = query.where(SupportTicket.language == period.language)
-    if search.isdigit():
-        query = query.where(SupportTicket.id == int(search))
+    by_id = search.isascii() and search.isdigit()  # "²" is a digit to str.isdigit, not to int()
+    if by_id:
+        query = query.where(SupportTicket.id == int(search)) if int(search) <= MAX_ID else query.where(false())
     elif search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
-    query = query.order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc()).limit(LIMIT)
+        # Searched in the topic as it is shown (masked), never in its hidden digits: the database narrows by the
+        # words without digits, the masked topics are then searched here.
+        for words in _WORDS.split(search):
+            if len(words.strip()) >= MIN_WORDS:
+                escaped = words.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
+    limit = MAX_CANDIDATES if search and not by_id else LIMIT
+    query = query.order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc()).limit(limit)
     async with console.sessionmaker() as db:
         found = list((await db.execute(query)).scalars())
     region = _region(request)
+    if search and not by_id:
+        needle = search.casefold()
+        found = [t for t in found if needle in mask_numbers(t.topic, region).casefold()][:LIMIT]
     rows = [{"id": t.id, "status": _status(t.status), "status_value": t.status, "channel": t.channel,
              "language": t.language, "operator": t.operator_name or "–",
              "created": t.created_at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
@@ -72,6 +86,8 @@ async def _ticket(request: web.Request) -> SupportTicket:
         ticket_id = int(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+    if ticket_id > MAX_ID:
+        raise web.HTTPNotFound()
     async with console_of(request).sessionmaker() as db:
         ticket = await db.get(SupportTicket, ticket_id)
     if not isinstance(ticket, SupportTicket):
@@ -97,7 +113,8 @@ async def one(request: web.Request) -> web.Response:
     exchange = [{"at": m.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), "direction": m.direction,
                  "who": kinds.get(m.direction, m.direction) + (f" {m.author}" if m.author else ""),
                  "text": mask_numbers(m.text, region),
-                 "attachment": (m.attachment_name or m.attachment_kind) if m.attachment_kind else None}
+                 "attachment": mask_numbers(m.attachment_name or m.attachment_kind, region)
+                 if m.attachment_kind else None}
                 for m in messages]  # fmt: skip
 
     def local(value: Any) -> str:

@@ -124,6 +124,14 @@ class CampaignSpec(_Strict):
             raise ValueError("the picture must be an https:// URL (Telegram and Viber fetch it themselves)")
         return value
 
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: datetime | None) -> datetime | None:
+        # Year 1 or 9999 in the profile's zone is a date out of range once moved to UTC.
+        if value is not None and not 2000 <= value.year <= 2999:
+            raise ValueError(f"the year {value.year} is not a campaign's: write a start between 2000 and 2999")
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet(cls, value: str | None) -> str | None:
