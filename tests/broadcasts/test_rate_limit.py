@@ -116,7 +116,10 @@ async def test_a_reply_that_must_wait_for_its_chat_leaves_the_slots_it_passes_ov
         assert len(before) >= 8, [round(slot - start, 3) for slot in others]  # the holes, all used
         assert before == sorted(before)  # handed out first come, first served
         every = sorted([paced, *others])
-        assert min(b - a for a, b in itertools.pairwise(every)) >= 0.05 - 0.003  # never above the rate
+        # Slots 50 ms apart, each read in this process's clock when its answer is handled (a loaded event loop
+        # delays that by a few milliseconds): two replies given one slot would be under a millisecond apart.
+        assert min(b - a for a, b in itertools.pairwise(every)) >= 0.05 - 0.02  # never above the rate
+        assert every[-1] - every[0] >= 12 * 0.05 - 0.02
         assert every[-1] - start < 13 * 0.05 + 0.1  # 13 replies in 13 slots: none went unused
     finally:
         await client.aclose()
