@@ -4,11 +4,16 @@ unreachable, opted out), per channel and language. Counts only: no recipient is 
 `/campaigns/new`: a draft from a form, the same campaign a file given to `mila campaign create` makes (the form
 is turned into the file's fields and checked by the same rules): the text per language, the Serbian Cyrillic
 generated from the Latin text shown (and replaceable), the recipients it would reach now per channel and
-language and the Viber cost. Starting it stays with `mila campaign send`."""
+language and the Viber cost.
+
+`/campaigns/{id}`: one campaign, steered as `mila campaign` steers it (start = `send`, pause, resume, cancel: the
+same service functions, so the same transitions), each step audited; its progress (sent, failed, unreachable, rate,
+time left) from `/campaigns/{id}/progress`, polled by the page's own script."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +26,10 @@ from bot.console.i18n import _
 from bot.core.i18n import LANGUAGES
 from bot.core.push import BROADCAST_CHANNELS
 from bot.core.text import latin_to_cyrillic
-from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
+from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
+from bot.services.campaigns.store import CampaignError
 
 LIMIT = 100
 STEPS = ("targeted", "sent", "delivered", "seen", "failed", "unreachable", "opted_out")
@@ -157,7 +163,137 @@ async def new(request: web.Request) -> web.Response:
     return render(request, "campaign_new.html", context)
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+RATE_WINDOW = timedelta(seconds=60)
+# The campaign page runs one script, the console's own: nothing from elsewhere.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")  # fmt: skip
+# What each button may do now (the service decides again, under a row lock).
+ACTIONS = {
+    "start": (CampaignStatus.DRAFT,),
+    "pause": (CampaignStatus.SENDING,),
+    "resume": (CampaignStatus.PAUSED,),
+    "cancel": (CampaignStatus.DRAFT, CampaignStatus.SENDING, CampaignStatus.PAUSED),
+}
+
+
+def _action(value: str) -> str:
+    names = {"start": _("Start sending"), "pause": _("Pause"), "resume": _("Resume"), "cancel": _("Cancel")}
+    return names[value]
+
+
+def _campaign_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+async def progress_of(db: Any, campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """The numbers of the progress bar: what `mila campaign send` shows while it follows a campaign."""
+    totals = await store.totals(db, campaign.id)
+    recent = (
+        await db.execute(
+            select(func.count()).where(CampaignDelivery.campaign_id == campaign.id,
+                                       CampaignDelivery.sent_at >= now - RATE_WINDOW)
+        )
+    ).scalar_one()  # fmt: skip
+    rate = int(recent) / RATE_WINDOW.total_seconds()
+    left = totals.count(DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    running = campaign.status == CampaignStatus.SENDING.value
+    seconds_left = round(left / rate) if rate > 0 and left and running else None
+    return {"status": campaign.status, "status_name": _state(campaign.status), "total": totals.total,
+            "done": totals.done, "sent": totals.count(DeliveryStatus.SENT),
+            "failed": totals.count(DeliveryStatus.FAILED), "unreachable": totals.count(DeliveryStatus.UNREACHABLE),
+            "pending": left, "rate": round(rate, 2), "seconds_left": seconds_left,
+            "time_left": _duration(seconds_left) if seconds_left is not None else "–",
+            "finished": campaign.status in (CampaignStatus.DONE.value, CampaignStatus.CANCELLED.value)}  # fmt: skip
+
+
+def _duration(seconds: int) -> str:
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
+
+
+@allow(ADMIN, MARKETING)
+async def show(request: web.Request) -> web.Response:
+    console = console_of(request)
+    campaign_id = _campaign_id(request)
+    profile = console.app.deps.profile
+    async with console.sessionmaker() as db:
+        try:
+            campaign = await store.get(db, campaign_id)
+        except CampaignError:
+            raise web.HTTPNotFound() from None
+        progress = await progress_of(db, campaign, console.app.deps.clock())
+    spec = store.spec_of(campaign)
+    actions = [(name, _action(name)) for name, states in ACTIONS.items() if CampaignStatus(campaign.status) in states]
+    context = {"c": campaign, "status": _state(campaign.status), "actions": actions, "progress": progress,
+               "starts": campaign.starts_at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
+               "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+               "error": request.query.get("error", "")}  # fmt: skip
+    response = render(request, "campaign.html", context)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+@allow(ADMIN, MARKETING)
+async def steer(request: web.Request) -> web.Response:
+    """start / pause / resume / cancel: `mila campaign send` (without following) and `pause`/`resume`/`cancel`."""
+    console = console_of(request)
+    campaign_id = _campaign_id(request)
+    action = request.match_info["action"]
+    if action not in ACTIONS:
+        raise web.HTTPNotFound()
+    now = console.app.deps.clock()
+    async with console.sessionmaker() as db:
+        try:
+            if action == "start":
+                added = await store.enqueue(db, campaign_id, console.app.deps.profile.default_language, now)
+                detail: dict[str, Any] = {"recipients": added}
+            else:
+                await store.move(db, campaign_id, action, now)
+                detail = {}
+            status = (await store.get(db, campaign_id)).status
+            await db.commit()
+        except CampaignError as exc:
+            await db.rollback()
+            if "no campaign" in str(exc):
+                raise web.HTTPNotFound() from None
+            message = _("This campaign is {state} now: it cannot be changed so.")
+            try:
+                state = _state((await store.get(db, campaign_id)).status)
+            except CampaignError:
+                state = "?"
+            context = {"title": _("Not possible"), "message": message.format(state=state)}
+            return render(request, "error.html", context, status=409)
+    await console.record(request, f"{action}_campaign", f"campaign {campaign_id}", status=status, **detail)
+    raise web.HTTPSeeOther(f"/campaigns/{campaign_id}")
+
+
+@allow(ADMIN, MARKETING)
+async def progress(request: web.Request) -> web.Response:
+    console = console_of(request)
+    campaign_id = _campaign_id(request)
+    async with console.sessionmaker() as db:
+        try:
+            campaign = await store.get(db, campaign_id)
+        except CampaignError:
+            raise web.HTTPNotFound() from None
+        return web.json_response(await progress_of(db, campaign, console.app.deps.clock()))
+
+
+@allow(ADMIN, MARKETING)
+async def script(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "campaign.js", headers={"Content-Type": "text/javascript; charset=utf-8"})
+
+
 def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/campaigns", listing)
     router.add_get("/campaigns/new", new)
     router.add_post("/campaigns/new", new)
+    router.add_get("/campaigns/{id:\\d+}", show)
+    router.add_get("/campaigns/{id:\\d+}/progress", progress)
+    router.add_post("/campaigns/{id:\\d+}/{action}", steer)
+    router.add_get("/static/campaign.js", script)
