@@ -12,6 +12,8 @@ time left) from `/campaigns/{id}/progress`, polled by the page's own script."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +22,15 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import case, func, select
 
+from bot.app import App
 from bot.console import charts
 from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
 from bot.core.i18n import LANGUAGES
-from bot.core.push import BROADCAST_CHANNELS
+from bot.core.push import BROADCAST_CHANNELS, Pusher
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
-from bot.services.campaigns import store
+from bot.services.campaigns import store, testing
 from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
 from bot.services.campaigns.store import CampaignError
 
@@ -165,6 +168,7 @@ async def new(request: web.Request) -> web.Response:
 
 STATIC = Path(__file__).resolve().parent / "static"
 RATE_WINDOW = timedelta(seconds=60)
+MAX_TEST_TARGETS = 10
 # The campaign page runs one script, the console's own: nothing from elsewhere.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")  # fmt: skip
@@ -216,10 +220,9 @@ def _duration(seconds: int) -> str:
     return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
 
 
-@allow(ADMIN, MARKETING)
-async def show(request: web.Request) -> web.Response:
+async def _page(request: web.Request, campaign_id: int, extra: dict[str, Any] | None = None, status: int = 200
+                ) -> web.Response:  # fmt: skip
     console = console_of(request)
-    campaign_id = _campaign_id(request)
     profile = console.app.deps.profile
     async with console.sessionmaker() as db:
         try:
@@ -229,13 +232,83 @@ async def show(request: web.Request) -> web.Response:
         progress = await progress_of(db, campaign, console.app.deps.clock())
     spec = store.spec_of(campaign)
     actions = [(name, _action(name)) for name, states in ACTIONS.items() if CampaignStatus(campaign.status) in states]
+    local = "%Y-%m-%d %H:%M"
     context = {"c": campaign, "status": _state(campaign.status), "actions": actions, "progress": progress,
-               "starts": campaign.starts_at.astimezone(profile.zone).strftime("%Y-%m-%d %H:%M"),
-               "texts": [(code, spec.text_for(code)) for code in spec.languages()],
-               "error": request.query.get("error", "")}  # fmt: skip
-    response = render(request, "campaign.html", context)
+               "starts": campaign.starts_at.astimezone(profile.zone).strftime(local),
+               "tested": campaign.test_sent_at.astimezone(profile.zone).strftime(local) if campaign.test_sent_at
+               else None, "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+               "languages": profile.languages, "test": None, "test_to": "", "test_error": ""}  # fmt: skip
+    context.update(extra or {})
+    response = render(request, "campaign.html", context, status=status)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
+
+
+@allow(ADMIN, MARKETING)
+async def show(request: web.Request) -> web.Response:
+    return await _page(request, _campaign_id(request))
+
+
+@asynccontextmanager
+async def open_senders(app: App) -> AsyncIterator[Mapping[str, Pusher]]:
+    """The channels this process's settings configure, opened for a test send and closed after it, as `mila campaign
+    test` does."""
+    from bot.metrics import Metrics
+    from bot.server import build_channels, pushers
+
+    channels = build_channels(app, Metrics())
+    try:
+        yield pushers(channels)
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+@allow(ADMIN, MARKETING)
+async def test_send(request: web.Request) -> web.Response:
+    """`mila campaign test ID --to … [--lang …]`: the same addresses, the same service."""
+    console = console_of(request)
+    campaign_id = _campaign_id(request)
+    form = await request.post()
+    written = _field(form, "to")
+    language = _field(form, "lang") or None
+    targets = [t for t in written.replace(",", "\n").splitlines() if t.strip()]
+    admins = [testing.parse_target(t) for t in targets]
+    wrong = [t.strip() for t, admin in zip(targets, admins, strict=True) if admin is None]
+    error = ""
+    if not targets:
+        error = _("Give at least one address.")
+    elif wrong:
+        error = _("Write each address as telegram:<chat id> or viber:<user id>: {addresses}").format(
+            addresses=", ".join(wrong))  # fmt: skip
+    elif len(targets) > MAX_TEST_TARGETS:
+        error = _("At most {n} addresses for a test.").format(n=MAX_TEST_TARGETS)
+    elif language is not None and language not in console.app.deps.profile.languages:
+        error = _("Choose one of the languages offered.")
+    if error:
+        return await _page(request, campaign_id, {"test_error": error, "test_to": written}, status=400)
+    chosen = [admin for admin in admins if admin is not None]
+    deps = console.app.deps
+    async with console.sessionmaker() as db, open_senders(console.app) as senders:
+        try:
+            campaign, outcomes = await testing.send_test(db, campaign_id, chosen, senders, deps.i18n,
+                                                         deps.profile.default_language, deps.clock(),
+                                                         language=language)  # fmt: skip
+        except CampaignError:
+            raise web.HTTPNotFound() from None
+        await db.commit()
+    sent = sum(outcome.sent for outcome in outcomes)
+    await console.record(request, "test_campaign", f"campaign {campaign.id}", addresses=len(outcomes), sent=sent)
+    shown = [{"to": f"{o.admin.channel}:{o.admin.external_id}", "language": o.language or "–",
+              "result": _delivery(o.delivery) if o.language else _("channel not configured"), "sent": o.sent}
+             for o in outcomes]  # fmt: skip
+    return await _page(request, campaign_id, {"test": shown, "test_to": written})
+
+
+def _delivery(value: str | None) -> str:
+    names = {"sent": _("sent"), "unreachable": _("unreachable"), "failed": _("failed"),
+             "retry_later": _("try again later"), "unknown": _("unknown")}  # fmt: skip
+    return names.get(value or "", value or "–")
 
 
 @allow(ADMIN, MARKETING)
@@ -295,5 +368,6 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_post("/campaigns/new", new)
     router.add_get("/campaigns/{id:\\d+}", show)
     router.add_get("/campaigns/{id:\\d+}/progress", progress)
+    router.add_post("/campaigns/{id:\\d+}/test", test_send)
     router.add_post("/campaigns/{id:\\d+}/{action}", steer)
     router.add_get("/static/campaign.js", script)

@@ -4,10 +4,19 @@ follows; the page's script is the console's own, under a Content-Security-Policy
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
+from bot.console import campaigns
+from bot.core.incoming import UserRef
+from bot.core.push import Delivery, PushResult
+from bot.core.replies import Reply
 from bot.db.models import Campaign, CampaignDelivery, ConsoleAudit, DeliveryStatus
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import parse
@@ -128,3 +137,67 @@ async def test_support_cannot_steer_a_campaign(make_console: ConsoleFactory, dat
     assert await _status(console, campaign_id) == "cancelled"
     async with console.app.deps.sessionmaker() as db:
         assert (await db.execute(select(Campaign.status))).scalars().all() == ["cancelled"]
+
+
+@dataclass
+class FakeTelegram:
+    """A configured Telegram channel (no Viber): what it was asked to send, and who has blocked the bot."""
+
+    name: str = "telegram"
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    async def push(self, user: UserRef, replies: Sequence[Reply], *, purpose: str, **_: Any) -> PushResult:
+        if user.external_id == "666":
+            return PushResult(Delivery.UNREACHABLE)
+        self.sent.append((user.external_id, str(getattr(replies[0], "text", ""))))
+        return PushResult(Delivery.SENT, ("1",))
+
+
+async def test_a_test_send_to_chosen_chat_ids(
+    make_console: ConsoleFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = await make_console(database_url=database_url)
+    campaign_id = await _draft(console)
+    telegram = FakeTelegram()
+
+    @asynccontextmanager
+    async def senders(app: object) -> AsyncIterator[dict[str, FakeTelegram]]:
+        yield {"telegram": telegram}
+
+    monkeypatch.setattr(campaigns, "open_senders", senders)
+    async with await console.logged_in("marko") as http:
+        async with http.get(f"/campaigns/{campaign_id}") as response:
+            page = await response.text()
+        assert "Not tested yet." in page
+        token = csrf_of(page)
+        async with http.post(f"/campaigns/{campaign_id}/test", data={"csrf": "forged", "to": "telegram:1"}) as r:
+            assert r.status == 403
+        for to in ("", "telegram:", "sms:123\ntelegram:1", "\n".join(f"telegram:{n}" for n in range(11))):
+            async with http.post(f"/campaigns/{campaign_id}/test", data={"csrf": token, "to": to}) as response:
+                assert response.status == 400 and 'id="test-error"' in await response.text(), to
+        async with http.post(f"/campaigns/{campaign_id}/test", data={"csrf": token, "to": "telegram:1", "lang": "en"}
+                             ) as response:  # fmt: skip
+            assert response.status == 400
+        assert telegram.sent == []
+
+        to = "telegram:8100\ntelegram:666, viber:vbAdmin=="
+        async with http.post(f"/campaigns/{campaign_id}/test", data={"csrf": token, "to": to, "lang": "sr-Cyrl"}
+                             ) as response:  # fmt: skip
+            assert response.status == 200
+            page = await response.text()
+        assert telegram.sent == [("8100", "Нова тарифа.")]
+        assert '<tr class="sent"><td>telegram:8100</td><td>sr-Cyrl</td><td>sent</td></tr>' in page
+        assert '<tr class="not-sent"><td>telegram:666</td><td>sr-Cyrl</td><td>unreachable</td></tr>' in page
+        assert '<tr class="not-sent"><td>viber:vbAdmin==</td><td>–</td><td>channel not configured</td></tr>' in page
+        assert "Last test: " in page
+    async with console.app.deps.sessionmaker() as db:
+        campaign = await store.get(db, campaign_id)
+        assert campaign.test_sent_at is not None and campaign.status == "draft"
+        (row,) = (await db.execute(select(ConsoleAudit).where(ConsoleAudit.action == "test_campaign"))).scalars()
+    assert (row.actor, row.target, row.detail) == ("marko", f"campaign {campaign_id}", {"addresses": 3, "sent": 1})
+    async with await console.logged_in("sara") as http:
+        async with http.get("/tickets") as page_:
+            token = csrf_of(await page_.text())
+        async with http.post(f"/campaigns/{campaign_id}/test", data={"csrf": token, "to": "telegram:1"}) as r:
+            assert r.status == 403
+    assert len(telegram.sent) == 1
