@@ -106,6 +106,11 @@ def _definition(form: MultiDictProxy[Any], profile: str, bases: list[str], cyril
         raw["text"]["sr-Cyrl"] = written
     if _field(form, "picture"):
         raw["picture"] = _field(form, "picture")
+    url = _field(form, "button_url")
+    labels = {code: _field(form, f"button_label_{code}") for code in bases}
+    if url or any(labels.values()):
+        # Checked as a file's button is: an https:// URL and a label in every language the campaign is written in.
+        raw["button"] = {"url": url, "label": {code: label for code, label in labels.items() if label}}
     if _field(form, "start"):
         try:
             raw["start"] = datetime.fromisoformat(_field(form, "start")).replace(tzinfo=None).isoformat()
@@ -158,6 +163,8 @@ async def new(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther(f"/campaigns#campaign-{campaign.id}")
     context["preview"] = {
         "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+        "button": [(code, spec.button_label(code)) for code in spec.languages()] if spec.button else [],
+        "button_url": spec.button.url if spec.button else "",
         "counts": sorted(counts.by_channel_language.items()), "total": counts.total,
         "viber_cost": f"{counts.viber_cost:.2f} {counts.currency}" if counts.viber_price else None,
     }  # fmt: skip

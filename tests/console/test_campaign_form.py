@@ -86,3 +86,31 @@ async def test_support_cannot_make_a_campaign(make_console: ConsoleFactory, data
             assert response.status == 403
     async with console.app.deps.sessionmaker() as db:
         assert (await db.execute(select(Campaign))).first() is None
+
+
+async def test_a_url_button_checked_as_a_file_s(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    async with await console.logged_in("marko") as http:
+        async with http.get("/campaigns/new") as response:
+            token = csrf_of(await response.text())
+        form = [("csrf", token), ("name", "Start s dugmetom"), ("text_sr", "Nova tarifa Start."),
+                ("text_tk", "Täze Start tarifi."), ("button_url", "https://mts.rs/start"),
+                ("button_label_sr", "Saznajte više"), ("button_label_tk", "Giňişleýin")]  # fmt: skip
+        async with http.post("/campaigns/new", data=[*form, ("action", "preview")]) as response:
+            assert response.status == 200
+            page = await response.text()
+        assert '<p class="button" data-language="sr">[Saznajte više] → https://mts.rs/start</p>' in page
+        assert '<p class="button" data-language="sr-Cyrl">[Сазнајте више] → https://mts.rs/start</p>' in page
+        assert '<p class="button" data-language="tk">[Giňişleýin] → https://mts.rs/start</p>' in page
+        for key, value in (("button_url", "http://mts.rs/start"), ("button_label_tk", "")):
+            wrong = [(k, value if k == key else v) for k, v in form]
+            async with http.post("/campaigns/new", data=[*wrong, ("action", "create")]) as response:
+                assert response.status == 400, key
+                errors = await response.text()
+            assert "https://" in errors if key == "button_url" else "label" in errors
+        async with http.post("/campaigns/new", data=[*form, ("action", "create")], allow_redirects=False) as response:
+            assert response.status == 303
+    async with console.app.deps.sessionmaker() as db:
+        (made,) = (await db.execute(select(Campaign))).scalars()
+    assert made.definition["button"] == {"url": "https://mts.rs/start",
+                                         "label": {"sr": "Saznajte više", "tk": "Giňişleýin"}}  # fmt: skip
