@@ -28,9 +28,11 @@ from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
 from bot.core.i18n import LANGUAGES
 from bot.core.push import BROADCAST_CHANNELS, Pusher
+from bot.core.replies import Picture, Text
 from bot.core.text import latin_to_cyrillic
 from bot.db.models import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
 from bot.services.campaigns import store, testing
+from bot.services.campaigns.message import compose
 from bot.services.campaigns.spec import CampaignFileError, CampaignSpec, base_language, parse
 from bot.services.campaigns.store import CampaignError
 
@@ -130,6 +132,26 @@ def _definition(form: MultiDictProxy[Any], profile: str, bases: list[str], cyril
     return raw
 
 
+# Where each platform cuts a message: Telegram's caption of a picture and its text, Viber's text.
+LIMITS = {"telegram": (1024, 4096), "viber": (7000, 7000)}
+
+
+def _looks(spec: CampaignSpec, code: str, translator: Any) -> list[dict[str, Any]]:
+    """The message as each platform shows it: the same replies the workers send (`compose`), drawn per channel
+    (Telegram: the buttons under the message; Viber: the keyboard under the chat), with the length each allows."""
+    (reply,) = compose(spec, 0, translator)
+    assert isinstance(reply, Picture | Text)  # what compose makes
+    picture = reply.url if isinstance(reply, Picture) else None
+    text = reply.caption if isinstance(reply, Picture) else reply.text
+    rows = [[(button.label, button.url) for button in row] for row in reply.buttons]
+    shown = []
+    for channel in ("telegram", "viber"):
+        limit = LIMITS[channel][0 if picture else 1]
+        shown.append({"channel": channel, "text": text, "picture": picture, "rows": rows, "length": len(text),
+                      "limit": limit, "too_long": len(text) > limit})  # fmt: skip
+    return shown
+
+
 @allow(ADMIN, MARKETING)
 async def new(request: web.Request) -> web.Response:
     console = console_of(request)
@@ -140,7 +162,7 @@ async def new(request: web.Request) -> web.Response:
                                "languages": profile.languages, "form": {}, "chosen_channels": list(BROADCAST_CHANNELS),
                                "chosen_languages": list(profile.languages), "errors": [], "preview": None}  # fmt: skip
     if request.method == "GET":
-        return render(request, "campaign_new.html", context)
+        return _with_script(render(request, "campaign_new.html", context))
     form = await request.post()
     context["form"] = {key: _field(form, key) for key in form if key != "csrf"}
     context["chosen_channels"] = form.getall("channel", [])
@@ -149,7 +171,7 @@ async def new(request: web.Request) -> web.Response:
         spec: CampaignSpec = parse(_definition(form, profile.id, bases, cyrillic))
     except CampaignFileError as exc:
         context["errors"] = str(exc).splitlines()
-        return render(request, "campaign_new.html", context, status=400)
+        return _with_script(render(request, "campaign_new.html", context, status=400))
     now = console.app.deps.clock()
     broadcast = console.app.settings.broadcast
     async with console.sessionmaker() as db:
@@ -163,6 +185,7 @@ async def new(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther(f"/campaigns#campaign-{campaign.id}")
     context["preview"] = {
         "texts": [(code, spec.text_for(code)) for code in spec.languages()],
+        "phones": [(code, _looks(spec, code, console.app.deps.i18n.get(code))) for code in spec.languages()],
         "button": [(code, spec.button_label(code)) for code in spec.languages()] if spec.button else [],
         "button_url": spec.button.url if spec.button else "",
         "counts": sorted(counts.by_channel_language.items()), "total": counts.total,
@@ -170,7 +193,12 @@ async def new(request: web.Request) -> web.Response:
     }  # fmt: skip
     if cyrillic and "sr" in spec.text and not context["form"].get("text_sr-Cyrl"):
         context["form"]["text_sr-Cyrl"] = spec.text_for("sr-Cyrl")
-    return render(request, "campaign_new.html", context)
+    return _with_script(render(request, "campaign_new.html", context))
+
+
+def _with_script(response: web.Response) -> web.Response:
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
 
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -364,9 +392,15 @@ async def progress(request: web.Request) -> web.Response:
         return web.json_response(await progress_of(db, campaign, console.app.deps.clock()))
 
 
+SCRIPTS = ("campaign.js", "campaign_new.js")
+
+
 @allow(ADMIN, MARKETING)
 async def script(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "campaign.js", headers={"Content-Type": "text/javascript; charset=utf-8"})
+    name = request.match_info["name"]
+    if name not in SCRIPTS:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name, headers={"Content-Type": "text/javascript; charset=utf-8"})
 
 
 def routes(router: web.UrlDispatcher) -> None:
@@ -377,4 +411,4 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/campaigns/{id:\\d+}/progress", progress)
     router.add_post("/campaigns/{id:\\d+}/test", test_send)
     router.add_post("/campaigns/{id:\\d+}/{action}", steer)
-    router.add_get("/static/campaign.js", script)
+    router.add_get("/static/{name}", script)

@@ -190,3 +190,21 @@ async def test_a_campaign_started_paused_and_followed(page: Browser, console: Co
     assert (await page.texts("#state")) == ["paused"] and await page.texts("#resume-button")
     assert (await page.texts("#progress-sent")) == ["3"]
     await page.screenshot("campaign-paused")
+
+
+async def test_the_draft_preview_follows_the_typing(page: Browser, console: Console) -> None:
+    await _history(console)
+    await page.login("marko", PASSWORDS["marko"])
+    await page.open("/campaigns/new")
+    assert await page.texts("#preview") == []
+    await page.fill("#name", "Uživo")
+    await page.fill("#text_sr", "Leto: 50 GB za 1200 RSD.")
+    await page.fill("#text_tk", "Tomus: 50 GB.")
+    for _ in range(100):  # no button pressed: the page's script asks for the preview
+        if await page.texts('.phone.telegram[data-language="sr-Cyrl"] .bubble-text'):
+            break
+        await asyncio.sleep(0.1)
+    assert (await page.texts('.phone.telegram[data-language="sr-Cyrl"] .bubble-text')) == ["Лето: 50 GB за 1200 RSD."]
+    assert int((await page.texts("#recipients-total"))[0]) > 0
+    assert page.path == "/campaigns/new"
+    await page.screenshot("campaign-live-preview")
