@@ -16,19 +16,18 @@ from bot.db.base import utcnow
 from bot.metrics import Metrics
 from bot.profiles import load_profile
 from bot.server import build_channels, pushers
-from bot.services.campaigns import store
-from bot.services.campaigns.message import compose
+from bot.services.campaigns import testing
 from bot.services.campaigns.store import CampaignError
-from bot.services.users import UserDirectory
+from bot.services.campaigns.testing import parse_target
 
 
 def _admins(targets: list[str]) -> list[UserRef]:
     admins: list[UserRef] = []
     for target in targets:
-        channel, _, external_id = target.partition(":")
-        if channel not in ("telegram", "viber") or not external_id:
+        admin = parse_target(target)
+        if admin is None:
             raise CampaignError(f"--to {target!r}: write telegram:<chat id> or viber:<user id>")
-        admins.append(UserRef(channel, external_id))
+        admins.append(admin)
     return admins
 
 
@@ -49,31 +48,23 @@ def send_test(args: argparse.Namespace) -> int:
         app = build_app(settings)
         channels = build_channels(app, Metrics())
         try:
-            senders = pushers(channels)
-            profile = app.deps.profile
             async with app.deps.sessionmaker() as db:
-                campaign = await store.get(db, args.id)
-                spec = store.spec_of(campaign)
-                failures = 0
-                for admin in admins:
-                    pusher = senders.get(admin.channel)
-                    if pusher is None:
+                campaign, outcomes = await testing.send_test(
+                    db, args.id, admins, pushers(channels), app.deps.i18n, app.deps.profile.default_language,
+                    utcnow(), language=args.lang,
+                )  # fmt: skip
+                for outcome in outcomes:
+                    admin = outcome.admin
+                    if outcome.language is None:
                         print(f"{admin.channel}:{admin.external_id}: the {admin.channel} channel is not configured "
                               f"(set {TOKENS[admin.channel]})")  # fmt: skip
-                        failures += 1
-                        continue
-                    known = await UserDirectory(db).get(admin)
-                    language = args.lang or (known.language if known else None) or profile.default_language
-                    replies = compose(spec, campaign.id, app.deps.i18n.get(language))
-                    result = await pusher.push(admin, replies, purpose=f"campaign {campaign.id} test")
-                    print(f"{admin.channel}:{admin.external_id} ({language}): {result.delivery.value}")
-                    failures += 0 if result.sent else 1
-                if failures == len(admins):
+                    else:
+                        print(f"{admin.channel}:{admin.external_id} ({outcome.language}): {outcome.delivery}")
+                if not any(outcome.sent for outcome in outcomes):
                     print(f"campaign {campaign.id}: no test message went out (not recorded as tested)")
                     return 1
-                campaign.test_sent_at = utcnow()
                 await db.commit()
-                return 1 if failures else 0
+                return 0 if all(outcome.sent for outcome in outcomes) else 1
         finally:
             for channel in channels:
                 await channel.close()

@@ -5,8 +5,12 @@ is kept under var/test-artefacts/console/."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
 
 from bot.console.users import add_user
+from bot.db.models import Campaign, CampaignDelivery, DeliveryStatus
 from bot.services.analytics import dashboard
 from tests.console.browser import Browser
 from tests.console.conftest import PASSWORDS, Console
@@ -144,3 +148,63 @@ async def test_a_campaign_draft_from_the_form(page: Browser, console: Console) -
     assert page.path.startswith("/campaigns")
     assert "Praznični paket" in await page.text() and "draft" in await page.text()
     await page.screenshot("campaign-draft")
+
+
+async def test_a_campaign_started_paused_and_followed(page: Browser, console: Console) -> None:
+    await _history(console)
+    await page.login("marko", PASSWORDS["marko"])
+    await page.open("/campaigns/new")
+    await page.fill("#name", "Vikend internet")
+    await page.fill("#text_sr", "Vikend internet: neograničeno za 199 RSD.")
+    await page.fill("#text_tk", "Dynç günleri internet: çäksiz.")
+    await page.click("#create-button")
+    async with console.app.deps.sessionmaker() as db:
+        campaign_id = (await db.execute(select(Campaign.id).where(Campaign.name == "Vikend internet"))).scalar_one()
+    await page.click(f"#open-{campaign_id}")
+    assert page.path == f"/campaigns/{campaign_id}"
+    await page.click("#start-button")
+    assert (await page.texts("#state")) == ["sending"] and await page.texts("#pause-button")
+    total = int((await page.texts("#progress-total"))[0])
+    assert total > 0 and (await page.texts("#progress-sent")) == ["0"]
+    # The workers' part, done here: three rows sent, one unreachable. The page's script shows it without a reload.
+    async with console.app.deps.sessionmaker() as db:
+        ids = list((await db.execute(select(CampaignDelivery.id).where(CampaignDelivery.campaign_id == campaign_id)
+                                     .order_by(CampaignDelivery.id))).scalars())  # fmt: skip
+        await db.execute(update(CampaignDelivery).where(CampaignDelivery.id.in_(ids[:3]))
+                         .values(status=DeliveryStatus.SENT.value, sent_at=datetime.now(UTC)))  # fmt: skip
+        await db.execute(update(CampaignDelivery).where(CampaignDelivery.id == ids[3])
+                         .values(status=DeliveryStatus.UNREACHABLE.value))  # fmt: skip
+        await db.commit()
+    await page.script("document.getElementById('progress').setAttribute('data-marker', 'same page')")
+    for _ in range(100):
+        if (await page.texts("#progress-sent")) == ["3"]:
+            break
+        await asyncio.sleep(0.1)
+    assert (await page.texts("#progress-sent")) == ["3"] and (await page.texts("#progress-unreachable")) == ["1"]
+    assert (await page.texts("#progress-done")) == ["4"]
+    assert float((await page.texts("#progress-rate"))[0]) > 0 and (await page.texts("#progress-time_left")) != ["–"]
+    assert await page.script("return document.getElementById('progress').getAttribute('data-marker')") == "same page"
+    assert await page.script("return document.getElementById('progress-bar').value") == 4
+    await page.screenshot("campaign-sending")
+    await page.click("#pause-button")
+    assert (await page.texts("#state")) == ["paused"] and await page.texts("#resume-button")
+    assert (await page.texts("#progress-sent")) == ["3"]
+    await page.screenshot("campaign-paused")
+
+
+async def test_the_draft_preview_follows_the_typing(page: Browser, console: Console) -> None:
+    await _history(console)
+    await page.login("marko", PASSWORDS["marko"])
+    await page.open("/campaigns/new")
+    assert await page.texts("#preview") == []
+    await page.fill("#name", "Uživo")
+    await page.fill("#text_sr", "Leto: 50 GB za 1200 RSD.")
+    await page.fill("#text_tk", "Tomus: 50 GB.")
+    for _ in range(100):  # no button pressed: the page's script asks for the preview
+        if await page.texts('.phone.telegram[data-language="sr-Cyrl"] .bubble-text'):
+            break
+        await asyncio.sleep(0.1)
+    assert (await page.texts('.phone.telegram[data-language="sr-Cyrl"] .bubble-text')) == ["Лето: 50 GB за 1200 RSD."]
+    assert int((await page.texts("#recipients-total"))[0]) > 0
+    assert page.path == "/campaigns/new"
+    await page.screenshot("campaign-live-preview")

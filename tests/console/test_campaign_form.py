@@ -3,6 +3,7 @@ shown; the recipients per channel and language as `mila campaign` counts them; a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -86,3 +87,69 @@ async def test_support_cannot_make_a_campaign(make_console: ConsoleFactory, data
             assert response.status == 403
     async with console.app.deps.sessionmaker() as db:
         assert (await db.execute(select(Campaign))).first() is None
+
+
+async def test_a_url_button_checked_as_a_file_s(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    async with await console.logged_in("marko") as http:
+        async with http.get("/campaigns/new") as response:
+            token = csrf_of(await response.text())
+        form = [("csrf", token), ("name", "Start s dugmetom"), ("text_sr", "Nova tarifa Start."),
+                ("text_tk", "Täze Start tarifi."), ("button_url", "https://mts.rs/start"),
+                ("button_label_sr", "Saznajte više"), ("button_label_tk", "Giňişleýin")]  # fmt: skip
+        async with http.post("/campaigns/new", data=[*form, ("action", "preview")]) as response:
+            assert response.status == 200
+            page = await response.text()
+        assert '<p class="button" data-language="sr">[Saznajte više] → https://mts.rs/start</p>' in page
+        assert '<p class="button" data-language="sr-Cyrl">[Сазнајте више] → https://mts.rs/start</p>' in page
+        assert '<p class="button" data-language="tk">[Giňişleýin] → https://mts.rs/start</p>' in page
+        for key, value in (("button_url", "http://mts.rs/start"), ("button_label_tk", "")):
+            wrong = [(k, value if k == key else v) for k, v in form]
+            async with http.post("/campaigns/new", data=[*wrong, ("action", "create")]) as response:
+                assert response.status == 400, key
+                errors = await response.text()
+            assert "https://" in errors if key == "button_url" else "label" in errors
+        async with http.post("/campaigns/new", data=[*form, ("action", "create")], allow_redirects=False) as response:
+            assert response.status == 303
+    async with console.app.deps.sessionmaker() as db:
+        (made,) = (await db.execute(select(Campaign))).scalars()
+    assert made.definition["button"] == {"url": "https://mts.rs/start",
+                                         "label": {"sr": "Saznajte više", "tk": "Giňişleýin"}}  # fmt: skip
+
+
+def _phone(page: str, channel: str, language: str) -> str:
+    found = re.search(rf'<div class="phone {channel}" data-channel="{channel}" data-language="{language}">(.*?)'
+                      r'<div class="length', page, re.S)  # fmt: skip
+    assert found, (channel, language)
+    return found.group(1)
+
+
+async def test_the_message_as_telegram_and_viber_show_it(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    async with await console.logged_in("marko") as http:
+        async with http.get("/campaigns/new") as response:
+            page = await response.text()
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert '<script src="/static/campaign_new.js"></script>' in page
+        async with http.get("/static/campaign_new.js") as response:
+            assert response.status == 200 and "DOMParser" in await response.text()
+        async with http.get("/static/app.py") as response:
+            assert response.status == 404
+        form = [("csrf", csrf_of(page)), ("name", "Izgled"), ("text_sr", "Nova tarifa."), ("text_tk", "Täze tarif."),
+                ("picture", "https://static.example.com/start.jpg"), ("button_url", "https://mts.rs/start"),
+                ("button_label_sr", "Saznajte više"), ("button_label_tk", "Giňişleýin"),
+                ("action", "preview")]  # fmt: skip
+        async with http.post("/campaigns/new", data=form) as response:
+            page = await response.text()
+        telegram = _phone(page, "telegram", "sr-Cyrl")
+        assert "🖼 https://static.example.com/start.jpg" in telegram and "Нова тарифа." in telegram
+        assert '<span class="key">Сазнајте више ↗</span>' in telegram
+        viber = _phone(page, "viber", "tk")
+        assert '<div class="keyboard">' in viber and '<span class="key">Giňişleýin ↗</span>' in viber
+        assert "Täze tarif." in viber and '<span class="key">Maňa täzelik ibermäň</span>' in viber  # the opt-out
+        # The caption of a picture: Telegram cuts it at 1024 characters, Viber takes 7000.
+        long = [(k, "a" * 1100 if k == "text_sr" else v) for k, v in form]
+        async with http.post("/campaigns/new", data=long) as response:
+            page = await response.text()
+        assert '<div class="length error">1100 of 1024 characters</div>' in page
+        assert '<div class="length">1100 of 7000 characters</div>' in page
