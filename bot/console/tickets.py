@@ -1,4 +1,5 @@
-"""`/tickets`: the conversations handed to operators, searched by status, channel, language and period; one
+"""`/tickets`: the conversations handed to operators, searched by status, channel, language, operator, rating and
+period; one
 ticket's whole exchange with the operators' notes, numbers masked as on the desk card; a waiting ticket closed
 from here with a reason (audited). For support and admin only."""
 
@@ -21,6 +22,9 @@ from bot.services.support.tickets import messages_of
 LIMIT = 200
 MAX_REASON = 300
 MAX_SEARCH = 100
+MAX_NAME = 64
+MAX_OPERATORS = 200
+RATINGS = ("1", "2", "3", "4", "5")
 
 
 def _status(value: str) -> str:
@@ -38,6 +42,8 @@ async def listing(request: web.Request) -> web.Response:
     profile = console.app.deps.profile
     period = period_of(request, profile.zone, console.app.deps.clock())
     status = request.query.get("status")
+    operator = request.query.get("operator", "").strip()[:MAX_NAME]
+    rating = request.query.get("rating", "")
     search = request.query.get("q", "").strip()[:MAX_SEARCH]
     query = select(SupportTicket).where(
         SupportTicket.created_at >= period.since, SupportTicket.created_at < period.until
@@ -48,14 +54,32 @@ async def listing(request: web.Request) -> web.Response:
         query = query.where(SupportTicket.channel == period.channel)
     if period.language:
         query = query.where(SupportTicket.language == period.language)
+    if operator:
+        query = query.where(SupportTicket.operator_name == operator)
+    if rating in RATINGS:
+        query = query.where(SupportTicket.rating == int(rating))
+    else:
+        rating = ""
     if search.isdigit():
         query = query.where(SupportTicket.id == int(search))
     elif search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
     query = query.order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc()).limit(LIMIT)
+    # The operators to choose from: those who took a ticket opened in the period.
+    named = (
+        select(SupportTicket.operator_name)
+        .where(SupportTicket.created_at >= period.since, SupportTicket.created_at < period.until,
+               SupportTicket.operator_name.is_not(None))
+        .distinct()
+        .order_by(SupportTicket.operator_name)
+        .limit(MAX_OPERATORS)
+    )  # fmt: skip
     async with console.sessionmaker() as db:
         found = list((await db.execute(query)).scalars())
+        operators = [str(name) for name in (await db.execute(named)).scalars()]
+    if operator and operator not in operators:
+        operators.append(operator)
     region = _region(request)
     rows = [{"id": t.id, "status": _status(t.status), "status_value": t.status, "channel": t.channel,
              "language": t.language, "operator": t.operator_name or "–",
@@ -63,6 +87,7 @@ async def listing(request: web.Request) -> web.Response:
              "rating": t.rating or "–", "topic": mask_numbers(t.topic, region)} for t in found]  # fmt: skip
     return render(request, "tickets.html", {
         "rows": rows, "period": period, "status": status or "", "q": search, "channels": CHANNELS,
+        "operator": operator, "operators": operators, "rating": rating, "ratings": RATINGS,
         "languages": LANGUAGES, "statuses": [(s.value, _status(s.value)) for s in SupportStatus], "limit": LIMIT,
     })  # fmt: skip
 

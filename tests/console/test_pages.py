@@ -8,6 +8,7 @@ import html
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from aiohttp import ClientSession
 from sqlalchemy import select
 
 from bot.db.models import ConsoleAudit, Subscriber, SupportMessage, SupportStatus, SupportTicket
@@ -203,3 +204,50 @@ async def test_a_ticket_taken_meanwhile_is_not_closed(make_console: ConsoleFacto
         ticket = await db.get(SupportTicket, waiting_id)
         assert ticket is not None and ticket.status == "with_operator"
         assert (await db.execute(select(ConsoleAudit).where(ConsoleAudit.action == "close_ticket"))).first() is None
+
+
+async def test_tickets_by_operator_and_rating(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    waiting_id, closed_id = await _tickets(console)  # the closed one: Aýna, rated 5
+    now = datetime.now(UTC)
+    async with console.app.deps.sessionmaker() as db:
+        other = SupportTicket(channel="viber", external_id="v-2", language="tk", status=SupportStatus.CLOSED.value,
+                              topic="Tarif", created_at=now - timedelta(hours=2), closed_at=now,
+                              closed_by="operator", operator_name="Bojan", rating=2,
+                              last_activity_at=now)  # fmt: skip
+        taken = SupportTicket(channel="telegram", external_id="502", language="sr",
+                              status=SupportStatus.WITH_OPERATOR.value, topic="Račun",
+                              created_at=now - timedelta(hours=1), taken_at=now, operator_name="Aýna",
+                              last_activity_at=now)  # fmt: skip
+        db.add_all([other, taken])
+        await db.commit()
+        other_id, taken_id = other.id, taken.id
+    every = {waiting_id, closed_id, other_id, taken_id}
+
+    async def shown(http: ClientSession, query: str) -> set[int]:
+        async with http.get(f"/tickets?{query}") as response:
+            assert response.status == 200
+            page = await response.text()
+        return {int(n) for n in re.findall(r'id="ticket-(\d+)"', page)}
+
+    async with await console.logged_in("sara") as http:
+        async with http.get("/tickets") as response:
+            listing = await response.text()
+        # The operators of the period to choose from, and the five ratings.
+        assert '<option value="Aýna">Aýna</option>' in listing and '<option value="Bojan">Bojan</option>' in listing
+        assert all(f'<option value="{n}">{n}</option>' in listing for n in range(1, 6))
+        assert await shown(http, "") == every
+        assert await shown(http, "operator=A%C3%BDna") == {closed_id, taken_id}
+        assert await shown(http, "operator=Bojan") == {other_id}
+        assert await shown(http, "operator=Nobody") == set()
+        assert await shown(http, "rating=5") == {closed_id}
+        assert await shown(http, "rating=2") == {other_id}
+        assert await shown(http, "rating=3") == set()
+        assert await shown(http, "rating=9") == every  # not a rating: no filter
+        assert await shown(http, "operator=A%C3%BDna&rating=5&channel=viber&status=closed") == {closed_id}
+        assert await shown(http, "operator=A%C3%BDna&rating=2") == set()
+        async with http.get("/tickets?operator=Bojan&rating=2") as response:
+            page = await response.text()
+        assert '<option value="Bojan" selected>' in page and '<option value="2" selected>' in page
+    async with await console.logged_in("marko") as http, http.get("/tickets?operator=Bojan") as response:
+        assert response.status == 403
