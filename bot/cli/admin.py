@@ -14,6 +14,7 @@ import signal
 import sys
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.cli.common import add_profile_option, database, fail, settings_for
 from bot.console.links import create_link, link_url
@@ -93,9 +94,12 @@ def _add_with_link(args: argparse.Namespace) -> int:
         link = asyncio.run(run())
     except UserError as exc:
         return fail(exc)
-    hours = settings.admin.link_seconds / 3600
+    except RedisError as exc:  # nothing was added: the user's row is committed only once the link is stored
+        return fail(f"Redis does not answer at REDIS_URL, no user added: {exc}")
+    ttl = settings.admin.link_seconds
+    span = f"{ttl // 3600} hour{'s' if ttl != 3600 else ''}" if ttl % 3600 == 0 else f"{max(1, ttl // 60)} minutes"
     print(f"added {args.name} ({args.role}); the password is chosen at this link, which works once "
-          f"within {hours:g} hours:\n{link}")  # fmt: skip
+          f"within {span}:\n{link}")  # fmt: skip
     return 0
 
 

@@ -19,6 +19,7 @@ from bot.console.users import add_user, find_user, remove_user, verify_password
 from bot.db.models import ConsoleAudit
 from tests.conftest import REDIS_URL
 from tests.console.conftest import Console, ConsoleFactory, csrf_of
+from tests.service import free_port
 
 
 async def _linked(console: Console, name: str, role: str = "support", ttl: int = 3600) -> str:
@@ -165,9 +166,17 @@ async def test_a_link_expires_and_refusals(
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert await asyncio.to_thread(main, ["admin", "add-user", "mira", "--role", "support", "--link"]) == 1
     assert "REDIS_URL" in capsys.readouterr().err
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nobody listens there
+    assert await asyncio.to_thread(main, ["admin", "add-user", "mira", "--role", "support", "--link"]) == 1
+    assert "Redis does not answer at REDIS_URL, no user added" in capsys.readouterr().err
+    async with console.app.deps.sessionmaker() as db:
+        assert await find_user(db, "mira") is None
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("REDIS_PREFIX", console.app.settings.redis.prefix)
     assert await asyncio.to_thread(main, ["admin", "add-user", "sara", "--role", "support", "--link"]) == 1
     assert "already exists" in capsys.readouterr().err
+    monkeypatch.setenv("ADMIN_LINK_TTL", "3600")
+    assert await asyncio.to_thread(main, ["admin", "add-user", "mira", "--role", "support", "--link"]) == 0
+    assert "which works once within 1 hour:" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["admin", "add-user", "mira", "--role", "support", "--link", "--password-stdin"])
