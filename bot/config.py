@@ -135,6 +135,10 @@ class AdminSettings(_Section):
     lockout_failures: int = Field(5, ge=1, le=100, validation_alias="ADMIN_LOCKOUT_FAILURES")
     lockout_address_failures: int = Field(20, ge=1, le=10000, validation_alias="ADMIN_LOCKOUT_ADDRESS_FAILURES")
     lockout_seconds: int = Field(15 * 60, ge=10, le=24 * 3600, validation_alias="ADMIN_LOCKOUT_SECONDS")
+    # A one-time link for a new user (`mila admin add-user --link`) works this long, and once.
+    link_seconds: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600, validation_alias="ADMIN_LINK_TTL")
+    # The console's address as its users reach it (behind a proxy), for the links printed; else the listener's.
+    public_url: str | None = Field(None, validation_alias="ADMIN_PUBLIC_URL")
 
 
 class HealthSettings(_Section):

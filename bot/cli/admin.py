@@ -1,7 +1,8 @@
 """`mila admin add-user|list-users|remove-user`: who may log in to the web console, and with which role.
 
 The password is asked twice on the terminal (never echoed), or read from the first line of standard input with
-`--password-stdin` (for scripts); it is stored only as an Argon2id hash.
+`--password-stdin` (for scripts); it is stored only as an Argon2id hash. With `--link` nobody types it on the
+server: a one-time link is printed, which the new user opens to choose it (bot.console.links).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import getpass
 import signal
 import sys
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from bot.cli.common import add_profile_option, database, fail, settings_for
+from bot.console.links import create_link, link_url
 from bot.console.users import UserError, add_user, list_users, remove_user
 from bot.db.models import ConsoleRole
 
@@ -24,7 +29,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument("name", help="the login name")
     add.add_argument("--role", required=True, choices=[r.value for r in ConsoleRole],
                      help="admin: everything; marketing: analytics and campaigns; support: tickets")  # fmt: skip
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    given = add.add_mutually_exclusive_group()
+    given.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    given.add_argument("--link", action="store_true", help="print a one-time link to choose the password (needs REDIS)")
     add.set_defaults(func=_add)
     listing = actions.add_parser("list-users", help="the console users, their roles and last logins")
     listing.set_defaults(func=_list)
@@ -46,6 +53,8 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _add(args: argparse.Namespace) -> int:
+    if args.link:
+        return _add_with_link(args)
     password = _password(args.password_stdin)
     if password is None:
         return fail("the two passwords differ")
@@ -61,6 +70,36 @@ def _add(args: argparse.Namespace) -> int:
     except UserError as exc:
         return fail(exc)
     print(f"added {args.name} ({args.role})")
+    return 0
+
+
+def _add_with_link(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    if settings.redis.url is None:
+        return fail("--link needs REDIS_URL: the link is kept where the console's sessions are")
+    url = settings.redis.url
+
+    async def run() -> str:
+        async with database(settings) as db:
+            await add_user(db, args.name, args.role, None)
+            redis = Redis.from_url(url)
+            try:
+                token = await create_link(redis, settings.redis.prefix, args.name, settings.admin.link_seconds)
+            finally:
+                await redis.aclose()
+            await db.commit()  # after the link is stored: no user is left without a way to set a password
+        return link_url(settings.admin, token)
+
+    try:
+        link = asyncio.run(run())
+    except UserError as exc:
+        return fail(exc)
+    except RedisError as exc:  # nothing was added: the user's row is committed only once the link is stored
+        return fail(f"Redis does not answer at REDIS_URL, no user added: {exc}")
+    ttl = settings.admin.link_seconds
+    span = f"{ttl // 3600} hour{'s' if ttl != 3600 else ''}" if ttl % 3600 == 0 else f"{max(1, ttl // 60)} minutes"
+    print(f"added {args.name} ({args.role}); the password is chosen at this link, which works once "
+          f"within {span}:\n{link}")  # fmt: skip
     return 0
 
 

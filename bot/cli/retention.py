@@ -13,7 +13,9 @@ from bot.services.privacy import run_retention
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("retention", help="personal data retention")
     actions = parser.add_subparsers(dest="retention_command", required=True, metavar="ACTION")
-    job = actions.add_parser("run", help="delete audit entries, delivered outbox messages and silent chat users")
+    job = actions.add_parser(
+        "run", help="delete old audit entries (the console's too), conversations, delivered outbox, silent chat users"
+    )
     job.add_argument("--days", type=int, help="older than this many days (default: MILA_RETENTION_DAYS)")
     job.set_defaults(func=run)
 

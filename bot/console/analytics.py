@@ -1,5 +1,6 @@
-"""`/analytics`: the figures of `bot.services.analytics.dashboard` over a chosen period, per channel and language,
-as charts and tables, each table exportable as CSV. Aggregates only (typed messages masked as recorded), so
+"""`/analytics`: the figures of `bot.services.analytics.dashboard` over a chosen period, for a channel, language
+and profile or all of them, as charts (conversations, containment and handoffs also per channel and per language)
+and tables, each table exportable as CSV. Aggregates only (typed messages masked as recorded), so
 marketing may see it."""
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from bot.console.app import ADMIN, MARKETING, allow, console_of, render
 from bot.console.i18n import _
 from bot.console.periods import CHANNELS, LANGUAGES, Period, period_of
 from bot.core.i18n import N_
-from bot.services.analytics import Dashboard, Table, dashboard, to_csv
+from bot.profiles import PROFILE_DIR
+from bot.services.analytics import Dashboard, Slice, Table, dashboard, to_csv
 
 TABLE_TITLES = {
     "conversations": N_("Conversations per day"),
+    "by_channel": N_("Conversations per channel"),
+    "days_by_channel": N_("Conversations per day and channel"),
+    "by_language": N_("Conversations per language"),
+    "days_by_language": N_("Conversations per day and language"),
     "identification": N_("Identification"),
     "intents": N_("What people asked for"),
     "not_understood": N_("Not understood (masked)"),
@@ -35,7 +41,8 @@ HEADERS = {
     "cancelled": N_("cancelled"), "reason": N_("reason"), "tickets": N_("tickets"),
     "after_hours": N_("after hours"), "taken": N_("taken"), "answered": N_("answered"), "closed": N_("closed"),
     "avg_wait_s": N_("average wait (s)"), "avg_first_response_s": N_("average first response (s)"),
-    "avg_close_s": N_("average time to close (s)"), "rating": N_("rating"),
+    "avg_close_s": N_("average time to close (s)"), "rating": N_("rating"), "channel": N_("channel"),
+    "language": N_("language"), "containment": N_("containment"), "handoff_rate": N_("handoff rate"),
 }  # fmt: skip
 TOP_CHART = 15
 
@@ -46,6 +53,23 @@ def _percent(value: float | None) -> str:
 
 def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
+
+
+def _share(value: float | None) -> float | None:
+    """A share as the charts show it: percent, one decimal."""
+    return None if value is None else round(value * 100, 1)
+
+
+def _sliced(name: str, title: str, shares: str, days: list[str], slices: tuple[Slice, ...]) -> list[Markup]:
+    """Conversations per day, a series per channel (or language); containment and handoffs of each, in percent."""
+    keys = [s.key for s in slices]
+    return [
+        charts.bars(f"conversations_by_{name}", title, days,
+                    [(s.key, [p.conversations for p in s.days]) for s in slices], stacked=True),
+        charts.bars(f"containment_by_{name}", shares, keys,
+                    [(_("without a human"), [_share(s.containment) for s in slices]),
+                     (_("handed to an operator"), [_share(s.handoff_rate) for s in slices])]),
+    ]  # fmt: skip
 
 
 def _charts(board: Dashboard) -> list[Markup]:
@@ -62,6 +86,10 @@ def _charts(board: Dashboard) -> list[Markup]:
                      (_("handed to an operator"), [d.handed_off for d in conv.days])], stacked=True),
         charts.pie("containment", _("Containment and handoffs"),
                    [(_("without a human"), conv.contained), (_("handed to an operator"), conv.handed_off)]),
+        *_sliced("channel", _("Conversations per day and channel"), _("Containment and handoffs per channel (%)"),
+                 days, conv.channels),
+        *_sliced("language", _("Conversations per day and language"), _("Containment and handoffs per language (%)"),
+                 days, conv.languages),
         charts.bars("intents", _("What people asked for"), [i.intent for i in intents],
                     [(_("asked"), [i.asked for i in intents])], horizontal=True),
         charts.bars("not_understood", _("Not understood (masked)"), [m.text for m in missed],
@@ -79,12 +107,17 @@ def _charts(board: Dashboard) -> list[Markup]:
     ]  # fmt: skip
 
 
+def profiles(own: str) -> list[str]:
+    """The profiles a page may filter by: the built-in ones and this process's own."""
+    return sorted({file.stem for file in PROFILE_DIR.glob("*.yaml")} | {own})
+
+
 async def _board(request: web.Request) -> tuple[Period, Dashboard]:
     console = console_of(request)
     profile = console.app.deps.profile
-    period = period_of(request, profile.zone, console.app.deps.clock())
+    period = period_of(request, profile.zone, console.app.deps.clock(), profiles(profile.id))
     board = await dashboard(console.sessionmaker, since=period.since, until=period.until, channel=period.channel,
-                            language=period.language, zone=profile.zone)  # fmt: skip
+                            language=period.language, profile=period.profile, zone=profile.zone)  # fmt: skip
     return period, board
 
 
@@ -107,6 +140,7 @@ async def page(request: web.Request) -> web.Response:
     return render(request, "analytics.html", {
         "period": period, "summary": summary, "charts": _charts(board), "tables": [_shown(t) for t in board.tables()],
         "channels": CHANNELS, "languages": LANGUAGES, "until_last": period.last - timedelta(days=0),
+        "profiles": profiles(console_of(request).app.deps.profile.id),
     })  # fmt: skip
 
 

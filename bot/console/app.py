@@ -1,8 +1,9 @@
 """The console's aiohttp application: login and sessions, CSRF on every POST, roles, the pages.
 
-Every request but `/login` needs a session (else a redirect to `/login`); every POST needs the session's CSRF token
-(else 403); each page names the roles that may see it (else 403). A user removed with `mila admin remove-user`
-loses their sessions at their next request; a role changed takes effect at once.
+Every request but `/login` and a new user's one-time link (`/welcome/…`) needs a session (else a redirect to
+`/login`); every POST needs the session's CSRF token (else 403); each page names the roles that may see it (else
+403). A user removed with `mila admin remove-user` loses their sessions at their next request; a role changed takes
+effect at once.
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 def build_console(app: App, *, verify: Verify = verify_password) -> web.Application:
     """The console of this process's app (its settings, database and Redis)."""
-    from bot.console import analytics, campaigns, tickets, users_page
+    from bot.console import analytics, campaigns, tickets, users_page, welcome
 
     admin = app.settings.admin
     policy = LockoutPolicy(per_name=admin.lockout_failures, per_address=admin.lockout_address_failures,
@@ -328,4 +329,5 @@ def build_console(app: App, *, verify: Verify = verify_password) -> web.Applicat
     tickets.routes(router)
     campaigns.routes(router)
     users_page.routes(router)
+    welcome.routes(router)
     return web_app

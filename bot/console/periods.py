@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ class Period:
     channel: str | None
     language: str | None
     zone: ZoneInfo
+    profile: str | None = None  # the profile the conversations were recorded under (`rs`, `tm`, …)
 
     @property
     def since(self) -> datetime:
@@ -35,7 +37,7 @@ class Period:
 
     def query(self, **more: str) -> str:
         params = {"since": self.first.isoformat(), "until": self.last.isoformat(), "channel": self.channel or "",
-                  "language": self.language or "", **more}  # fmt: skip
+                  "language": self.language or "", "profile": self.profile or "", **more}  # fmt: skip
         return urlencode({k: v for k, v in params.items() if v})
 
 
@@ -47,7 +49,8 @@ def _day(value: str | None) -> date | None:
     return day if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
-def period_of(request: web.Request, zone: ZoneInfo, now: datetime) -> Period:
+def period_of(request: web.Request, zone: ZoneInfo, now: datetime, profiles: Collection[str] = ()) -> Period:
+    """The period asked for; a profile only when it is one of `profiles` (the pages that filter by one)."""
     today = now.astimezone(zone).date()
     last = _day(request.query.get("until")) or today
     first = _day(request.query.get("since")) or last - timedelta(days=DEFAULT_DAYS - 1)
@@ -57,5 +60,6 @@ def period_of(request: web.Request, zone: ZoneInfo, now: datetime) -> Period:
         first = last - timedelta(days=MAX_DAYS - 1)
     channel = request.query.get("channel")
     language = request.query.get("language")
+    profile = request.query.get("profile")
     return Period(first, last, channel if channel in CHANNELS else None, language if language in LANGUAGES else None,
-                  zone)  # fmt: skip
+                  zone, profile if profile in profiles else None)  # fmt: skip

@@ -1,4 +1,5 @@
-"""`/tickets`: the conversations handed to operators, searched by status, channel, language and period; one
+"""`/tickets`: the conversations handed to operators, searched by status, channel, language, operator, rating and
+period; one
 ticket's whole exchange with the operators' notes, numbers masked as on the desk card; a waiting ticket closed
 from here with a reason (audited). For support and admin only."""
 
@@ -26,6 +27,9 @@ MAX_CANDIDATES = 2000  # topics searched after masking, at most
 MIN_WORDS = 3
 _WORDS = re.compile(r"[\d•+]+")  # what a search is split at for the database: the digits and the masks
 MAX_ID = 2**31 - 1  # the largest ticket number a database column holds
+MAX_NAME = 64
+MAX_OPERATORS = 200
+RATINGS = ("1", "2", "3", "4", "5")
 
 
 def _status(value: str) -> str:
@@ -43,6 +47,8 @@ async def listing(request: web.Request) -> web.Response:
     profile = console.app.deps.profile
     period = period_of(request, profile.zone, console.app.deps.clock())
     status = request.query.get("status")
+    operator = request.query.get("operator", "").strip()[:MAX_NAME]
+    rating = request.query.get("rating", "")
     search = request.query.get("q", "").strip()[:MAX_SEARCH]
     query = select(SupportTicket).where(
         SupportTicket.created_at >= period.since, SupportTicket.created_at < period.until
@@ -53,6 +59,12 @@ async def listing(request: web.Request) -> web.Response:
         query = query.where(SupportTicket.channel == period.channel)
     if period.language:
         query = query.where(SupportTicket.language == period.language)
+    if operator:
+        query = query.where(SupportTicket.operator_name == operator)
+    if rating in RATINGS:
+        query = query.where(SupportTicket.rating == int(rating))
+    else:
+        rating = ""
     by_id = search.isascii() and search.isdigit()  # "²" is a digit to str.isdigit, not to int()
     if by_id:
         query = query.where(SupportTicket.id == int(search)) if int(search) <= MAX_ID else query.where(false())
@@ -65,8 +77,20 @@ async def listing(request: web.Request) -> web.Response:
                 query = query.where(SupportTicket.topic.ilike(f"%{escaped}%", escape="\\"))
     limit = MAX_CANDIDATES if search and not by_id else LIMIT
     query = query.order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc()).limit(limit)
+    # The operators to choose from: those who took a ticket opened in the period.
+    named = (
+        select(SupportTicket.operator_name)
+        .where(SupportTicket.created_at >= period.since, SupportTicket.created_at < period.until,
+               SupportTicket.operator_name.is_not(None))
+        .distinct()
+        .order_by(SupportTicket.operator_name)
+        .limit(MAX_OPERATORS)
+    )  # fmt: skip
     async with console.sessionmaker() as db:
         found = list((await db.execute(query)).scalars())
+        operators = [str(name) for name in (await db.execute(named)).scalars()]
+    if operator and operator not in operators:
+        operators.append(operator)
     region = _region(request)
     if search and not by_id:
         needle = search.casefold()
@@ -77,6 +101,7 @@ async def listing(request: web.Request) -> web.Response:
              "rating": t.rating or "–", "topic": mask_numbers(t.topic, region)} for t in found]  # fmt: skip
     return render(request, "tickets.html", {
         "rows": rows, "period": period, "status": status or "", "q": search, "channels": CHANNELS,
+        "operator": operator, "operators": operators, "rating": rating, "ratings": RATINGS,
         "languages": LANGUAGES, "statuses": [(s.value, _status(s.value)) for s in SupportStatus], "limit": LIMIT,
     })  # fmt: skip
 

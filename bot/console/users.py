@@ -9,9 +9,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.console.links import PENDING
 from bot.db.base import utcnow
 from bot.db.models import ConsoleAudit, ConsoleRole, ConsoleUser
 
@@ -34,25 +35,41 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored: str | None, password: str) -> bool:
-    """Constant work whether or not the user exists; False for any hash that does not match or does not parse."""
+    """Constant work whether or not the user exists (or still waits for their link to set a password); False for
+    any hash that does not match or does not parse."""
+    usable = stored is not None and stored != PENDING
     try:
-        return HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return HASHER.verify(stored if usable and stored else _DUMMY_HASH, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 
 
-async def add_user(db: AsyncSession, username: str, role: str, password: str, *, actor: str = "cli") -> ConsoleUser:
+async def add_user(
+    db: AsyncSession, username: str, role: str, password: str | None, *, actor: str = "cli"
+) -> ConsoleUser:
+    """A new user with this password, or with none yet (`password` None: a one-time link will set it)."""
     if not USERNAME.match(username):
         raise UserError("use a name of letters, digits and . _ @ - (at most 64 characters)")
     if role not in {r.value for r in ConsoleRole}:
         raise UserError("the role is one of admin, marketing, support")
     if await find_user(db, username) is not None:
         raise UserError(f"a user named {username} already exists")
-    user = ConsoleUser(username=username, role=role, password_hash=hash_password(password), created_at=utcnow())
+    stored = PENDING if password is None else hash_password(password)
+    user = ConsoleUser(username=username, role=role, password_hash=stored, created_at=utcnow())
     db.add(user)
-    await audit(db, actor, "add_user", username, detail={"role": role})
+    await audit(db, actor, "add_user", username, detail={"role": role, **({"link": True} if password is None else {})})
     await db.flush()
     return user
+
+
+async def set_first_password(db: AsyncSession, username: str, password_hash: str) -> bool:
+    """The password chosen through the user's one-time link; False when the user is gone or has one already."""
+    result: Any = await db.execute(
+        update(ConsoleUser)
+        .where(ConsoleUser.username == username, ConsoleUser.password_hash == PENDING)
+        .values(password_hash=password_hash)
+    )
+    return int(result.rowcount or 0) == 1
 
 
 async def find_user(db: AsyncSession, username: str) -> ConsoleUser | None:

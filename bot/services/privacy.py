@@ -6,8 +6,9 @@ chat; audit entries are kept unlinked too, so that failed identification attempt
 subscriber they targeted (forgetting must not reset a brute-force counter) until retention removes them.
 
 `run_retention` deletes what is older than `MILA_RETENTION_DAYS`: audit entries, masked typed messages kept for the
-learning loop, the analytics' conversation rows and hourly counts, delivered outbox messages (they carry a copy of
-the order's data), and chat users silent for that long (forgotten as above).
+learning loop, the analytics' conversation rows and hourly counts, the web console's audit (who did what there, from
+which address), delivered outbox messages (they carry a copy of the order's data), and chat users silent for that
+long (forgotten as above).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.core.session import SessionStore
 from bot.db.models import (
     AuditEntry,
     ChannelUser,
+    ConsoleAudit,
     Conversation,
     Order,
     OutboxMessage,
@@ -85,11 +87,13 @@ class RetentionReport:
     outbox_messages: int
     channel_users: int
     conversations: int = 0
+    console_audit: int = 0
 
     def summary(self) -> str:
         return (
             f"deleted {self.audit_entries} audit entries, {self.outbox_messages} delivered outbox messages, "
-            f"{self.channel_users} inactive chat users, {self.conversations} conversations"
+            f"{self.channel_users} inactive chat users, {self.conversations} conversations, "
+            f"{self.console_audit} console audit entries"
         )
 
 
@@ -99,6 +103,7 @@ async def run_retention(db: AsyncSession, days: int, now: datetime) -> Retention
     audit = await db.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     await db.execute(delete(UnderstandingEvent).where(UnderstandingEvent.at < cutoff))
     conversations, _hours = await retain_stats(db, cutoff)
+    console = await db.execute(delete(ConsoleAudit).where(ConsoleAudit.at < cutoff))
     outbox = await db.execute(
         delete(OutboxMessage).where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
     )
@@ -109,4 +114,5 @@ async def run_retention(db: AsyncSession, days: int, now: datetime) -> Retention
         outbox_messages=int(outbox.rowcount or 0),  # type: ignore[attr-defined]
         channel_users=users,
         conversations=conversations,
+        console_audit=int(console.rowcount or 0),  # type: ignore[attr-defined]
     )

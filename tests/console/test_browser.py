@@ -26,7 +26,7 @@ async def test_log_in_see_the_charts_and_log_out(page: Browser, console: Console
     assert page.path == "/analytics"
     assert "marko (marketing)" in await page.text()
     charts = await page.texts("figure.chart")
-    assert len(charts) == 8
+    assert len(charts) == 12
     # What Chromium rendered: pygal's values in the SVG, against the dashboard's own figures.
     ratings = [float(v) for v in await page.texts('figure[data-chart="ratings"] desc.value')]
     days = [float(v) for v in await page.texts('figure[data-chart="conversations"] desc.value')]
@@ -35,6 +35,10 @@ async def test_log_in_see_the_charts_and_log_out(page: Browser, console: Console
         board = await dashboard(db, since=since, until=until, zone=console.app.deps.profile.zone)
     assert ratings == [board.ratings.counts[n] for n in range(1, 6)] and sum(ratings) > 0
     assert sum(days) == board.conversations.total
+    # Per channel too: a series of each channel's days, drawn.
+    per_channel = [float(v) for v in await page.texts('figure[data-chart="conversations_by_channel"] desc.value')]
+    assert sum(per_channel) == board.conversations.total
+    assert sorted(per_channel) == sorted(float(p.conversations) for s in board.conversations.channels for p in s.days)
     visible = await page.script(
         "return [...document.querySelectorAll('figure.chart svg')].every(s => s.getBoundingClientRect().height > 100)"
     )

@@ -8,10 +8,11 @@ import html
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from aiohttp import ClientSession
 from sqlalchemy import select
 
 from bot.db.models import ConsoleAudit, Subscriber, SupportMessage, SupportStatus, SupportTicket
-from bot.services.analytics import dashboard, to_csv
+from bot.services.analytics import dashboard, start_conversation, to_csv
 from bot.services.demo import seed_demo
 from bot.services.demo_history import seed_history
 from tests.console.conftest import Console, ConsoleFactory, csrf_of
@@ -203,3 +204,113 @@ async def test_a_ticket_taken_meanwhile_is_not_closed(make_console: ConsoleFacto
         ticket = await db.get(SupportTicket, waiting_id)
         assert ticket is not None and ticket.status == "with_operator"
         assert (await db.execute(select(ConsoleAudit).where(ConsoleAudit.action == "close_ticket"))).first() is None
+
+
+async def test_tickets_by_operator_and_rating(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    waiting_id, closed_id = await _tickets(console)  # the closed one: Aýna, rated 5
+    now = datetime.now(UTC)
+    async with console.app.deps.sessionmaker() as db:
+        other = SupportTicket(channel="viber", external_id="v-2", language="tk", status=SupportStatus.CLOSED.value,
+                              topic="Tarif", created_at=now - timedelta(hours=2), closed_at=now,
+                              closed_by="operator", operator_name="Bojan", rating=2,
+                              last_activity_at=now)  # fmt: skip
+        taken = SupportTicket(channel="telegram", external_id="502", language="sr",
+                              status=SupportStatus.WITH_OPERATOR.value, topic="Račun",
+                              created_at=now - timedelta(hours=1), taken_at=now, operator_name="Aýna",
+                              last_activity_at=now)  # fmt: skip
+        db.add_all([other, taken])
+        await db.commit()
+        other_id, taken_id = other.id, taken.id
+    every = {waiting_id, closed_id, other_id, taken_id}
+
+    async def shown(http: ClientSession, query: str) -> set[int]:
+        async with http.get(f"/tickets?{query}") as response:
+            assert response.status == 200
+            page = await response.text()
+        return {int(n) for n in re.findall(r'id="ticket-(\d+)"', page)}
+
+    async with await console.logged_in("sara") as http:
+        async with http.get("/tickets") as response:
+            listing = await response.text()
+        # The operators of the period to choose from, and the five ratings.
+        assert '<option value="Aýna">Aýna</option>' in listing and '<option value="Bojan">Bojan</option>' in listing
+        assert all(f'<option value="{n}">{n}</option>' in listing for n in range(1, 6))
+        assert await shown(http, "") == every
+        assert await shown(http, "operator=A%C3%BDna") == {closed_id, taken_id}
+        assert await shown(http, "operator=Bojan") == {other_id}
+        assert await shown(http, "operator=Nobody") == set()
+        assert await shown(http, "rating=5") == {closed_id}
+        assert await shown(http, "rating=2") == {other_id}
+        assert await shown(http, "rating=3") == set()
+        assert await shown(http, "rating=9") == every  # not a rating: no filter
+        assert await shown(http, "operator=A%C3%BDna&rating=5&channel=viber&status=closed") == {closed_id}
+        assert await shown(http, "operator=A%C3%BDna&rating=2") == set()
+        async with http.get("/tickets?operator=Bojan&rating=2") as response:
+            page = await response.text()
+        assert '<option value="Bojan" selected>' in page and '<option value="2" selected>' in page
+    async with await console.logged_in("marko") as http, http.get("/tickets?operator=Bojan") as response:
+        assert response.status == 403
+
+
+def _series(svg: str) -> list[list[float]]:
+    """The values of each series of a pygal chart, in the order the series were added."""
+    parts = re.split(r'<g class="series serie-\d+ color-\d+">', svg)[1:]
+    return [_numbers(part) for part in parts]
+
+
+async def test_analytics_per_channel_language_and_profile(make_console: ConsoleFactory, database_url: str) -> None:
+    console = await make_console(database_url=database_url)
+    await _history(console)
+    zone = console.app.deps.profile.zone
+    since, until = datetime_range(console)
+    async with console.app.deps.sessionmaker() as db:
+        # Two conversations recorded under another profile (as a second deployment on the same database would).
+        for channel in ("telegram", "viber"):
+            await start_conversation(db, at=until - timedelta(hours=3), profile="tm", channel=channel, language="tk",
+                                     external_id=None)  # fmt: skip
+        await db.commit()
+        board = await dashboard(db, since=since, until=until, zone=zone)
+        rs = await dashboard(db, since=since, until=until, zone=zone, profile="rs")
+        tm = await dashboard(db, since=since, until=until, zone=zone, profile="tm")
+        tm_viber = await dashboard(db, since=since, until=until, zone=zone, profile="tm", channel="viber")
+    conv = board.conversations
+    assert [s.key for s in conv.channels] == ["telegram", "viber"] and len(conv.languages) >= 2
+    assert tm.conversations.total == 2 and rs.conversations.total == conv.total - 2
+
+    async with await console.logged_in("marko") as http:
+        async with http.get("/analytics") as response:
+            page = await response.text()
+        # A series per channel: each day's conversations of that channel.
+        per_channel = _series(_chart(page, "conversations_by_channel"))
+        assert per_channel == [[float(p.conversations) for p in s.days] for s in conv.channels]
+        assert sum(map(sum, per_channel)) == conv.total
+        assert "telegram" in _chart(page, "conversations_by_channel") and "viber" in page
+        per_language = _series(_chart(page, "conversations_by_language"))
+        assert per_language == [[float(p.conversations) for p in s.days] for s in conv.languages]
+        # Containment and handoffs of each channel and language, in percent.
+        for name, slices in (("channel", conv.channels), ("language", conv.languages)):
+            shares = _series(_chart(page, f"containment_by_{name}"))
+            assert shares == [
+                [round(s.containment * 100, 1) for s in slices if s.containment is not None],
+                [round(s.handoff_rate * 100, 1) for s in slices if s.handoff_rate is not None],
+            ]
+        # The profile filter: the figures of that profile only, the choice kept in the form and the CSV links.
+        assert '<option value="rs">rs</option>' in page and '<option value="tm">tm</option>' in page
+        assert 'id="profile-note"' not in page
+        for profile, figures in (("rs", rs), ("tm", tm)):
+            async with http.get(f"/analytics?profile={profile}") as response:
+                shown = await response.text()
+            assert f"<strong>{figures.conversations.total}</strong>" in shown
+            assert f'<option value="{profile}" selected>' in shown and 'id="profile-note"' in shown
+            assert f"profile={profile}&amp;table=conversations" in shown
+            assert _series(_chart(shown, "conversations_by_channel")) == [
+                [float(p.conversations) for p in s.days] for s in figures.conversations.channels]  # fmt: skip
+        async with http.get("/analytics/export.csv?profile=tm&channel=viber&table=by_channel") as csv:
+            assert await csv.text() == to_csv(tm_viber.conversations.channels_table)
+            assert "viber,1,1,0,1.0,0.0" in await csv.text()
+        async with http.get("/analytics/export.csv?profile=tm&table=days_by_language") as csv:
+            assert await csv.text() == to_csv(tm.conversations.language_days_table)
+        async with http.get("/analytics?profile=xx") as response:  # not a profile: all of them
+            assert f"<strong>{conv.total}</strong>" in await response.text()
+        assert "+381" not in page and "•" not in page

@@ -37,6 +37,7 @@ from bot.profiles import Profile
 from bot.services.analytics import (
     Dashboard,
     Mark,
+    Slice,
     dashboard,
     rebuild_stats,
     start_conversation,
@@ -217,11 +218,40 @@ async def test_figures_for_one_channel_language_and_profile(sessionmaker: async_
     assert turkmen.queue.tickets == 1 and turkmen.orders.total == 1  # the viber user's language is tk
 
 
+async def test_conversations_per_channel_and_language(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as db:
+        await history(db)
+        board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
+        viber = await dashboard(db, since=SINCE, until=UNTIL, channel="viber", zone=BELGRADE)
+        rs = await dashboard(db, since=SINCE, until=UNTIL, profile="rs", zone=BELGRADE)
+    c = board.conversations
+
+    def shown(slices: tuple[Slice, ...]) -> list[tuple[object, ...]]:
+        return [(s.key, s.total, s.handed_off, s.contained, s.containment, s.handoff_rate,
+                 [p.conversations for p in s.days], [p.handed_off for p in s.days]) for s in slices]  # fmt: skip
+
+    assert shown(c.channels) == [("telegram", 2, 1, 1, 0.5, 0.5, [2, 0, 0], [1, 0, 0]),
+                                 ("viber", 2, 0, 2, 1.0, 0.0, [0, 1, 1], [0, 0, 0])]  # fmt: skip
+    assert shown(c.languages) == [("sr", 2, 1, 1, 0.5, 0.5, [2, 0, 0], [1, 0, 0]),
+                                  ("sr-Cyrl", 1, 0, 1, 1.0, 0.0, [0, 1, 0], [0, 0, 0]),
+                                  ("tk", 1, 0, 1, 1.0, 0.0, [0, 0, 1], [0, 0, 0])]  # fmt: skip
+    # The parts add up to the whole, day by day.
+    for slices in (c.channels, c.languages):
+        assert sum(s.total for s in slices) == c.total and sum(s.handed_off for s in slices) == c.handed_off
+        assert [sum(s.days[i].conversations for s in slices) for i in range(3)] == [p.conversations for p in c.days]
+    # A filter keeps only what it lets through; a profile only its own conversations.
+    assert [s.key for s in viber.conversations.channels] == ["viber"]
+    assert [s.key for s in viber.conversations.languages] == ["sr-Cyrl", "tk"]
+    assert shown(rs.conversations.channels) == [("telegram", 2, 1, 1, 0.5, 0.5, [2, 0, 0], [1, 0, 0]),
+                                                ("viber", 1, 0, 1, 1.0, 0.0, [0, 1, 0], [0, 0, 0])]  # fmt: skip
+
+
 async def test_an_empty_period_has_every_day_and_no_shares(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as db:
         board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
     assert [p.conversations for p in board.conversations.days] == [0, 0, 0]
     assert board.conversations.containment is None and board.identification.success_rate is None
+    assert board.conversations.channels == () and board.conversations.languages == ()
     assert board.queue.wait_seconds is None and board.ratings.average is None
     assert all(k.total == 0 for k in board.orders.kinds) and len(board.orders.kinds) == 10
     with pytest.raises(ValueError):
@@ -293,14 +323,25 @@ async def test_the_dashboard_tables_are_what_it_shows(sessionmaker: async_sessio
         board = await dashboard(db, since=SINCE, until=UNTIL, zone=BELGRADE)
     files = tables_csv(board)
     assert sorted(files) == sorted(f"{name}.csv" for name in (
-        "conversations", "identification", "intents", "not_understood", "orders", "promises_refused", "queue",
-        "ratings"))  # fmt: skip
+        "conversations", "by_channel", "days_by_channel", "by_language", "days_by_language", "identification",
+        "intents", "not_understood", "orders", "promises_refused", "queue", "ratings"))  # fmt: skip
     assert files["conversations.csv"].splitlines() == [
         "day,conversations,contained,handed_off",
         "2026-11-10,2,1,1",
         "2026-11-11,1,1,0",
         "2026-11-12,1,1,0",
     ]
+    assert files["by_channel.csv"].splitlines() == [
+        "channel,conversations,contained,handed_off,containment,handoff_rate",
+        "telegram,2,1,1,0.5,0.5",
+        "viber,2,2,0,1.0,0.0",
+    ]
+    assert files["days_by_language.csv"].splitlines() == [
+        "day,language,conversations,contained,handed_off",
+        "2026-11-10,sr,2,1,1", "2026-11-10,sr-Cyrl,0,0,0", "2026-11-10,tk,0,0,0",
+        "2026-11-11,sr,0,0,0", "2026-11-11,sr-Cyrl,1,1,0", "2026-11-11,tk,0,0,0",
+        "2026-11-12,sr,0,0,0", "2026-11-12,sr-Cyrl,0,0,0", "2026-11-12,tk,1,1,0",
+    ]  # fmt: skip
     assert files["identification.csv"].splitlines()[1] == "2,3,1,0.4"
     assert files["intents.csv"].splitlines()[1:] == ["reconnect,4,1", "services,1,0"]
     assert files["not_understood.csv"].splitlines()[1:] == ["kako da platim #,2", "'=HYPERLINK(x),1"]

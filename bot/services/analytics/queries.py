@@ -92,12 +92,52 @@ class DayPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Slice:
+    """The conversations of one channel or one language over the period, per day and in all."""
+
+    key: str  # the channel (`telegram`, `viber`, …) or the language (`sr`, `tk`, …)
+    total: int
+    handed_off: int
+    days: tuple[DayPoint, ...]  # every day of the period, also the empty ones
+
+    @property
+    def contained(self) -> int:
+        return self.total - self.handed_off
+
+    @property
+    def containment(self) -> float | None:
+        return _share(self.contained, self.total)
+
+    @property
+    def handoff_rate(self) -> float | None:
+        return _share(self.handed_off, self.total)
+
+
+def _slices_table(name: str, column: str, slices: Sequence[Slice]) -> Table:
+    def rate(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    rows = tuple((s.key, s.total, s.contained, s.handed_off, rate(s.containment), rate(s.handoff_rate))
+                 for s in slices)  # fmt: skip
+    return Table(name, (column, "conversations", "contained", "handed_off", "containment", "handoff_rate"), rows)
+
+
+def _slice_days_table(name: str, column: str, slices: Sequence[Slice]) -> Table:
+    rows = tuple(sorted(((p.day.isoformat(), s.key, p.conversations, p.contained, p.handed_off)
+                         for s in slices for p in s.days), key=lambda row: (row[0], row[1])))  # fmt: skip
+    return Table(name, ("day", column, "conversations", "contained", "handed_off"), rows)
+
+
+@dataclass(frozen=True, slots=True)
 class Conversations:
-    """How many conversations, and how many the bot finished without a human (containment)."""
+    """How many conversations, and how many the bot finished without a human (containment); the same per channel
+    and per language (those that had a conversation in the period, by name)."""
 
     total: int
     handed_off: int
     days: tuple[DayPoint, ...]  # every day of the period, also the empty ones
+    channels: tuple[Slice, ...] = ()
+    languages: tuple[Slice, ...] = ()
 
     @property
     def contained(self) -> int:
@@ -115,6 +155,22 @@ class Conversations:
     def table(self) -> Table:
         rows = tuple((p.day.isoformat(), p.conversations, p.contained, p.handed_off) for p in self.days)
         return Table("conversations", ("day", "conversations", "contained", "handed_off"), rows)
+
+    @property
+    def channels_table(self) -> Table:
+        return _slices_table("by_channel", "channel", self.channels)
+
+    @property
+    def languages_table(self) -> Table:
+        return _slices_table("by_language", "language", self.languages)
+
+    @property
+    def channel_days_table(self) -> Table:
+        return _slice_days_table("days_by_channel", "channel", self.channels)
+
+    @property
+    def language_days_table(self) -> Table:
+        return _slice_days_table("days_by_language", "language", self.languages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +338,10 @@ class Dashboard:
         """Every table the page shows, each exportable with `to_csv`."""
         return (
             self.conversations.table,
+            self.conversations.channels_table,
+            self.conversations.channel_days_table,
+            self.conversations.languages_table,
+            self.conversations.language_days_table,
             self.identification.table,
             self.understanding.table,
             self.understanding.not_understood_table,
@@ -309,23 +369,44 @@ def _seconds(db: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
 async def _conversations(
     db: AsyncSession, since: datetime, until: datetime, zone: tzinfo, filters: list[ColumnElement[bool]]
 ) -> tuple[Conversations, Identification]:
+    stats = ConversationStats
     hourly = (
-        select(ConversationStats.hour, *(func.sum(ConversationStats.__table__.c[name]) for name in COUNTERS))
-        .where(ConversationStats.hour >= hour_of(since), ConversationStats.hour < until, *filters)
-        .group_by(ConversationStats.hour)
+        select(stats.hour, stats.channel, stats.language, *(func.sum(stats.__table__.c[name]) for name in COUNTERS))
+        .where(stats.hour >= hour_of(since), stats.hour < until, *filters)
+        .group_by(stats.hour, stats.channel, stats.language)
     )
+    # day → [conversations, handed off], in all and per channel and per language
     per_day: dict[date, list[int]] = {}
+    per_channel: dict[str, dict[date, list[int]]] = {}
+    per_language: dict[str, dict[date, list[int]]] = {}
     totals = [0] * len(COUNTERS)
-    for hour, *counts in (await db.execute(hourly)).all():
-        day = hour.astimezone(zone).date()
-        bucket = per_day.setdefault(day, [0, 0])
-        bucket[0] += int(counts[0] or 0)
-        bucket[1] += int(counts[1] or 0)
+    day_of: dict[datetime, date] = {}  # an hour comes once per channel and language: its local day looked up once
+    for hour, channel, language, *counts in (await db.execute(hourly)).all():
+        day = day_of.get(hour)
+        if day is None:
+            day = day_of[hour] = hour.astimezone(zone).date()
+        started, handed = int(counts[0] or 0), int(counts[1] or 0)
+        for bucket in (per_day.setdefault(day, [0, 0]), per_channel.setdefault(channel, {}).setdefault(day, [0, 0]),
+                       per_language.setdefault(language, {}).setdefault(day, [0, 0])):  # fmt: skip
+            bucket[0] += started
+            bucket[1] += handed
         for i, n in enumerate(counts):
             totals[i] += int(n or 0)
     first, last = since.astimezone(zone).date(), (until.astimezone(zone) - _TICK).date()
-    days = tuple(DayPoint(d, *per_day.get(d, [0, 0])) for d in _days(first, last))
-    conversations = Conversations(total=totals[0], handed_off=totals[1], days=days)
+    period = _days(first, last)
+
+    def slices(groups: dict[str, dict[date, list[int]]]) -> tuple[Slice, ...]:
+        found = []
+        for key in sorted(groups):
+            days = tuple(DayPoint(d, *groups[key].get(d, [0, 0])) for d in period)
+            total = sum(p.conversations for p in days)
+            if total:
+                found.append(Slice(key, total, sum(p.handed_off for p in days), days))
+        return tuple(found)
+
+    days = tuple(DayPoint(d, *per_day.get(d, [0, 0])) for d in period)
+    conversations = Conversations(total=totals[0], handed_off=totals[1], days=days, channels=slices(per_channel),
+                                  languages=slices(per_language))  # fmt: skip
     identification = Identification(identified=totals[2], failures=totals[3], lockouts=totals[4])
     return conversations, identification
 
