@@ -83,10 +83,25 @@ class Browser:
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.wait import WebDriverWait
 
+        def left(old: Any) -> Any:
+            """The page the click started on is gone. Chromium may say so as an inspector error about the node
+            ("does not belong to the document") instead of a stale element while the next page is being built."""
+            from selenium.common.exceptions import WebDriverException
+
+            def gone(driver: Any) -> bool:
+                try:
+                    return bool(expected_conditions.staleness_of(old)(driver))
+                except WebDriverException as exc:
+                    if "does not belong to the document" in str(exc) or "No node with given id" in str(exc):
+                        return True
+                    raise
+
+            return gone
+
         def click() -> None:
             old = self.driver.find_element(By.TAG_NAME, "html")
             self.driver.find_element(By.CSS_SELECTOR, css).click()
-            WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+            WebDriverWait(self.driver, 30).until(left(old))
             WebDriverWait(self.driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
         await self.run(click)
